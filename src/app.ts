@@ -1,0 +1,207 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { expressMiddleware } from "@as-integrations/express5";
+import cors from "cors";
+import express, { type ErrorRequestHandler, type RequestHandler } from "express";
+import type { Redis } from "ioredis";
+import type { Config } from "./config";
+import { refuseAllCredentials, type Authenticator } from "./graphql/auth";
+import { createLoaders, type Context, type Viewer } from "./graphql/context";
+import { createFormatError, toGraphQLError, AppError } from "./graphql/errors";
+import { observabilityPlugin } from "./graphql/plugins";
+import { buildFederatedSchema } from "./graphql/schema";
+import { extraValidationRules } from "./graphql/validation";
+import { createSubscriptionServer, originAllowed } from "./graphql/ws";
+import { healthRouter, type ReadinessCheck } from "./http/health";
+import { UserService } from "./modules/users/user.service";
+import { openDatabase, type Database } from "./platform/db/database";
+import type { Logger } from "./platform/logging/logger";
+import { currentRequestId, requestIdFrom, runInRequestScope } from "./platform/logging/request-context";
+import { Metrics } from "./platform/metrics/metrics";
+import { createMemoryPubSub, createRedisPubSub, type PubSub } from "./platform/pubsub/pubsub";
+import { MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from "./platform/ratelimit/store";
+import { createRedis, pingRedis } from "./platform/redis/redis";
+
+export interface AppOptions {
+  logger: Logger;
+  /** Prefix of every Redis key and channel of this deployment (tests isolate runs with it). */
+  redisPrefix?: string;
+}
+
+/** Infrastructure chosen once at start-up: the seam between embedded and service mode. */
+export interface Platform {
+  database: Database;
+  redis: Redis | null;
+  pubSub: PubSub;
+  rateLimits: RateLimitStore;
+  readiness: ReadinessCheck[];
+  close(): Promise<void>;
+}
+
+async function createPlatform(config: Config, options: AppOptions, metrics: Metrics): Promise<Platform> {
+  const { logger } = options;
+  const database = await openDatabase(config, logger, metrics);
+  if (config.MIGRATE_ON_START) await database.migrate();
+  const readiness: ReadinessCheck[] = [{ name: "database", check: () => database.ping() }];
+  if (config.mode === "embedded") {
+    return { database, redis: null, pubSub: createMemoryPubSub(), rateLimits: new MemoryRateLimitStore(), readiness, close: () => database.close() };
+  }
+  const prefix = options.redisPrefix ?? "identity:";
+  const redis = createRedis(config.REDIS_URL as string, logger, "main");
+  const subscriber = createRedis(config.REDIS_URL as string, logger, "subscriber");
+  readiness.push({ name: "redis", check: () => pingRedis(redis, 1000) });
+  return {
+    database,
+    redis,
+    pubSub: createRedisPubSub(redis, subscriber, `${prefix}pubsub:`),
+    rateLimits: new RedisRateLimitStore(redis, `${prefix}ratelimit:`),
+    readiness,
+    async close() {
+      subscriber.disconnect();
+      redis.disconnect();
+      await database.close();
+    },
+  };
+}
+
+export interface App {
+  readonly config: Config;
+  readonly platform: Platform;
+  readonly metrics: Metrics;
+  readonly httpServer: Server;
+  /** Starts listening; resolves with the bound port (use port 0 for a free one). */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Graceful: refuses new work, lets in-flight requests finish, closes sockets and pools. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: builds every dependency once and wires them. */
+export async function createApp(config: Config, options: AppOptions): Promise<App> {
+  const { logger } = options;
+  const metrics = new Metrics();
+  const platform = await createPlatform(config, options, metrics);
+  const users = new UserService(platform.database.prisma);
+  const authenticator: Authenticator = refuseAllCredentials;
+  const schema = await buildFederatedSchema(platform.pubSub);
+  const validationRules = extraValidationRules({
+    maxDepth: config.GRAPHQL_MAX_DEPTH,
+    maxCost: config.GRAPHQL_MAX_COST,
+    maxAliases: config.GRAPHQL_MAX_ALIASES,
+    introspection: config.GRAPHQL_INTROSPECTION,
+  });
+  const formatError = createFormatError({ exposeDetails: !config.production && config.NODE_ENV === "development" });
+  const createContext = (requestId: string, viewer: Viewer | null): Context => ({ requestId, logger, viewer, loaders: createLoaders({ users }) });
+
+  const expressApp = express();
+  expressApp.disable("x-powered-by");
+  const httpServer = createServer(expressApp);
+  httpServer.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+  httpServer.headersTimeout = Math.min(config.HTTP_REQUEST_TIMEOUT_MS, 20_000);
+
+  let shuttingDown = false;
+  const subscriptions = createSubscriptionServer({ httpServer, schema, authenticator, allowedOrigins: config.CORS_ORIGINS, validationRules, formatError, createContext, logger });
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: config.GRAPHQL_INTROSPECTION,
+    validationRules,
+    maxRecursiveSelections: config.GRAPHQL_MAX_RECURSIVE_SELECTIONS,
+    hideSchemaDetailsFromClientErrors: config.production,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    formatError,
+    logger,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.SHUTDOWN_TIMEOUT_MS }),
+      { serverWillStart: async () => ({ drainServer: () => subscriptions.dispose() }) },
+      config.GRAPHQL_LANDING_PAGE ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      observabilityPlugin(metrics),
+    ],
+  });
+  await apollo.start();
+
+  expressApp.use(requestScope(logger));
+  expressApp.use(healthRouter(platform.readiness, () => shuttingDown));
+  expressApp.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  expressApp.use(
+    "/graphql",
+    cors({ origin: (origin, done) => done(null, originAllowed(origin, config.CORS_ORIGINS) ? origin ?? false : false), maxAge: 600 }),
+    express.json({ limit: config.HTTP_BODY_LIMIT_BYTES }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        try {
+          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization));
+        } catch (error) {
+          if (error instanceof AppError) throw toGraphQLError(error, 401);
+          throw error;
+        }
+      },
+    }),
+  );
+  expressApp.use((_req, res) => {
+    res.status(404).json(httpError("NOT_FOUND", "No such route"));
+  });
+  expressApp.use(httpErrorHandler(logger));
+
+  return {
+    config,
+    platform,
+    metrics,
+    httpServer,
+    listen(port = config.PORT, host = config.HOST) {
+      return new Promise((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, host, () => resolve((httpServer.address() as AddressInfo).port));
+      });
+    },
+    async stop() {
+      shuttingDown = true;
+      await apollo.stop();
+      await platform.close();
+    },
+  };
+}
+
+function httpError(code: string, message: string) {
+  return { errors: [{ message, extensions: { code, requestId: currentRequestId() } }] };
+}
+
+/** A request id per request (the caller's `x-request-id` if sane), echoed and on every log line. */
+function requestScope(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const requestId = requestIdFrom(req.headers["x-request-id"]);
+    res.setHeader("x-request-id", requestId);
+    const started = process.hrtime.bigint();
+    runInRequestScope({ requestId }, () => {
+      res.on("finish", () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const level = req.path.startsWith("/health") || req.path === "/metrics" ? "debug" : "info";
+        logger[level]({ requestId, method: req.method, path: req.originalUrl.split("?")[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
+      });
+      next();
+    });
+  };
+}
+
+/** Body-parser and other HTTP-level failures: a JSON error naming the problem, never a stack. */
+function httpErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: { type?: string; status?: number; limit?: number }, _req, res, _next) => {
+    if (error.type === "entity.too.large") {
+      res.status(413).json(httpError("PAYLOAD_TOO_LARGE", `Request body exceeds the limit of ${error.limit} bytes`));
+    } else if (error.type === "entity.parse.failed") {
+      res.status(400).json(httpError("BAD_REQUEST", "Request body is not valid JSON"));
+    } else if (error.status && error.status >= 400 && error.status < 500) {
+      res.status(error.status).json(httpError("BAD_REQUEST", "Malformed request"));
+    } else {
+      logger.error({ err: error }, "unexpected HTTP error");
+      res.status(500).json(httpError("INTERNAL_SERVER_ERROR", "Internal server error"));
+    }
+  };
+}

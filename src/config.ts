@@ -1,0 +1,152 @@
+import path from "node:path";
+
+/** A configuration problem: the process reports it (no stack trace) and exits non-zero. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+interface VarSpec<T> {
+  /** Default as written in .env.example ("" = unset). */
+  readonly example: string;
+  readonly description: string;
+  parse(raw: string | undefined, env: Env): T;
+}
+
+class Invalid extends Error {}
+
+const isProduction = (env: Env) => env.NODE_ENV === "production";
+
+function spec<T>(description: string, example: string, parse: (raw: string | undefined, env: Env) => T): VarSpec<T> {
+  return { description, example, parse };
+}
+
+function int(description: string, def: number, min: number, max: number): VarSpec<number> {
+  return spec(description, String(def), (raw) => {
+    if (raw === undefined || raw === "") return def;
+    if (!/^\d+$/.test(raw)) throw new Invalid(`expected an integer between ${min} and ${max}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Invalid(`expected an integer between ${min} and ${max}`);
+    return n;
+  });
+}
+
+function bool(description: string, example: string, def: (env: Env) => boolean): VarSpec<boolean> {
+  return spec(description, example, (raw, env) => {
+    if (raw === undefined || raw === "") return def(env);
+    if (raw === "true" || raw === "1") return true;
+    if (raw === "false" || raw === "0") return false;
+    throw new Invalid("expected true or false");
+  });
+}
+
+function oneOf<T extends string>(description: string, values: readonly T[], def: T): VarSpec<T> {
+  return spec(description, def, (raw) => {
+    if (raw === undefined || raw === "") return def;
+    if (!(values as readonly string[]).includes(raw)) throw new Invalid(`expected one of ${values.join(", ")}`);
+    return raw as T;
+  });
+}
+
+function optionalUrl(description: string, protocols: readonly string[]): VarSpec<string | undefined> {
+  return spec(description, "", (raw) => {
+    if (raw === undefined || raw === "") return undefined;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new Invalid(`expected a URL such as ${protocols[0]}//host:port/...`);
+    }
+    if (!protocols.includes(url.protocol)) throw new Invalid(`expected a URL starting with ${protocols.join(" or ")}//`);
+    return raw;
+  });
+}
+
+function originList(description: string, example: string, def: (env: Env) => string[]): VarSpec<string[]> {
+  return spec(description, example, (raw, env) => {
+    if (raw === undefined) return def(env);
+    const origins = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const origin of origins) {
+      if (origin === "*") {
+        if (isProduction(env)) throw new Invalid('"*" is refused in production; list the allowed origins');
+        continue;
+      }
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || parsed.origin !== origin) throw new Invalid(`expected comma-separated origins such as https://app.example.com (got "${origin}")`);
+    }
+    return origins;
+  });
+}
+
+const notInProduction = (env: Env) => !isProduction(env);
+const SANDBOX_ORIGINS = ["https://sandbox.embed.apollographql.com", "https://studio.apollographql.com"];
+
+/** Every variable the service reads. `.env.example` and the README list exactly these (a test checks). */
+export const configSpec = {
+  NODE_ENV: oneOf("Runtime environment; production refuses unsafe defaults", ["development", "test", "production"] as const, "development"),
+  PORT: int("HTTP and WebSocket port", 4001, 1, 65535),
+  HOST: spec("Interface to listen on", "0.0.0.0", (raw) => raw || "0.0.0.0"),
+  DATABASE_URL: optionalUrl("PostgreSQL URL; with REDIS_URL selects service mode (the database is created if missing)", ["postgres:", "postgresql:"]),
+  DATABASE_POOL_SIZE: int("PostgreSQL connections per instance", 10, 1, 200),
+  REDIS_URL: optionalUrl("Redis URL; with DATABASE_URL selects service mode", ["redis:", "rediss:"]),
+  EMBEDDED_DATA_DIR: spec("Embedded mode: PGlite data directory", ".data", (raw) => path.resolve(raw || ".data")),
+  MIGRATE_ON_START: bool("Apply pending migrations before serving", "true", () => true),
+  LOG_LEVEL: oneOf("pino log level", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
+  GRAPHQL_INTROSPECTION: bool("Allow schema introspection (default: off in production)", "", notInProduction),
+  GRAPHQL_LANDING_PAGE: bool("Serve Apollo Sandbox on GET /graphql (default: off in production)", "", notInProduction),
+  GRAPHQL_MAX_DEPTH: int("Maximum selection depth of an operation", 12, 2, 100),
+  GRAPHQL_MAX_COST: int("Maximum estimated cost of an operation (fields x list sizes)", 5000, 10, 1_000_000),
+  GRAPHQL_MAX_ALIASES: int("Maximum aliases in an operation", 30, 0, 1000),
+  GRAPHQL_MAX_RECURSIVE_SELECTIONS: int("Apollo maxRecursiveSelections: selections after fragment expansion", 5000, 100, 10_000_000),
+  HTTP_BODY_LIMIT_BYTES: int("Largest accepted request body in bytes", 1_048_576, 1024, 64 * 1_048_576),
+  HTTP_REQUEST_TIMEOUT_MS: int("Time allowed to receive a whole request", 30_000, 1000, 600_000),
+  CORS_ORIGINS: originList(
+    "Comma-separated browser origins allowed over HTTP and WebSocket (default outside production: Apollo Sandbox; production: none)",
+    "",
+    (env) => (isProduction(env) ? [] : SANDBOX_ORIGINS),
+  ),
+  SHUTDOWN_TIMEOUT_MS: int("Longest graceful shutdown before forcing exit", 10_000, 100, 600_000),
+} satisfies Record<string, VarSpec<unknown>>;
+
+type Spec = typeof configSpec;
+type Parsed = { [K in keyof Spec]: Spec[K] extends VarSpec<infer T> ? T : never };
+
+export type Mode = "embedded" | "service";
+
+export type Config = Parsed & { readonly mode: Mode; readonly production: boolean };
+
+/** Parses and validates the environment; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, variable] of Object.entries(configSpec) as [string, VarSpec<unknown>][]) {
+    const raw = env[name];
+    try {
+      values[name] = variable.parse(raw, env);
+    } catch (error) {
+      if (!(error instanceof Invalid)) throw error;
+      const shown = raw !== undefined && raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
+      problems.push(`${name}: ${error.message} (got "${shown}")`);
+    }
+  }
+  const parsed = values as Parsed;
+  const production = parsed.NODE_ENV === "production";
+  if (Boolean(parsed.DATABASE_URL) !== Boolean(parsed.REDIS_URL)) {
+    problems.push("DATABASE_URL and REDIS_URL: set both (service mode) or neither (embedded mode)");
+  }
+  const mode: Mode = parsed.DATABASE_URL ? "service" : "embedded";
+  if (production && mode === "embedded" && problems.length === 0) {
+    problems.push("DATABASE_URL and REDIS_URL: required when NODE_ENV=production (embedded mode is for development only)");
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...parsed, mode, production });
+}

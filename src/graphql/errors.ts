@@ -1,0 +1,135 @@
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { unwrapResolverError } from "@apollo/server/errors";
+
+/** The `extensions.code` values callers rely on (../shared/contract/README.md). */
+export type ErrorCode = "UNAUTHENTICATED" | "FORBIDDEN" | "BAD_USER_INPUT" | "NOT_FOUND" | "RATE_LIMITED" | "INTERNAL_SERVER_ERROR";
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** Base of every error a caller is meant to see. Anything else is answered as INTERNAL_SERVER_ERROR. */
+export abstract class AppError extends Error {
+  abstract readonly code: ErrorCode;
+  extensions(): Record<string, unknown> {
+    return {};
+  }
+}
+
+export class BadUserInputError extends AppError {
+  readonly code = "BAD_USER_INPUT";
+  constructor(readonly fields: FieldProblem[]) {
+    super(`Invalid input: ${fields.map((f) => `${f.field} ${f.message}`).join("; ")}`);
+  }
+  static field(field: string, message: string): BadUserInputError {
+    return new BadUserInputError([{ field, message }]);
+  }
+  override extensions() {
+    return { fields: this.fields };
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  readonly code = "UNAUTHENTICATED";
+  constructor(message = "Authentication required") {
+    super(message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  readonly code = "FORBIDDEN";
+  constructor(message = "Not allowed") {
+    super(message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = "NOT_FOUND";
+  constructor(what: string) {
+    super(`${what} not found`);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  readonly code = "RATE_LIMITED";
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many requests; retry after ${retryAfterSeconds} s`);
+  }
+  override extensions() {
+    return { retryAfter: this.retryAfterSeconds };
+  }
+}
+
+/** Converts an AppError to the GraphQLError callers see, outside resolvers (e.g. context creation). */
+export function toGraphQLError(error: AppError, httpStatus: number): GraphQLError {
+  return new GraphQLError(error.message, { extensions: { code: error.code, ...error.extensions(), http: { status: httpStatus } } });
+}
+
+const INTERNAL_MESSAGE = "Internal server error";
+
+/**
+ * The single mapping from thrown errors to what a caller sees. Known errors keep their code and
+ * extensions; Apollo's own request errors (parse, validation, bad variables) pass through; anything
+ * else becomes INTERNAL_SERVER_ERROR without details (outside development). It is logged by the
+ * error-logging plugin, which sees the original error.
+ */
+export function createFormatError(options: { exposeDetails: boolean }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof AppError) {
+      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code, ...original.extensions() } };
+    }
+    if (!isUnexpected(error)) {
+      const client = stripStacktrace(formatted, options.exposeDetails);
+      return client.extensions?.code === "BAD_USER_INPUT" ? withFields(client) : client;
+    }
+    if (options.exposeDetails) return formatted;
+    return { message: INTERNAL_MESSAGE, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+  };
+}
+
+/** Codes of errors that describe the request itself and are safe to show. */
+const CLIENT_CODES = new Set([
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_USER_INPUT",
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "UNAUTHENTICATED",
+  "INTROSPECTION_DISABLED",
+  "QUERY_TOO_COMPLEX",
+]);
+
+function isClientErrorCode(code: unknown): boolean {
+  return typeof code === "string" && CLIENT_CODES.has(code);
+}
+
+function stripStacktrace(formatted: GraphQLFormattedError, keep: boolean): GraphQLFormattedError {
+  if (keep || !formatted.extensions || !("stacktrace" in formatted.extensions)) return formatted;
+  const { stacktrace: _dropped, ...extensions } = formatted.extensions;
+  return { ...formatted, extensions };
+}
+
+/**
+ * Apollo reports invalid variables as BAD_USER_INPUT without `fields`; the contract promises them.
+ * graphql-js names the variable and, for nested values, the path: `Variable "$input" got invalid
+ * value … at "input.email"; …`.
+ */
+function withFields(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  if (formatted.extensions?.fields) return formatted;
+  const at = /\bat "([^"]{1,200})"/.exec(formatted.message)?.[1];
+  const variable = /Variable "\$([A-Za-z_][A-Za-z0-9_]*)"/.exec(formatted.message)?.[1];
+  const field = at ?? variable ?? "input";
+  return { ...formatted, extensions: { ...formatted.extensions, fields: [{ field, message: formatted.message }] } };
+}
+
+/** True when the error reaching a caller hides an unexpected failure that must be logged. */
+export function isUnexpected(error: unknown): boolean {
+  const original = unwrapResolverError(error);
+  if (original instanceof AppError) return false;
+  if (original instanceof GraphQLError) return !isClientErrorCode(original.extensions?.code);
+  return true;
+}

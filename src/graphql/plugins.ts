@@ -1,0 +1,31 @@
+import type { ApolloServerPlugin } from "@apollo/server";
+import { unwrapResolverError } from "@apollo/server/errors";
+import type { Metrics } from "../platform/metrics/metrics";
+import type { Context } from "./context";
+import { isUnexpected } from "./errors";
+
+/**
+ * Per operation: Prometheus counter and latency histogram by operation name and outcome, and a log
+ * line with the stack of every unexpected error (callers only see INTERNAL_SERVER_ERROR).
+ */
+export function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            if (isUnexpected(error)) contextValue.logger.error({ err: unwrapResolverError(error), path: error.path }, "unexpected error");
+          }
+        },
+        async willSendResponse({ response, operation, operationName, errors }) {
+          const type = operation?.operation ?? "unknown";
+          const label = metrics.operationLabel(operation?.name?.value ?? operationName);
+          const failed = (errors?.length ?? 0) > 0 || (response.body.kind === "single" && (response.body.singleResult.errors?.length ?? 0) > 0);
+          metrics.graphqlOperations.inc({ operation: label, type, outcome: failed ? "error" : "success" });
+          metrics.graphqlDuration.observe({ operation: label, type }, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { NoSchemaIntrospectionCustomRule, type ValidationRule } from "graphql";
+import { createLimitsRule } from "./limits";
+
+export interface ValidationOptions {
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  introspection: boolean;
+}
+
+/** Rules added to graphql's own, the same for HTTP (Apollo) and WebSocket (graphql-ws). */
+export function extraValidationRules(options: ValidationOptions): ValidationRule[] {
+  const rules = [createLimitsRule(options)];
+  if (!options.introspection) rules.push(NoSchemaIntrospectionCustomRule);
+  return rules;
+}

@@ -1,0 +1,18 @@
+import { Directive, Field, ID, ObjectType } from "type-graphql";
+
+/**
+ * A person, as other subgraphs see them: the federation entity. Only public fields live here;
+ * private fields are added by later modules and are visible only to the user themself.
+ */
+@Directive('@key(fields: "id")')
+@ObjectType({ description: "A person known to the platform." })
+export class User {
+  @Field(() => ID)
+  id!: string;
+
+  @Field({ description: "Name to show to others: the user's name, or a neutral placeholder." })
+  displayName!: string;
+
+  @Field(() => String, { nullable: true, description: "https URL of the user's avatar." })
+  avatarUrl!: string | null;
+}

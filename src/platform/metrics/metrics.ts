@@ -1,0 +1,54 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Prometheus metrics of one app instance (its own registry, so tests can run several apps). */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly graphqlOperations = new Counter({
+    name: "graphql_operations_total",
+    help: "GraphQL operations by operation name, type and outcome",
+    labelNames: ["operation", "type", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly graphqlDuration = new Histogram({
+    name: "graphql_operation_duration_seconds",
+    help: "GraphQL operation latency by operation name and type",
+    labelNames: ["operation", "type"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly dbQueries = new Counter({
+    name: "db_queries_total",
+    help: "SQL queries sent by the Prisma client",
+    registers: [this.registry],
+  });
+
+  readonly dbQueryDuration = new Histogram({
+    name: "db_query_duration_seconds",
+    help: "SQL query latency as reported by the Prisma client",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  private readonly operationNames = new Set<string>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Operation names come from callers; keep the label's cardinality bounded so a client cannot
+   * grow the registry without limit.
+   */
+  operationLabel(name: string | null | undefined): string {
+    if (!name) return "anonymous";
+    if (this.operationNames.has(name)) return name;
+    if (this.operationNames.size >= MAX_OPERATION_NAMES || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) return "other";
+    this.operationNames.add(name);
+    return name;
+  }
+}
+
+const MAX_OPERATION_NAMES = 500;

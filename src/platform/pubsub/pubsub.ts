@@ -1,0 +1,68 @@
+import { createPubSub } from "@graphql-yoga/subscription";
+import type { Redis } from "ioredis";
+
+/** The PubSub that feeds GraphQL subscriptions (type-graphql's `PubSub` shape). */
+export type PubSub = ReturnType<typeof createPubSub<Record<string, [unknown] | [string | number, unknown]>>>;
+
+/** Single process (embedded mode): an in-memory EventTarget. */
+export function createMemoryPubSub(): PubSub {
+  return createPubSub();
+}
+
+/**
+ * Across instances (service mode): events travel over Redis pub/sub as JSON, so a subscriber on
+ * one instance receives what another instance published. `prefix` keeps channels of different
+ * deployments (or test runs) on one Redis apart.
+ */
+export function createRedisPubSub(publisher: Redis, subscriber: Redis, prefix: string): PubSub {
+  return createPubSub({ eventTarget: new RedisEventTarget(publisher, subscriber, prefix) as unknown as EventTarget as never });
+}
+
+type Listener = ((event: Event) => void) | { handleEvent(event: Event): void };
+
+class RedisEventTarget {
+  private readonly listeners = new Map<string, Set<Listener>>();
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+  ) {
+    subscriber.on("message", (channel: string, message: string) => {
+      const topic = channel.slice(this.prefix.length);
+      const listeners = this.listeners.get(topic);
+      if (!listeners || !channel.startsWith(this.prefix)) return;
+      const event = new CustomEvent(topic, { detail: message === "" ? null : JSON.parse(message) });
+      for (const listener of listeners) {
+        if (typeof listener === "function") listener(event);
+        else listener.handleEvent(event);
+      }
+    });
+  }
+
+  addEventListener(topic: string, listener: Listener | null): void {
+    if (!listener) return;
+    let set = this.listeners.get(topic);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(topic, set);
+      void this.subscriber.subscribe(this.prefix + topic);
+    }
+    set.add(listener);
+  }
+
+  removeEventListener(topic: string, listener: Listener | null): void {
+    const set = this.listeners.get(topic);
+    if (!set || !listener) return;
+    set.delete(listener);
+    if (set.size === 0) {
+      this.listeners.delete(topic);
+      void this.subscriber.unsubscribe(this.prefix + topic);
+    }
+  }
+
+  dispatchEvent(event: CustomEvent): boolean {
+    void this.publisher.publish(this.prefix + event.type, event.detail === undefined ? "" : JSON.stringify(event.detail));
+    return true;
+  }
+}
