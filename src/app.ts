@@ -114,6 +114,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
+    stopOnTerminationSignals: false, // main.ts owns shutdown
     formatError,
     logger,
     plugins: [

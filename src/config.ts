@@ -103,7 +103,7 @@ export const configSpec = {
   LOG_LEVEL: oneOf("pino log level", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
   GRAPHQL_INTROSPECTION: bool("Allow schema introspection (default: off in production)", "", notInProduction),
   GRAPHQL_LANDING_PAGE: bool("Serve Apollo Sandbox on GET /graphql (default: off in production)", "", notInProduction),
-  GRAPHQL_MAX_DEPTH: int("Maximum selection depth of an operation", 12, 2, 100),
+  GRAPHQL_MAX_DEPTH: int("Maximum selection depth of an operation (introspection fields excluded)", 12, 1, 100),
   GRAPHQL_MAX_COST: int("Maximum estimated cost of an operation (fields x list sizes)", 5000, 10, 1_000_000),
   GRAPHQL_MAX_ALIASES: int("Maximum aliases in an operation", 30, 0, 1000),
   GRAPHQL_MAX_RECURSIVE_SELECTIONS: int("Apollo maxRecursiveSelections: selections after fragment expansion", 5000, 100, 10_000_000),

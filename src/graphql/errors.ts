@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
+import { currentRequestId } from "../platform/logging/request-context";
 
 /** The `extensions.code` values callers rely on (../shared/contract/README.md). */
 export type ErrorCode = "UNAUTHENTICATED" | "FORBIDDEN" | "BAD_USER_INPUT" | "NOT_FOUND" | "RATE_LIMITED" | "INTERNAL_SERVER_ERROR";
@@ -76,17 +77,25 @@ const INTERNAL_MESSAGE = "Internal server error";
  */
 export function createFormatError(options: { exposeDetails: boolean }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const shown = toCallerError(formatted, error, options.exposeDetails);
+    const requestId = currentRequestId();
+    return requestId === undefined ? shown : { ...shown, extensions: { ...shown.extensions, requestId } };
+  };
+}
+
+function toCallerError(formatted: GraphQLFormattedError, error: unknown, exposeDetails: boolean): GraphQLFormattedError {
+  {
     const original = unwrapResolverError(error);
     if (original instanceof AppError) {
       return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code, ...original.extensions() } };
     }
     if (!isUnexpected(error)) {
-      const client = stripStacktrace(formatted, options.exposeDetails);
+      const client = stripStacktrace(formatted, exposeDetails);
       return client.extensions?.code === "BAD_USER_INPUT" ? withFields(client) : client;
     }
-    if (options.exposeDetails) return formatted;
+    if (exposeDetails) return formatted;
     return { message: INTERNAL_MESSAGE, extensions: { code: "INTERNAL_SERVER_ERROR" } };
-  };
+  }
 }
 
 /** Codes of errors that describe the request itself and are safe to show. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Server as HttpServer, IncomingMessage } from "node:http";
-import { execute, specifiedRules, subscribe, validate, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
+import { GraphQLError, execute, specifiedRules, subscribe, validate, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
@@ -59,7 +59,11 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): { 
   const server = useServer<Record<string, unknown> | undefined, { viewer?: Viewer | null }>(
     {
       schema: options.schema,
-      validate: (schema, document) => validate(schema, document, [...specifiedRules, ...options.validationRules]),
+      // As Apollo does over HTTP: validation errors are the caller's, coded GRAPHQL_VALIDATION_FAILED.
+      validate: (schema, document) =>
+        validate(schema, document, [...specifiedRules, ...options.validationRules]).map(
+          (error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
+        ),
       async onConnect(ctx) {
         const authorization = ctx.connectionParams?.authorization;
         if (authorization !== undefined && typeof authorization !== "string") return false;

@@ -1,0 +1,150 @@
+import { randomUUID } from "node:crypto";
+import { SubgraphSdlDocument, UserEntitiesDocument } from "../support/generated/operations";
+import { startTestApp, type TestApp } from "../support/app";
+import { graphql, metricValue } from "../support/graphql";
+
+let t: TestApp;
+const ids: string[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp();
+  const prisma = t.app.platform.database.prisma;
+  for (let i = 0; i < 100; i += 1) ids.push(randomUUID());
+  await prisma.user.createMany({
+    data: ids.map((id, i) => ({ id, email: `user${i}@example.test`, name: i % 2 === 0 ? `User ${i}` : null, avatarUrl: `https://cdn.example.test/${i}.png` })),
+  });
+});
+afterAll(() => t.stop());
+
+const post = (body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${t.baseUrl}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+describe("health", () => {
+  it("is live and ready with the database and Redis up", async () => {
+    expect((await fetch(`${t.baseUrl}/health/live`)).status).toBe(200);
+    const ready = await fetch(`${t.baseUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ok", checks: { database: "up", redis: "up" } });
+  });
+});
+
+describe("federation", () => {
+  it("answers _service { sdl } with the User entity key", async () => {
+    const res = await graphql(t.baseUrl, SubgraphSdlDocument);
+    expect(res.errors).toBeUndefined();
+    expect(res.data?._service.sdl).toMatch(/type User\s+@key\(fields: "id"\)/);
+  });
+
+  it("resolves 100 User references in order with ONE SQL query, null for unknown ids", async () => {
+    const unknown = randomUUID();
+    const wanted = [...ids.slice(0, 50), unknown, ...ids.slice(50).reverse(), "not-a-uuid"];
+    const representations = wanted.map((id) => ({ __typename: "User", id }));
+    const before = await metricValue(t.baseUrl, "db_queries_total");
+    const res = await graphql(t.baseUrl, UserEntitiesDocument, { representations });
+    const after = await metricValue(t.baseUrl, "db_queries_total");
+    expect(res.errors).toBeUndefined();
+    expect(after - before).toBe(1);
+    const entities = res.data?._entities ?? [];
+    expect(entities).toHaveLength(102);
+    expect(entities.map((e) => e?.id ?? null)).toEqual(wanted.map((id) => (id === unknown || id === "not-a-uuid" ? null : id)));
+    expect(entities[0]).toEqual({ id: ids[0], displayName: "User 0", avatarUrl: "https://cdn.example.test/0.png" });
+    expect(entities[1]?.displayName).toBe("Member");
+  });
+
+  it("exposes no private data on the entity", async () => {
+    const res = await graphql(t.baseUrl, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }`, { r: [{ __typename: "User", id: ids[0] }] });
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
+  });
+});
+
+describe("errors", () => {
+  it("names the bad field with BAD_USER_INPUT", async () => {
+    const res = await graphql(t.baseUrl, `{ user(id: "nope") { id } }`);
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "id", message: "must be a UUID" }] });
+  });
+
+  it("names the variable path when a variable has the wrong type", async () => {
+    const res = await graphql(t.baseUrl, `query($r: [_Any!]!) { _entities(representations: $r) { __typename } }`, { r: null });
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "r" }] });
+  });
+
+  it("carries the caller's x-request-id in the response header and error extensions", async () => {
+    const res = await graphql(t.baseUrl, `{ user(id: "nope") { id } }`, undefined, { "x-request-id": "req-abc.123" });
+    expect(res.headers.get("x-request-id")).toBe("req-abc.123");
+    expect(res.errors?.[0]?.extensions?.requestId).toBe("req-abc.123");
+  });
+
+  it("replaces an unusable x-request-id with a generated one", async () => {
+    const res = await graphql(t.baseUrl, `{ user(id: "nope") { id } }`, undefined, { "x-request-id": "bad id\twith spaces" });
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("refuses a presented bearer token with UNAUTHENTICATED and 401 (no tokens are issued yet)", async () => {
+    const res = await graphql(t.baseUrl, `{ user(id: "${ids[0]}") { id } }`, undefined, { authorization: "Bearer forged" });
+    expect(res.status).toBe(401);
+    expect(res.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("limits", () => {
+  it("rejects 500 aliases with a message naming the limit", async () => {
+    const aliases = Array.from({ length: 500 }, (_, i) => `a${i}: user(id: "${ids[0]}") { id }`).join(" ");
+    const res = await graphql(t.baseUrl, `query Many { ${aliases} }`);
+    expect(res.status).toBe(400);
+    expect(res.errors?.[0]?.message).toBe('Operation "Many" uses 500 aliases; the maximum is 30');
+    expect(res.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
+  });
+
+  it("rejects a fragment bomb quickly and clearly", async () => {
+    const defs = Array.from({ length: 30 }, (_, i) => `fragment B${i} on User { ...B${i + 1} ...B${i + 1} }`).join("\n");
+    const res = await graphql(t.baseUrl, `query Bomb { user(id: "${ids[0]}") { ...B0 } }\n${defs}\nfragment B30 on User { id }`);
+    expect(res.status).toBe(400);
+    expect(res.errors?.map((e) => e.message).join(" ")).toMatch(/too many selections|maximum cost/i);
+  });
+
+  it("answers a 5 MB body with 413 and a JSON error", async () => {
+    const res = await post({ query: `{ _service { sdl } }`, variables: { pad: "x".repeat(5 * 1024 * 1024) } });
+    expect(res.status).toBe(413);
+    const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]?.extensions.code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
+  it("refuses a batched array", async () => {
+    const res = await post([{ query: "{ _service { sdl } }" }, { query: "{ _service { sdl } }" }]);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/batching/i);
+  });
+
+  it("answers malformed JSON with 400", async () => {
+    const res = await post("{not json");
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("BAD_REQUEST");
+  });
+
+  it("refuses a GET without a CSRF-safe header, and a text/plain POST", async () => {
+    const get = await fetch(`${t.baseUrl}/graphql?query=${encodeURIComponent("{ _service { sdl } }")}`);
+    expect(get.status).toBe(400);
+    const plain = await fetch(`${t.baseUrl}/graphql`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ query: "{ _service { sdl } }" }) });
+    expect(plain.status).toBe(400);
+  });
+
+  it("refuses a mutation over GET", async () => {
+    const res = await fetch(`${t.baseUrl}/graphql?query=${encodeURIComponent("mutation { x }")}`, { headers: { "apollo-require-preflight": "true" } });
+    expect([400, 405]).toContain(res.status);
+    const body = (await res.json()) as { errors: { message: string }[] };
+    expect(body.errors[0]?.message).toMatch(/mutation/i);
+  });
+});
+
+describe("metrics", () => {
+  it("counts GraphQL operations by name and outcome, beside process metrics", async () => {
+    const before = await metricValue(t.baseUrl, "graphql_operations_total", { operation: "SubgraphSdl", outcome: "success" });
+    await graphql(t.baseUrl, SubgraphSdlDocument);
+    expect(await metricValue(t.baseUrl, "graphql_operations_total", { operation: "SubgraphSdl", outcome: "success" })).toBe(before + 1);
+    const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
+    expect(text).toContain("process_cpu_user_seconds_total");
+    expect(text).toContain('graphql_operation_duration_seconds_bucket{le="0.005",operation="SubgraphSdl",type="query"}');
+  });
+});

@@ -1,0 +1,115 @@
+import { request } from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { databaseExists, dropDatabase } from "../support/db";
+import { REDIS_URL, freshDatabaseUrl } from "../support/env";
+import { freePort, spawnServer, type ServerProcess } from "../support/process";
+
+const READY = /identity subgraph ready/;
+const SDL = JSON.stringify({ query: "{ _service { sdl } }" });
+
+async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.json() };
+}
+
+async function stopWithSigterm(server: ServerProcess): Promise<number | null> {
+  server.child.kill("SIGTERM");
+  return (await server.exited).code;
+}
+
+describe("configuration errors", () => {
+  it("stops with a message naming each bad variable and its expected form, no stack trace", async () => {
+    const server = spawnServer({ PORT: "http", GRAPHQL_MAX_DEPTH: "-3", DATABASE_URL: "postgresql://127.0.0.1/x" });
+    const { code } = await server.exited;
+    expect(code).toBe(78);
+    const out = server.output();
+    expect(out).toContain('PORT: expected an integer between 1 and 65535 (got "http")');
+    expect(out).toContain('GRAPHQL_MAX_DEPTH: expected an integer between 1 and 100 (got "-3")');
+    expect(out).toContain("DATABASE_URL and REDIS_URL: set both (service mode) or neither (embedded mode)");
+    expect(out).not.toMatch(/\n\s+at /);
+  });
+
+  it("refuses embedded mode in production", async () => {
+    const server = spawnServer({ NODE_ENV: "production" });
+    expect((await server.exited).code).toBe(78);
+    expect(server.output()).toContain("required when NODE_ENV=production");
+  });
+});
+
+describe("embedded mode (no DATABASE_URL, no REDIS_URL)", () => {
+  let dataDir: string;
+  let server: ServerProcess;
+  let base: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "identity-embedded-"));
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    server = spawnServer({ PORT: String(port), EMBEDDED_DATA_DIR: dataDir });
+    await server.waitFor(READY, 60_000);
+  }, 70_000);
+  afterAll(async () => {
+    if (server.child.exitCode === null) server.child.kill("SIGKILL");
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("says which mode it runs in and how to switch", () => {
+    expect(server.output()).toMatch(/"mode":"embedded".*set DATABASE_URL \(PostgreSQL\) and REDIS_URL/);
+  });
+
+  it("is ready and answers _service { sdl }", async () => {
+    expect(await getJson(`${base}/health/ready`)).toEqual({ status: 200, body: { status: "ok", checks: { database: "up" } } });
+    const res = await fetch(`${base}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: SDL });
+    expect(((await res.json()) as { data: { _service: { sdl: string } } }).data._service.sdl).toContain('@key(fields: "id")');
+  });
+
+  it("exits 0 on SIGTERM", async () => {
+    expect(await stopWithSigterm(server)).toBe(0);
+  });
+});
+
+describe("service mode (PostgreSQL + Redis)", () => {
+  const databaseUrl = freshDatabaseUrl("proc");
+  let server: ServerProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    server = spawnServer({ PORT: String(port), DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "info" });
+    await server.waitFor(READY);
+  });
+  afterAll(async () => {
+    if (server.child.exitCode === null) server.child.kill("SIGKILL");
+    await dropDatabase(databaseUrl);
+  });
+
+  it("creates the database it was given and reports it ready", async () => {
+    expect(await databaseExists(databaseUrl)).toBe(true);
+    expect(server.output()).toContain('"mode":"service"');
+    expect(await getJson(`http://127.0.0.1:${port}/health/ready`)).toEqual({ status: 200, body: { status: "ok", checks: { database: "up", redis: "up" } } });
+  });
+
+  it("finishes in-flight requests on SIGTERM, then exits 0", async () => {
+    // A request whose body is still arriving when the signal lands.
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, path: "/graphql", method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } }, (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.write(SDL.slice(0, 10));
+      setTimeout(() => {
+        server.child.kill("SIGTERM");
+        setTimeout(() => req.end(SDL.slice(10)), 500);
+      }, 200);
+    });
+    const { status, body } = await response;
+    expect(status).toBe(200);
+    expect(body).toContain("_service");
+    expect((await server.exited).code).toBe(0);
+    expect(server.output()).toMatch(/"signal":"SIGTERM".*shutting down/);
+  });
+});

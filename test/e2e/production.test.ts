@@ -1,0 +1,46 @@
+import { randomUUID } from "node:crypto";
+import { startTestApp, type TestApp } from "../support/app";
+import { graphql } from "../support/graphql";
+
+/** The service as production runs it: no details in errors, no introspection, no IDE. */
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ NODE_ENV: "production", GRAPHQL_MAX_DEPTH: "1" });
+});
+afterAll(() => t.stop());
+
+it("rejects an over-deep operation before execution, naming the limit", async () => {
+  const res = await graphql(t.baseUrl, `query Deep { user(id: "${randomUUID()}") { id } }`);
+  expect(res.status).toBe(400);
+  expect(res.errors?.map((e) => e.message)).toEqual(['Operation "Deep" is 2 levels deep; the maximum depth is 1']);
+});
+
+it("refuses introspection", async () => {
+  const res = await graphql(t.baseUrl, `{ __schema { types { name } } }`);
+  expect(res.status).toBe(400);
+  expect(res.errors?.[0]?.message).toMatch(/introspection is not allowed/i);
+});
+
+it("gives no field suggestions", async () => {
+  const res = await graphql(t.baseUrl, `{ usr }`);
+  expect(res.status).toBe(400);
+  expect(JSON.stringify(res.errors)).not.toMatch(/Did you mean/);
+});
+
+it("serves no IDE to a browser", async () => {
+  const res = await fetch(`${t.baseUrl}/graphql`, { headers: { accept: "text/html" } });
+  expect(await res.text()).not.toMatch(/sandbox|embeddable|<html/i);
+});
+
+it("answers an unexpected failure with INTERNAL_SERVER_ERROR, a request id and nothing else", async () => {
+  const other = await startTestApp({ NODE_ENV: "production" });
+  await other.app.platform.database.close(); // fault injection: the database goes away mid-life
+  try {
+    const res = await graphql(other.baseUrl, `{ user(id: "${randomUUID()}") { id } }`, undefined, { "x-request-id": "fault-1" });
+    expect(res.status).toBe(200);
+    expect(res.errors).toEqual([{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR", requestId: "fault-1" } }]);
+    expect(JSON.stringify(res)).not.toMatch(/prisma|pool|stack|\.ts/i);
+  } finally {
+    await other.stop().catch(() => undefined); // the pool is already closed; the database is dropped regardless
+  }
+});
