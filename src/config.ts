@@ -68,7 +68,7 @@ function optionalUrl(description: string, protocols: readonly string[]): VarSpec
 
 function originList(description: string, example: string, def: (env: Env) => string[]): VarSpec<string[]> {
   return spec(description, example, (raw, env) => {
-    if (raw === undefined) return def(env);
+    if (raw === undefined || raw === "") return def(env);
     const origins = raw.split(",").map((s) => s.trim()).filter(Boolean);
     for (const origin of origins) {
       if (origin === "*") {
@@ -140,7 +140,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const parsed = values as Parsed;
   const production = parsed.NODE_ENV === "production";
-  if (Boolean(parsed.DATABASE_URL) !== Boolean(parsed.REDIS_URL)) {
+  const urlsValid = !problems.some((p) => p.startsWith("DATABASE_URL:") || p.startsWith("REDIS_URL:"));
+  if (urlsValid && Boolean(parsed.DATABASE_URL) !== Boolean(parsed.REDIS_URL)) {
     problems.push("DATABASE_URL and REDIS_URL: set both (service mode) or neither (embedded mode)");
   }
   const mode: Mode = parsed.DATABASE_URL ? "service" : "embedded";

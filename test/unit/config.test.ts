@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ConfigError, configSpec, loadConfig } from "../../src/config";
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+describe("loadConfig", () => {
+  it("runs embedded with safe development defaults when nothing is set", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ mode: "embedded", PORT: 4001, GRAPHQL_INTROSPECTION: true, GRAPHQL_LANDING_PAGE: true, production: false });
+    expect(config.EMBEDDED_DATA_DIR).toBe(path.resolve(".data"));
+  });
+
+  it("selects service mode when both URLs are set", () => {
+    expect(loadConfig({ DATABASE_URL: "postgresql://h/db", REDIS_URL: "redis://h:6379" }).mode).toBe("service");
+  });
+
+  it("names every bad variable with the expected form", () => {
+    expect(problemsOf({ PORT: "0", LOG_LEVEL: "loud", MIGRATE_ON_START: "yes", DATABASE_URL: "mysql://x/y", REDIS_URL: "redis://h" })).toEqual([
+      'PORT: expected an integer between 1 and 65535 (got "0")',
+      'DATABASE_URL: expected a URL starting with postgres: or postgresql:// (got "mysql://x/y")',
+      'MIGRATE_ON_START: expected true or false (got "yes")',
+      'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+    ]);
+  });
+
+  it("refuses one URL without the other", () => {
+    expect(problemsOf({ REDIS_URL: "redis://h" })).toEqual(["DATABASE_URL and REDIS_URL: set both (service mode) or neither (embedded mode)"]);
+  });
+
+  it("refuses unsafe production settings and turns introspection and the IDE off there by default", () => {
+    expect(problemsOf({ NODE_ENV: "production" })).toEqual(["DATABASE_URL and REDIS_URL: required when NODE_ENV=production (embedded mode is for development only)"]);
+    expect(problemsOf({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h", CORS_ORIGINS: "*" })[0]).toMatch(/^CORS_ORIGINS: "\*" is refused in production/);
+    const config = loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h" });
+    expect(config).toMatchObject({ GRAPHQL_INTROSPECTION: false, GRAPHQL_LANDING_PAGE: false, CORS_ORIGINS: [] });
+  });
+
+  it("accepts only exact origins", () => {
+    expect(problemsOf({ CORS_ORIGINS: "https://app.example.com/path" })[0]).toMatch(/^CORS_ORIGINS: expected comma-separated origins/);
+    expect(loadConfig({ CORS_ORIGINS: "https://a.example.com, https://b.example.com" }).CORS_ORIGINS).toEqual(["https://a.example.com", "https://b.example.com"]);
+  });
+
+  it("cuts long bad values in messages", () => {
+    expect(problemsOf({ HOST: "h", PORT: "9".repeat(200) })[0]).toContain("…");
+  });
+});
+
+describe("documentation of the configuration", () => {
+  const names = Object.keys(configSpec).sort();
+
+  it(".env.example lists every variable with its default, and nothing else", () => {
+    const text = readFileSync(path.resolve(__dirname, "../../.env.example"), "utf8");
+    const entries = [...text.matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]);
+    expect(entries.map(([n]) => n).sort()).toEqual(names);
+    for (const [name, value] of entries) expect(value).toBe(configSpec[name as keyof typeof configSpec].example);
+  });
+
+  it("the README's configuration table lists every variable", () => {
+    const readme = readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");
+    const listed = [...readme.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]).sort();
+    expect(listed).toEqual(names);
+  });
+});

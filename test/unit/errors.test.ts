@@ -1,0 +1,47 @@
+import { GraphQLError } from "graphql";
+import { BadUserInputError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, createFormatError, isUnexpected } from "../../src/graphql/errors";
+import { runInRequestScope } from "../../src/platform/logging/request-context";
+
+const production = createFormatError({ exposeDetails: false });
+/** What Apollo hands formatError for an error thrown in a resolver. */
+const fromResolver = (original: Error) => {
+  const wrapped = new GraphQLError(original.message, { originalError: original, path: ["user"] });
+  return [{ message: original.message, path: ["user"], extensions: { code: "INTERNAL_SERVER_ERROR", stacktrace: ["Error: x", "  at y"] } }, wrapped] as const;
+};
+
+describe("formatError", () => {
+  it.each([
+    [new UnauthenticatedError(), { code: "UNAUTHENTICATED" }],
+    [new ForbiddenError(), { code: "FORBIDDEN" }],
+    [new NotFoundError("Session"), { code: "NOT_FOUND" }],
+    [new RateLimitedError(42), { code: "RATE_LIMITED", retryAfter: 42 }],
+    [BadUserInputError.field("input.phone", "must be E.164"), { code: "BAD_USER_INPUT", fields: [{ field: "input.phone", message: "must be E.164" }] }],
+  ])("maps %p to its code and extensions", (error, extensions) => {
+    expect(production(...fromResolver(error)).extensions).toEqual(extensions);
+  });
+
+  it("answers anything unexpected with INTERNAL_SERVER_ERROR and no details", () => {
+    const formatted = production(...fromResolver(new Error('relation "users" does not exist at /app/src/x.ts')));
+    expect(formatted).toEqual({ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } });
+    expect(isUnexpected(fromResolver(new Error("boom"))[1])).toBe(true);
+  });
+
+  it("keeps details in development", () => {
+    const formatted = createFormatError({ exposeDetails: true })(...fromResolver(new Error("boom")));
+    expect(formatted.message).toBe("boom");
+  });
+
+  it("passes request errors through without a stack and adds fields to BAD_USER_INPUT from variables", () => {
+    const message = 'Variable "$input" got invalid value 5 at "input.email"; String cannot represent a non string value: 5';
+    const error = new GraphQLError(message, { extensions: { code: "BAD_USER_INPUT" } });
+    expect(production({ message, extensions: { code: "BAD_USER_INPUT", stacktrace: ["x"] } }, error)).toEqual({
+      message,
+      extensions: { code: "BAD_USER_INPUT", fields: [{ field: "input.email", message }] },
+    });
+  });
+
+  it("adds the request id of the request being served", () => {
+    const formatted = runInRequestScope({ requestId: "r-1" }, () => production(...fromResolver(new ForbiddenError())));
+    expect(formatted.extensions).toEqual({ code: "FORBIDDEN", requestId: "r-1" });
+  });
+});
