@@ -8,7 +8,7 @@ export default async function globalSetup(): Promise<void> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`Tests need PostgreSQL at ${PG_SERVER_URL} (TEST_PG_URL): ${(error as Error).message}`);
+    throw new Error(`Tests need PostgreSQL at ${PG_SERVER_URL} (TEST_PG_URL): ${(error as Error).message}`, { cause: error });
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -17,7 +17,7 @@ export default async function globalSetup(): Promise<void> {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    throw new Error(`Tests need Redis at ${REDIS_URL} (TEST_REDIS_URL): ${(error as Error).message}`);
+    throw new Error(`Tests need Redis at ${REDIS_URL} (TEST_REDIS_URL): ${(error as Error).message}`, { cause: error });
   } finally {
     redis.disconnect();
   }

@@ -2,7 +2,7 @@ import { createPubSub } from "@graphql-yoga/subscription";
 import type { Redis } from "ioredis";
 
 /** The PubSub that feeds GraphQL subscriptions (type-graphql's `PubSub` shape). */
-export type PubSub = ReturnType<typeof createPubSub<Record<string, [unknown] | [string | number, unknown]>>>;
+export type PubSub = ReturnType<typeof createPubSub<Record<string, [unknown]>>>;
 
 /** Single process (embedded mode): an in-memory EventTarget. */
 export function createMemoryPubSub(): PubSub {
