@@ -58,6 +58,14 @@ describe("federation", () => {
   });
 });
 
+describe("users table", () => {
+  it("keeps email unique regardless of case", async () => {
+    const prisma = t.app.platform.database.prisma;
+    await expect(prisma.user.create({ data: { email: "USER0@Example.TEST" } })).rejects.toMatchObject({ code: "P2002" });
+    expect(await prisma.user.findUnique({ where: { email: "User0@EXAMPLE.test" }, select: { id: true } })).toEqual({ id: ids[0] });
+  });
+});
+
 describe("errors", () => {
   it("names the bad field with BAD_USER_INPUT", async () => {
     const res = await graphql(t.baseUrl, `{ user(id: "nope") { id } }`);
