@@ -7,7 +7,6 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
-import type { Redis } from "ioredis";
 import type { Config } from "./config";
 import { refuseAllCredentials, type Authenticator } from "./graphql/auth";
 import { createLoaders, type Context, type Viewer } from "./graphql/context";
@@ -35,7 +34,6 @@ export interface AppOptions {
 /** Infrastructure chosen once at start-up: the seam between embedded and service mode. */
 export interface Platform {
   database: Database;
-  redis: Redis | null;
   pubSub: PubSub;
   rateLimits: RateLimitStore;
   readiness: ReadinessCheck[];
@@ -48,7 +46,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
   if (config.MIGRATE_ON_START) await database.migrate();
   const readiness: ReadinessCheck[] = [{ name: "database", check: () => database.ping() }];
   if (config.mode === "embedded") {
-    return { database, redis: null, pubSub: createMemoryPubSub(), rateLimits: new MemoryRateLimitStore(), readiness, close: () => database.close() };
+    return { database, pubSub: createMemoryPubSub(), rateLimits: new MemoryRateLimitStore(), readiness, close: () => database.close() };
   }
   const prefix = options.redisPrefix ?? "identity:";
   const redis = createRedis(config.REDIS_URL as string, logger, "main");
@@ -56,7 +54,6 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
   readiness.push({ name: "redis", check: () => pingRedis(redis, 1000) });
   return {
     database,
-    redis,
     pubSub: createRedisPubSub(redis, subscriber, `${prefix}pubsub:`),
     rateLimits: new RedisRateLimitStore(redis, `${prefix}ratelimit:`),
     readiness,

@@ -40,6 +40,9 @@ it("answers an unexpected failure with INTERNAL_SERVER_ERROR, a request id and n
     expect(res.status).toBe(200);
     expect(res.errors).toEqual([{ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR", requestId: "fault-1" } }]);
     expect(JSON.stringify(res)).not.toMatch(/prisma|pool|stack|\.ts/i);
+    const logged = other.logs().find((line) => line.msg === "unexpected error");
+    expect(logged).toMatchObject({ level: "error", requestId: "fault-1", path: ["user"] });
+    expect((logged?.err as { stack?: string }).stack).toMatch(/\n\s+at /);
   } finally {
     await other.stop().catch(() => undefined); // the pool is already closed; the database is dropped regardless
   }

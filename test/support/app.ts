@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { Writable } from "node:stream";
 import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createLogger } from "../../src/platform/logging/logger";
@@ -7,6 +8,8 @@ import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "./env";
 
 export interface TestApp {
   app: App;
+  /** Every log line the app wrote, parsed. */
+  logs(): Record<string, unknown>[];
   /** http://127.0.0.1:<port> */
   baseUrl: string;
   databaseUrl: string;
@@ -19,13 +22,22 @@ export interface TestApp {
  */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? freshDatabaseUrl("app");
-  const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", REDIS_URL, ...env, DATABASE_URL: databaseUrl });
-  const app = await createApp(config, { logger: createLogger({ level: config.LOG_LEVEL }), redisPrefix: `test:${uniqueSuffix()}:` });
+  const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "info", REDIS_URL, ...env, DATABASE_URL: databaseUrl });
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split("\n").filter(Boolean));
+      done();
+    },
+  });
+  const logger = createLogger({ level: config.LOG_LEVEL, destination });
+  const app = await createApp(config, { logger, redisPrefix: `test:${uniqueSuffix()}:` });
   const port = await app.listen(0, "127.0.0.1");
   return {
     app,
     baseUrl: `http://127.0.0.1:${port}`,
     databaseUrl,
+    logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
     async stop() {
       try {
         await app.stop();
