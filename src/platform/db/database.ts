@@ -38,7 +38,7 @@ async function openPostgres(config: Config, logger: Logger, metrics: Metrics): P
   const url = config.DATABASE_URL as string;
   await ensureDatabase(url, logger);
   const pool = new pg.Pool({ connectionString: url, max: config.DATABASE_POOL_SIZE });
-  pool.on("error", (error) => logger.warn({ err: error }, "idle PostgreSQL connection failed"));
+  pool.on("error", (error) => logger.warn({ err: { message: error.message } }, "idle PostgreSQL connection failed"));
   const prisma = createPrisma(new PrismaPg(pool), metrics);
   return {
     prisma,
