@@ -23,17 +23,22 @@ import { currentRequestId, requestIdFrom, runInRequestScope } from "./platform/l
 import { Metrics } from "./platform/metrics/metrics";
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from "./platform/pubsub/pubsub";
 import { MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from "./platform/ratelimit/store";
-import { createRedis, pingRedis } from "./platform/redis/redis";
+import { assertDurableRedis, createRedis, pingRedis } from "./platform/redis/redis";
+import { systemClock, type Clock } from "./platform/clock";
+import { createEvents, type Events } from "./platform/events/events";
+import { BullTransport, LogTransport } from "./platform/events/transports";
 
 export interface AppOptions {
   logger: Logger;
   /** Prefix of every Redis key and channel of this deployment (tests isolate runs with it). */
   redisPrefix?: string;
+  clock?: Clock;
 }
 
 /** Infrastructure chosen once at start-up: the seam between embedded and service mode. */
 export interface Platform {
   database: Database;
+  events: Events;
   pubSub: PubSub;
   rateLimits: RateLimitStore;
   readiness: ReadinessCheck[];
@@ -42,24 +47,47 @@ export interface Platform {
 
 async function createPlatform(config: Config, options: AppOptions, metrics: Metrics): Promise<Platform> {
   const { logger } = options;
+  const clock = options.clock ?? systemClock;
   const database = await openDatabase(config, logger, metrics);
   if (config.MIGRATE_ON_START) await database.migrate();
   const readiness: ReadinessCheck[] = [{ name: "database", check: () => database.ping() }];
   if (config.mode === "embedded") {
-    return { database, pubSub: createMemoryPubSub(), rateLimits: new MemoryRateLimitStore(), readiness, close: () => database.close() };
+    const events = createEvents({ config, prisma: database.prisma, transport: new LogTransport(logger), clock, logger, metrics });
+    return {
+      database,
+      events,
+      pubSub: createMemoryPubSub(),
+      rateLimits: new MemoryRateLimitStore(),
+      readiness,
+      async close() {
+        await events.stop();
+        await database.close();
+      },
+    };
   }
   const prefix = options.redisPrefix ?? "identity:";
   const redis = createRedis(config.REDIS_URL as string, logger, "main");
   const subscriber = createRedis(config.REDIS_URL as string, logger, "subscriber");
+  const closeRedis = () => {
+    subscriber.disconnect();
+    redis.disconnect();
+  };
+  if (config.REDIS_REQUIRE_DURABILITY) await assertDurableRedis(redis).catch((error: unknown) => {
+    closeRedis();
+    throw error;
+  });
   readiness.push({ name: "redis", check: () => pingRedis(redis, 1000) });
+  const transport = new BullTransport(redis, { prefix: config.QUEUE_PREFIX, retentionSeconds: config.QUEUE_RETENTION_S });
+  const events = createEvents({ config, prisma: database.prisma, transport, clock, logger, metrics });
   return {
     database,
+    events,
     pubSub: createRedisPubSub(redis, subscriber, `${prefix}pubsub:`),
     rateLimits: new RedisRateLimitStore(redis, `${prefix}ratelimit:`),
     readiness,
     async close() {
-      subscriber.disconnect();
-      redis.disconnect();
+      await events.stop();
+      closeRedis();
       await database.close();
     },
   };
@@ -122,6 +150,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     ],
   });
   await apollo.start();
+  await platform.events.start();
 
   expressApp.use(requestScope(logger));
   expressApp.use(healthRouter(platform.readiness, () => shuttingDown));

@@ -114,6 +114,28 @@ export const configSpec = {
     "",
     (env) => (isProduction(env) ? [] : SANDBOX_ORIGINS),
   ),
+  OUTBOX_BATCH_SIZE: int("Outbox messages the relay claims per round trip", 100, 1, 1000),
+  OUTBOX_POLL_INTERVAL_MS: int("Relay polling interval (it is also woken by NOTIFY after each commit)", 1000, 10, 60_000),
+  OUTBOX_MAX_ATTEMPTS: int("Delivery attempts of a message before it is parked (dead letter)", 8, 1, 100),
+  OUTBOX_BACKOFF_MS: int("First retry delay of a failed message; doubles per attempt, at most 5 minutes", 1000, 1, 300_000),
+  OUTBOX_RELAY: bool("Run the outbox relay and audit chainer in this instance", "true", () => true),
+  QUEUE_PREFIX: spec("BullMQ key prefix of the queues", "bull", (raw) => raw || "bull"),
+  QUEUE_RETENTION_S: int("How long delivered jobs stay in Redis (a re-published job id is recognised within it)", 604_800, 60, 31_536_000),
+  REDIS_REQUIRE_DURABILITY: bool("Refuse to start unless Redis has AOF on and maxmemory-policy noeviction (default: on in production)", "", (env) => isProduction(env)),
+  AUDIT_SIGNING_KEY: spec(
+    "Key signing audit chain checkpoints: 32+ bytes, base64 (required in production; a fixed development key otherwise)",
+    "",
+    (raw, env) => {
+      if (raw === undefined || raw === "") {
+        if (isProduction(env)) throw new Invalid("required in production: 32 or more random bytes, base64 (openssl rand -base64 32)");
+        return Buffer.from("identity-subgraph development audit key, not secret");
+      }
+      const key = Buffer.from(raw, "base64");
+      if (key.length < 32) throw new Invalid("expected 32 or more bytes, base64-encoded");
+      return key;
+    },
+  ),
+  AUDIT_CHECKPOINT_EVERY: int("Sign the audit chain head every N records", 100, 1, 1_000_000),
   SHUTDOWN_TIMEOUT_MS: int("Longest graceful shutdown before forcing exit", 10_000, 100, 600_000),
 } satisfies Record<string, VarSpec<unknown>>;
 
@@ -135,7 +157,8 @@ export function loadConfig(env: Env = process.env): Config {
     } catch (error) {
       if (!(error instanceof Invalid)) throw error;
       const shown = raw !== undefined && raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
-      problems.push(`${name}: ${error.message} (got "${shown}")`);
+      // Keys are secrets: never echo them.
+      problems.push(name.endsWith("_KEY") ? `${name}: ${error.message}` : `${name}: ${error.message} (got "${shown}")`);
     }
   }
   const parsed = values as Parsed;

@@ -1,4 +1,10 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface OutboxState {
+  pending: number;
+  parked: number;
+  oldestPendingSeconds: number;
+}
 
 /** Prometheus metrics of one app instance (its own registry, so tests can run several apps). */
 export class Metrics {
@@ -31,6 +37,46 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
+
+  readonly outboxPublished = new Counter({
+    name: "outbox_published_total",
+    help: "Outbox messages delivered, by destination (queue or internal consumer)",
+    labelNames: ["destination"] as const,
+    registers: [this.registry],
+  });
+
+  readonly outboxFailed = new Counter({
+    name: "outbox_failed_total",
+    help: "Outbox delivery failures, by destination",
+    labelNames: ["destination"] as const,
+    registers: [this.registry],
+  });
+
+  private outboxState: (() => Promise<OutboxState>) | null = null;
+
+  /** Read at each scrape (one query), not kept up to date on every commit. */
+  readonly outboxGauges = (() => {
+    const read = async () => (this.outboxState ? this.outboxState() : { pending: 0, parked: 0, oldestPendingSeconds: 0 });
+    const gauge = (name: string, help: string, pick: (s: OutboxState) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          this.set(pick(await read()));
+        },
+      });
+    return [
+      gauge("outbox_pending", "Committed outbox messages not yet delivered", (s) => s.pending),
+      gauge("outbox_parked", "Outbox messages parked after repeated failures (dead letter)", (s) => s.parked),
+      gauge("outbox_oldest_pending_age_seconds", "Age of the oldest undelivered outbox message", (s) => s.oldestPendingSeconds),
+    ];
+  })();
+
+  /** Where the outbox gauges read from (set once the database is open). */
+  observeOutbox(state: () => Promise<OutboxState>): void {
+    this.outboxState = state;
+  }
 
   private readonly operationNames = new Set<string>();
 

@@ -37,3 +37,19 @@ export async function pingRedis(redis: Redis, timeoutMs: number): Promise<void> 
     clearTimeout(timer);
   }
 }
+
+/**
+ * BullMQ loses jobs on a Redis that evicts keys or keeps nothing on disk. Throws naming each
+ * setting that is unsafe (SECURITY: AOF on, maxmemory-policy noeviction).
+ */
+export async function assertDurableRedis(redis: Redis): Promise<void> {
+  const read = async (name: string) => ((await redis.config("GET", name)) as string[])[1] ?? "";
+  const problems: string[] = [];
+  const aof = await read("appendonly");
+  if (aof !== "yes") problems.push(`appendonly is "${aof}" (needs yes)`);
+  const policy = await read("maxmemory-policy");
+  if (policy !== "noeviction") problems.push(`maxmemory-policy is "${policy}" (needs noeviction)`);
+  if (problems.length > 0) {
+    throw new Error(`Redis at REDIS_URL is not safe for queues: ${problems.join("; ")}. Fix its configuration, or set REDIS_REQUIRE_DURABILITY=false to run anyway.`);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Runs `step` until stopped: again at once while it finds work, otherwise after `intervalMs` or as
+ * soon as `wake()` is called. A failing step is reported and retried with a growing delay (at most
+ * `intervalMs`). Used by the outbox relay and the audit chainer.
+ */
+export class BackgroundLoop {
+  private running = false;
+  private pending = false;
+  private wakeUp: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly step: () => Promise<number>,
+    private readonly intervalMs: number,
+    private readonly onError: (error: unknown, consecutiveFailures: number) => void,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  wake(): void {
+    this.pending = true;
+    this.wakeUp?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeUp?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let found = 0;
+      try {
+        found = await this.step();
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        this.onError(error, failures);
+      }
+      if (found > 0 && failures === 0) continue;
+      await this.sleep(failures > 0 ? Math.min(this.intervalMs, 50 * 2 ** Math.min(failures, 6)) : this.intervalMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.wakeUp = null;
+        this.pending = false;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.wakeUp = finish;
+    });
+  }
+}

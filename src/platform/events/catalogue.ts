@@ -1,0 +1,66 @@
+import { z } from "zod";
+
+/**
+ * Every domain event this service publishes: type (dotted, lowercase), version, aggregate, payload
+ * schema and when it is emitted. Publishing is checked against it at compile time (the payload type)
+ * and at run time (the schema). A changed payload is a new version: add an entry, keep the old one
+ * while consumers migrate. README.md's event list is rendered from here (a test keeps it in step).
+ */
+export const eventCatalogue = {
+  "user.registered": {
+    version: 1,
+    aggregateType: "user",
+    emittedWhen: "An account is created by registration (its email not yet verified).",
+    payload: z.object({ email: z.email().max(254), locale: z.string().max(35) }).strict(),
+  },
+  "user.email_verified": {
+    version: 1,
+    aggregateType: "user",
+    emittedWhen: "The user proves ownership of their email address; status PENDING_VERIFICATION -> ACTIVE.",
+    payload: z.object({ email: z.email().max(254) }).strict(),
+  },
+} as const;
+
+export type EventType = keyof typeof eventCatalogue;
+export type EventPayload<T extends EventType> = z.infer<(typeof eventCatalogue)[T]["payload"]>;
+
+/** The envelope of every event on `user-events` (job data), as the contract describes it. */
+export interface EventEnvelope<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  version: number;
+  occurredAt: string;
+  aggregateType: string;
+  aggregateId: string;
+  actorId: string | null;
+  data: EventPayload<T>;
+}
+
+export class InvalidEventError extends Error {
+  override name = "InvalidEventError";
+}
+
+/** Validates a payload against its catalogue entry; throws InvalidEventError naming the problems. */
+export function validatePayload<T extends EventType>(type: T, data: unknown): EventPayload<T> {
+  const entry = eventCatalogue[type];
+  if (!entry) throw new InvalidEventError(`Unknown event type "${String(type)}"`);
+  const result = entry.payload.safeParse(data);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join(".") || "(payload)"}: ${issue.message}`).join("; ");
+    throw new InvalidEventError(`Invalid payload for ${type} v${entry.version}: ${problems}`);
+  }
+  return result.data as EventPayload<T>;
+}
+
+/** Markdown listing every event, its version, aggregate, payload fields and when it is emitted. */
+export function renderCatalogue(): string {
+  const lines = ["| Event | Version | Aggregate | Payload (`data`) | Emitted when |", "| --- | --- | --- | --- | --- |"];
+  for (const [type, entry] of Object.entries(eventCatalogue)) {
+    const schema = z.toJSONSchema(entry.payload) as { properties?: Record<string, { type?: string; format?: string }>; required?: string[] };
+    const fields = Object.entries(schema.properties ?? {})
+      .map(([name, p]) => `\`${name}${schema.required?.includes(name) ? "" : "?"}: ${p.format ?? p.type ?? "json"}\``)
+      .join(", ");
+    lines.push(`| \`${type}\` | ${entry.version} | ${entry.aggregateType} | ${fields} | ${entry.emittedWhen} |`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,85 @@
+import pg from "pg";
+import type { Config } from "../../config";
+import { AuditChainer, CheckpointSigner } from "../audit/chain";
+import type { Clock } from "../clock";
+import type { Prisma } from "../db/database";
+import type { Logger } from "../logging/logger";
+import type { Metrics } from "../metrics/metrics";
+import { EventHandlers } from "./handlers";
+import type { Transport } from "./outbox";
+import { OutboxRelay } from "./relay";
+import { UnitOfWork } from "./unit-of-work";
+
+/** The event backbone of one app: unit of work, internal consumers, relay and audit chainer. */
+export interface Events {
+  unitOfWork: UnitOfWork;
+  handlers: EventHandlers;
+  relay: OutboxRelay;
+  chainer: AuditChainer;
+  signer: CheckpointSigner;
+  /** Starts relaying and chaining (when this instance relays) and listens for commits. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createEvents(options: { config: Config; prisma: Prisma; transport: Transport; clock: Clock; logger: Logger; metrics: Metrics }): Events {
+  const { config, prisma, transport, clock, logger, metrics } = options;
+  const handlers = new EventHandlers(prisma);
+  const relay = new OutboxRelay(
+    prisma,
+    transport,
+    handlers,
+    { batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, maxAttempts: config.OUTBOX_MAX_ATTEMPTS, backoffBaseMs: config.OUTBOX_BACKOFF_MS },
+    clock,
+    logger,
+    metrics,
+  );
+  const signer = new CheckpointSigner(config.AUDIT_SIGNING_KEY);
+  const chainer = new AuditChainer(prisma, signer, { batchSize: 500, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY, intervalMs: config.OUTBOX_POLL_INTERVAL_MS }, logger);
+  const unitOfWork = new UnitOfWork(prisma, handlers, clock, () => {
+    relay.wake();
+    chainer.wake();
+  });
+  metrics.observeOutbox(async () => {
+    const [row] = await prisma.$queryRaw<{ pending: number; parked: number; oldest: number | null }[]>`
+      SELECT count(*) FILTER (WHERE parked_at IS NULL)::int AS pending,
+             count(*) FILTER (WHERE parked_at IS NOT NULL)::int AS parked,
+             extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL))::float AS oldest
+      FROM outbox_events WHERE published_at IS NULL`;
+    return { pending: row?.pending ?? 0, parked: row?.parked ?? 0, oldestPendingSeconds: row?.oldest ?? 0 };
+  });
+
+  let listener: pg.Client | null = null;
+  return {
+    unitOfWork,
+    handlers,
+    relay,
+    chainer,
+    signer,
+    async start() {
+      if (!config.OUTBOX_RELAY) return;
+      relay.start();
+      chainer.start();
+      if (config.mode === "service") listener = await listen(config.DATABASE_URL as string, () => relay.wake(), logger);
+    },
+    async stop() {
+      await listener?.end().catch(() => undefined);
+      await relay.stop();
+      await chainer.stop();
+      await transport.close();
+    },
+  };
+}
+
+/**
+ * LISTEN for commits of other instances (each unit of work NOTIFYs `identity_outbox`). Polling
+ * covers a lost connection; this only makes delivery prompt.
+ */
+async function listen(url: string, onNotify: () => void, logger: Logger): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  client.on("error", (error) => logger.warn({ err: { message: error.message } }, "outbox LISTEN connection lost; relying on polling"));
+  client.on("notification", onNotify);
+  await client.connect();
+  await client.query("LISTEN identity_outbox");
+  return client;
+}

@@ -1,0 +1,116 @@
+import { BackgroundLoop } from "../background-loop";
+import type { Clock } from "../clock";
+import type { Prisma } from "../db/database";
+import type { Logger } from "../logging/logger";
+import type { Metrics } from "../metrics/metrics";
+import { HANDLER_PREFIX, TransportUnavailableError, type OutboxMessage, type Transport } from "./outbox";
+
+export interface RelayOptions {
+  batchSize: number;
+  pollIntervalMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** Delay before attempt `attempts + 1` of a failed message: exponential, capped. */
+export function backoffMs(attempts: number, baseMs: number): number {
+  return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+interface ClaimedRow {
+  id: string;
+  destination: string;
+  name: string;
+  payload: unknown;
+  attempts: number;
+}
+
+/**
+ * Moves committed outbox rows to their transport: queues (BullMQ or the log) and internal
+ * consumers. Wakes on NOTIFY (or `wake()`) and polls as a fallback. Several relays may run at
+ * once: each claims rows with FOR UPDATE SKIP LOCKED, and only a row with no earlier undelivered
+ * row of the same aggregate and destination, so each aggregate's messages leave in order. A
+ * failed message is retried with exponential backoff and parked after `maxAttempts`; an
+ * unreachable transport (Redis down) costs no attempt: the relay waits and tries again.
+ */
+export class OutboxRelay {
+  private readonly loop: BackgroundLoop;
+
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly transport: Transport,
+    private readonly handlers: Transport,
+    private readonly options: RelayOptions,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.loop = new BackgroundLoop(() => this.relayOnce(), options.pollIntervalMs, (error, failures) => {
+      const level = error instanceof TransportUnavailableError ? "warn" : "error";
+      if (failures === 1 || failures % 50 === 0) this.logger[level]({ err: { message: (error as Error).message }, failures }, "outbox relay cannot deliver; retrying");
+    });
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Asks the relay to look for work now (after a commit, or on NOTIFY). */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Claims and delivers one batch; returns how many messages it handled. */
+  async relayOnce(): Promise<number> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const rows = await tx.$queryRaw<ClaimedRow[]>`
+          SELECT o.id, o.destination, o.name, o.payload, o.attempts
+          FROM outbox_events o
+          WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= now()
+            AND NOT EXISTS (
+              SELECT 1 FROM outbox_events p
+              WHERE p.aggregate_type = o.aggregate_type AND p.aggregate_id = o.aggregate_id
+                AND p.destination = o.destination AND p.seq < o.seq
+                AND p.published_at IS NULL AND p.parked_at IS NULL)
+          ORDER BY o.seq
+          LIMIT ${this.options.batchSize}
+          FOR UPDATE SKIP LOCKED`;
+        if (rows.length === 0) return 0;
+        const messages: OutboxMessage[] = rows;
+        const toHandlers = messages.filter((m) => m.destination.startsWith(HANDLER_PREFIX));
+        const toTransport = messages.filter((m) => !m.destination.startsWith(HANDLER_PREFIX));
+        const failures = new Map([...(await this.transport.deliver(toTransport)), ...(await this.handlers.deliver(toHandlers))]);
+        const delivered = messages.filter((m) => !failures.has(m.id)).map((m) => m.id);
+        if (delivered.length > 0) {
+          await tx.$executeRaw`UPDATE outbox_events SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(${delivered}::uuid[])`;
+        }
+        for (const m of messages) {
+          const labels = { destination: m.destination };
+          const error = failures.get(m.id);
+          if (!error) {
+            this.metrics.outboxPublished.inc(labels);
+            continue;
+          }
+          this.metrics.outboxFailed.inc(labels);
+          const attempts = m.attempts + 1;
+          const park = attempts >= this.options.maxAttempts;
+          const next = new Date(this.clock.now().getTime() + backoffMs(attempts, this.options.backoffBaseMs));
+          await tx.$executeRaw`
+            UPDATE outbox_events SET attempts = ${attempts}, last_error = ${error.message.slice(0, 2000)},
+              next_attempt_at = ${next}, parked_at = ${park ? this.clock.now() : null}
+            WHERE id = ${m.id}::uuid`;
+          this.logger[park ? "error" : "warn"]({ outboxId: m.id, destination: m.destination, type: m.name, attempts, err: { message: error.message } }, park ? "message parked after repeated failures" : "message delivery failed; will retry");
+        }
+        return messages.length;
+      },
+      { timeout: 60_000, maxWait: 10_000 },
+    );
+  }
+}

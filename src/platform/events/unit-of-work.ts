@@ -1,0 +1,125 @@
+import { randomUUID } from "node:crypto";
+import type { Clock } from "../clock";
+import type { Prisma, Tx } from "../db/database";
+import { eventCatalogue, validatePayload, type EventEnvelope, type EventPayload, type EventType } from "./catalogue";
+import type { EventHandlers } from "./handlers";
+import type { Notification } from "./notifications";
+import { NOTIFICATIONS, USER_EVENTS } from "./outbox";
+
+/** Who did it. */
+export interface Actor {
+  type: "user" | "service" | "system" | "anonymous";
+  id: string | null;
+}
+
+/** Where it came from (absent for background work). */
+export interface Origin {
+  actor: Actor;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+  requestId?: string | null;
+}
+
+export interface AuditEntry {
+  action: string;
+  outcome?: "success" | "failure" | "denied";
+  subjectType?: string;
+  subjectId?: string;
+  /** Context of the action; keys that name secrets are masked before storage. */
+  metadata?: Record<string, unknown>;
+}
+
+/** What a unit of work can do besides its own writes (all of it commits or none of it). */
+export interface WorkScope {
+  tx: Tx;
+  /** Records a domain event; returns its id. The payload is checked against the catalogue. */
+  publish<T extends EventType>(type: T, aggregateId: string, data: EventPayload<T>): string;
+  /** Queues a message to a person on `notifications`. */
+  notify(notification: Notification): void;
+  audit(entry: AuditEntry): void;
+}
+
+const SECRET_KEY = /pass(word)?|secret|token|code|otp|credential|authorization|cookie/i;
+
+/** Masks values under keys that name secrets, at any depth. */
+export function maskSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? "[REDACTED]" : maskSecrets(v)]));
+  }
+  return value;
+}
+
+interface OutboxRow {
+  id: string;
+  destination: string;
+  name: string;
+  aggregateType: string;
+  aggregateId: string;
+  payload: object;
+}
+
+/**
+ * A service method's writes, its domain events (outbox rows) and its audit records commit in one
+ * database transaction: nothing is published before commit, nothing of a rolled-back transaction
+ * ever is. After commit the relay and the audit chainer are woken (`afterCommit`).
+ */
+export class UnitOfWork {
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly handlers: EventHandlers,
+    private readonly clock: Clock,
+    private readonly afterCommit: () => void,
+  ) {}
+
+  async run<T>(origin: Origin, work: (scope: WorkScope) => Promise<T>): Promise<T> {
+    const outbox: OutboxRow[] = [];
+    const audits: AuditEntry[] = [];
+    const result = await this.prisma.$transaction(async (tx) => {
+      const scope: WorkScope = {
+        tx,
+        publish: (type, aggregateId, data) => {
+          const envelope = this.envelope(type, aggregateId, validatePayload(type, data), origin.actor.id);
+          for (const destination of [USER_EVENTS, ...this.handlers.destinationsOf(type)]) {
+            outbox.push({ id: destination === USER_EVENTS ? envelope.id : randomUUID(), destination, name: type, aggregateType: envelope.aggregateType, aggregateId, payload: envelope });
+          }
+          return envelope.id;
+        },
+        notify: (notification) => {
+          outbox.push({ id: randomUUID(), destination: NOTIFICATIONS, name: notification.template, aggregateType: "person", aggregateId: notification.to.toLowerCase(), payload: notification });
+        },
+        audit: (entry) => audits.push(entry),
+      };
+      const value = await work(scope);
+      if (outbox.length > 0) {
+        await tx.outboxEvent.createMany({ data: outbox });
+        await tx.$queryRaw`SELECT pg_notify('identity_outbox', '')`;
+      }
+      if (audits.length > 0) {
+        await tx.auditEvent.createMany({
+          data: audits.map((entry) => ({
+            occurredAt: this.clock.now(),
+            actorType: origin.actor.type,
+            actorId: origin.actor.id,
+            action: entry.action,
+            subjectType: entry.subjectType ?? null,
+            subjectId: entry.subjectId ?? null,
+            outcome: entry.outcome ?? "success",
+            ipAddress: origin.ipAddress ?? null,
+            userAgent: origin.userAgent?.slice(0, 512) ?? null,
+            requestId: origin.requestId ?? null,
+            metadata: maskSecrets(entry.metadata ?? {}) as object,
+          })),
+        });
+      }
+      return value;
+    });
+    if (outbox.length > 0 || audits.length > 0) this.afterCommit();
+    return result;
+  }
+
+  private envelope<T extends EventType>(type: T, aggregateId: string, data: EventPayload<T>, actorId: string | null): EventEnvelope<T> {
+    const entry = eventCatalogue[type];
+    return { id: randomUUID(), type, version: entry.version, occurredAt: this.clock.now().toISOString(), aggregateType: entry.aggregateType, aggregateId, actorId, data };
+  }
+}
