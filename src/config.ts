@@ -168,7 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push("DATABASE_URL and REDIS_URL: set both (service mode) or neither (embedded mode)");
   }
   const mode: Mode = parsed.DATABASE_URL ? "service" : "embedded";
-  if (production && mode === "embedded" && problems.length === 0) {
+  if (production && mode === "embedded" && urlsValid) {
     problems.push("DATABASE_URL and REDIS_URL: required when NODE_ENV=production (embedded mode is for development only)");
   }
   if (problems.length > 0) throw new ConfigError(problems);

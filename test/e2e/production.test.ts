@@ -1,11 +1,16 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { startTestApp, type TestApp } from "../support/app";
 import { graphql } from "../support/graphql";
 
 /** The service as production runs it: no details in errors, no introspection, no IDE. */
+const PRODUCTION = {
+  NODE_ENV: "production",
+  AUDIT_SIGNING_KEY: randomBytes(32).toString("base64"),
+  REDIS_REQUIRE_DURABILITY: "false", // the test Redis keeps nothing on disk
+};
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ NODE_ENV: "production", GRAPHQL_MAX_DEPTH: "1" });
+  t = await startTestApp({ ...PRODUCTION, GRAPHQL_MAX_DEPTH: "1" });
 });
 afterAll(() => t.stop());
 
@@ -33,7 +38,7 @@ it("serves no IDE to a browser", async () => {
 });
 
 it("answers an unexpected failure with INTERNAL_SERVER_ERROR, a request id and nothing else", async () => {
-  const other = await startTestApp({ NODE_ENV: "production" });
+  const other = await startTestApp(PRODUCTION);
   await other.app.platform.database.close(); // fault injection: the database goes away mid-life
   try {
     const res = await graphql(other.baseUrl, `{ user(id: "${randomUUID()}") { id } }`, undefined, { "x-request-id": "fault-1" });

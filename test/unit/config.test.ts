@@ -37,15 +37,22 @@ describe("loadConfig", () => {
   });
 
   it("refuses unsafe production settings and turns introspection and the IDE off there by default", () => {
-    expect(problemsOf({ NODE_ENV: "production" })).toEqual(["DATABASE_URL and REDIS_URL: required when NODE_ENV=production (embedded mode is for development only)"]);
-    expect(problemsOf({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h", CORS_ORIGINS: "*" })[0]).toMatch(/^CORS_ORIGINS: "\*" is refused in production/);
-    const config = loadConfig({ NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h" });
-    expect(config).toMatchObject({ GRAPHQL_INTROSPECTION: false, GRAPHQL_LANDING_PAGE: false, CORS_ORIGINS: [] });
+    expect(problemsOf({ NODE_ENV: "production" })).toEqual([
+      "AUDIT_SIGNING_KEY: required in production: 32 or more random bytes, base64 (openssl rand -base64 32)",
+      "DATABASE_URL and REDIS_URL: required when NODE_ENV=production (embedded mode is for development only)",
+    ]);
+    const service = { NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h", AUDIT_SIGNING_KEY: Buffer.alloc(32, 7).toString("base64") };
+    expect(problemsOf({ ...service, CORS_ORIGINS: "*" })[0]).toMatch(/^CORS_ORIGINS: "\*" is refused in production/);
+    expect(loadConfig(service)).toMatchObject({ GRAPHQL_INTROSPECTION: false, GRAPHQL_LANDING_PAGE: false, CORS_ORIGINS: [], REDIS_REQUIRE_DURABILITY: true });
   });
 
   it("accepts only exact origins", () => {
     expect(problemsOf({ CORS_ORIGINS: "https://app.example.com/path" })[0]).toMatch(/^CORS_ORIGINS: expected comma-separated origins/);
     expect(loadConfig({ CORS_ORIGINS: "https://a.example.com, https://b.example.com" }).CORS_ORIGINS).toEqual(["https://a.example.com", "https://b.example.com"]);
+  });
+
+  it("never echoes a key", () => {
+    expect(problemsOf({ AUDIT_SIGNING_KEY: "c2hvcnQta2V5" })).toEqual(["AUDIT_SIGNING_KEY: expected 32 or more bytes, base64-encoded"]);
   });
 
   it("cuts long bad values in messages", () => {

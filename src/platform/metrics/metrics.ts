@@ -54,9 +54,16 @@ export class Metrics {
 
   private outboxState: (() => Promise<OutboxState>) | null = null;
 
-  /** Read at each scrape (one query), not kept up to date on every commit. */
+  /** Read at each scrape (one query shared by the three gauges), not kept up to date on every commit. */
   readonly outboxGauges = (() => {
-    const read = async () => (this.outboxState ? this.outboxState() : { pending: 0, parked: 0, oldestPendingSeconds: 0 });
+    // The three gauges are collected together in one scrape: share one query between them.
+    let inFlight: Promise<OutboxState> | null = null;
+    const read = () => {
+      inFlight ??= (this.outboxState ? this.outboxState() : Promise.resolve({ pending: 0, parked: 0, oldestPendingSeconds: 0 })).finally(() =>
+        setImmediate(() => (inFlight = null)),
+      );
+      return inFlight;
+    };
     const gauge = (name: string, help: string, pick: (s: OutboxState) => number) =>
       new Gauge({
         name,
