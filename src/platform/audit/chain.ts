@@ -108,7 +108,7 @@ export class AuditChainer {
   /** Chains one batch of unchained records; returns how many it chained. */
   async chainOnce(): Promise<number> {
     return this.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`;
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`;
       const head = await tx.auditChainLink.findFirst({ orderBy: { seq: "desc" } });
       const from = head ? head.auditId - BigInt(LATE_COMMIT_WINDOW) : 0n;
       const records = await tx.$queryRaw<AuditRecord[]>`
@@ -130,9 +130,10 @@ export class AuditChainer {
       });
       await tx.auditChainLink.createMany({ data: links });
       const every = BigInt(this.options.checkpointEvery);
-      const crossed = links.filter((link) => link.seq % every === 0n);
-      const last = crossed[crossed.length - 1];
-      if (last) await tx.auditCheckpoint.create({ data: { seq: last.seq, hash: last.hash, keyId: this.signer.keyId, signature: this.signer.sign(last.seq, last.hash) } });
+      const checkpoints = links.filter((link) => link.seq % every === 0n);
+      if (checkpoints.length > 0) {
+        await tx.auditCheckpoint.createMany({ data: checkpoints.map(({ seq, hash }) => ({ seq, hash, keyId: this.signer.keyId, signature: this.signer.sign(seq, hash) })) });
+      }
       return records.length;
     });
   }

@@ -93,7 +93,7 @@ export class UnitOfWork {
       const value = await work(scope);
       if (outbox.length > 0) {
         await tx.outboxEvent.createMany({ data: outbox });
-        await tx.$queryRaw`SELECT pg_notify('identity_outbox', '')`;
+        await tx.$executeRaw`SELECT pg_notify('identity_outbox', '')`;
       }
       if (audits.length > 0) {
         await tx.auditEvent.createMany({

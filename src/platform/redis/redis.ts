@@ -43,6 +43,15 @@ export async function pingRedis(redis: Redis, timeoutMs: number): Promise<void> 
  * setting that is unsafe (SECURITY: AOF on, maxmemory-policy noeviction).
  */
 export async function assertDurableRedis(redis: Redis): Promise<void> {
+  if (redis.status !== "ready") {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("Redis at REDIS_URL did not answer within 5 s; cannot check its durability")), 5000);
+      redis.once("ready", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
   const read = async (name: string) => ((await redis.config("GET", name)) as string[])[1] ?? "";
   const problems: string[] = [];
   const aof = await read("appendonly");
