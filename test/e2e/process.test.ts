@@ -68,6 +68,21 @@ describe("embedded mode (no DATABASE_URL, no REDIS_URL)", () => {
   it("exits 0 on SIGTERM", async () => {
     expect(await stopWithSigterm(server)).toBe(0);
   });
+
+  it("relays a committed notification to the log, an event to internal consumers, and chains the audit record", async () => {
+    const child = spawnServer({ EMBEDDED_DATA_DIR: path.join(dataDir, "events"), OUTBOX_POLL_INTERVAL_MS: "100" }, "test/support/embedded-events.ts");
+    expect((await child.exited).code).toBe(0);
+    const lines = child.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.msg === "notification password-reset to dev@example.test")?.notification).toEqual({
+      to: "dev@example.test",
+      template: "password-reset",
+      locale: "en",
+      link: "http://localhost:4001/reset?token=tok",
+    });
+    const { result } = lines.find((l) => l.result) as { result: { seen: string[]; metrics: string[] } };
+    expect(result.seen).toEqual(["dev@example.test"]);
+    expect(result.metrics).toEqual(expect.arrayContaining(["outbox_pending 0", "outbox_parked 0", 'outbox_published_total{destination="notifications"} 1']));
+  }, 60_000);
 });
 
 describe("service mode (PostgreSQL + Redis)", () => {

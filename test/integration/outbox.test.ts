@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { InvalidEventError } from "../../src/platform/events/catalogue";
 import type { Origin } from "../../src/platform/events/unit-of-work";
 import { startTestApp, type TestApp } from "../support/app";
-import { REDIS_URL, uniqueSuffix } from "../support/env";
+import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";
+import { spawnServer } from "../support/process";
 import { QueueReader } from "../support/queues";
 import { RedisServer } from "../support/redis-server";
 import { waitUntil } from "../support/wait";
@@ -120,7 +121,8 @@ describe("two relays at once", () => {
     const b = await startTestApp({ ...FAST, QUEUE_PREFIX: prefix, OUTBOX_BATCH_SIZE: "10", DATABASE_URL: a.databaseUrl });
     const queues = new QueueReader(prefix);
     try {
-      const ids = await Promise.all(Array.from({ length: 300 }, (_, i) => register(i % 2 === 0 ? a : b)));
+      const ids: string[] = [];
+      for (let round = 0; round < 10; round += 1) ids.push(...(await Promise.all(Array.from({ length: 30 }, (_, i) => register(i % 2 === 0 ? a : b)))));
       await waitUntil("the outbox to drain", async () => (await pending(a)) === 0);
       const jobs = await queues.jobs("user-events");
       expect(jobs.map((j) => j.id).sort()).toEqual([...ids].sort());
@@ -188,11 +190,42 @@ describe("internal consumers", () => {
       });
       const envelope = { id: randomUUID(), type: "user.registered", version: 1, occurredAt: new Date().toISOString(), aggregateType: "user", aggregateId: randomUUID(), actorId: null, data: {} };
       const message = { id: randomUUID(), destination: "handler:once", name: "user.registered", payload: envelope, attempts: 0 };
-      expect(await t.app.platform.events.handlers.deliver([message])).toEqual(new Map());
-      expect(await t.app.platform.events.handlers.deliver([{ ...message, id: randomUUID() }])).toEqual(new Map());
+      const deliver = (m: typeof message) => t.app.platform.database.prisma.$transaction((tx) => t.app.platform.events.handlers.deliver([m], tx));
+      expect(await deliver(message)).toEqual(new Map());
+      expect(await deliver({ ...message, id: randomUUID() })).toEqual(new Map());
       expect(runs).toBe(1);
     } finally {
       await t.stop();
     }
   });
+});
+
+describe("the process killed with SIGKILL mid-burst", () => {
+  it("delivers every committed event after a restart, and none of the rolled-back ones", async () => {
+    const prefix = `test-${uniqueSuffix()}`;
+    const databaseUrl = freshDatabaseUrl("kill");
+    const env = { DATABASE_URL: databaseUrl, REDIS_URL, QUEUE_PREFIX: prefix, OUTBOX_POLL_INTERVAL_MS: "100" };
+    const child = spawnServer(env, "test/support/burst.ts");
+    const committed = () => [...child.output().matchAll(/^commit (\S+)$/gm)].map((m) => m[1] as string);
+    await waitUntil("120 commits", async () => committed().length >= 120, 30_000);
+    child.child.kill("SIGKILL");
+    await child.exited;
+    const rolledBack = [...child.output().matchAll(/^rollback (\S+)$/gm)].map((m) => m[1] as string);
+    expect(rolledBack.length).toBeGreaterThan(0);
+
+    const t = await startTestApp({ ...env, ...FAST });
+    const queues = new QueueReader(prefix);
+    try {
+      await waitUntil("the outbox to drain", async () => (await pending(t)) === 0, 30_000);
+      const jobIds = (await queues.jobs("user-events")).map((j) => j.id);
+      const outboxIds = (await t.app.platform.database.prisma.outboxEvent.findMany({ where: { destination: "user-events" }, select: { id: true } })).map((r) => r.id);
+      expect(new Set(jobIds).size).toBe(jobIds.length);
+      expect([...jobIds].sort()).toEqual([...outboxIds].sort());
+      expect(jobIds).toEqual(expect.arrayContaining(committed()));
+      expect(jobIds.filter((id) => rolledBack.includes(id))).toEqual([]);
+    } finally {
+      await queues.close();
+      await t.stop();
+    }
+  }, 90_000);
 });

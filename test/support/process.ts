@@ -24,9 +24,9 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `src/main.ts` (the real entry point) as a child process with only the given environment. */
-export function spawnServer(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ["-r", "@swc-node/register", "src/main.ts"], {
+/** Starts `script` (by default the real entry point, src/main.ts) as a child process with only the given environment. */
+export function spawnServer(env: Record<string, string>, script = "src/main.ts"): ServerProcess {
+  const child = spawn(process.execPath, ["-r", "@swc-node/register", script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

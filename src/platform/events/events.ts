@@ -24,7 +24,7 @@ export interface Events {
 
 export function createEvents(options: { config: Config; prisma: Prisma; transport: Transport; clock: Clock; logger: Logger; metrics: Metrics }): Events {
   const { config, prisma, transport, clock, logger, metrics } = options;
-  const handlers = new EventHandlers(prisma);
+  const handlers = new EventHandlers();
   const relay = new OutboxRelay(
     prisma,
     transport,

@@ -1,20 +1,20 @@
-import type { Prisma, Tx } from "../db/database";
+import type { Tx } from "../db/database";
 import type { EventEnvelope, EventType } from "./catalogue";
-import { HANDLER_PREFIX, type OutboxMessage, type Transport } from "./outbox";
+import { HANDLER_PREFIX, type OutboxMessage } from "./outbox";
 
 export type EventHandler<T extends EventType> = (event: EventEnvelope<T>, tx: Tx) => Promise<void>;
 
 /**
  * Internal consumers: idempotent handlers by event type, the same in embedded and service mode.
  * Each (event, consumer) pair is an outbox row of its own, so a failing consumer is retried and
- * parked alone, holding back neither other consumers nor the queues. A handler runs in a
- * transaction that also records the event as processed by that consumer: a redelivered event is
- * skipped, and the handler's database writes happen exactly once.
+ * parked alone, holding back neither other consumers nor the queues. A handler runs inside the
+ * relay's transaction, under a savepoint, together with the record that its consumer processed the
+ * event and the mark that the row was delivered: a redelivered event is skipped, the handler's
+ * database writes happen exactly once, and a failing handler undoes only its own writes. (One
+ * connection per delivery, which embedded mode's single-connection database needs.)
  */
-export class EventHandlers implements Transport {
+export class EventHandlers {
   private readonly handlers = new Map<string, Map<string, EventHandler<EventType>>>();
-
-  constructor(private readonly prisma: Prisma) {}
 
   on<T extends EventType>(type: T, consumer: string, handler: EventHandler<T>): void {
     if (!/^[a-z][a-z0-9-]{0,60}$/.test(consumer)) throw new Error(`consumer name "${consumer}" must be lowercase letters, digits and dashes`);
@@ -29,7 +29,7 @@ export class EventHandlers implements Transport {
     return [...(this.handlers.get(type)?.keys() ?? [])].map((consumer) => HANDLER_PREFIX + consumer);
   }
 
-  async deliver(messages: OutboxMessage[]): Promise<Map<string, Error>> {
+  async deliver(messages: OutboxMessage[], tx: Tx): Promise<Map<string, Error>> {
     const failures = new Map<string, Error>();
     for (const message of messages) {
       const consumer = message.destination.slice(HANDLER_PREFIX.length);
@@ -39,17 +39,16 @@ export class EventHandlers implements Transport {
         continue;
       }
       const event = message.payload as EventEnvelope;
+      await tx.$executeRawUnsafe("SAVEPOINT event_handler");
       try {
-        await this.prisma.$transaction(async (tx) => {
-          const inserted = await tx.$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${consumer}, ${event.id}::uuid) ON CONFLICT DO NOTHING`;
-          if (inserted === 1) await handler(event, tx);
-        });
+        const inserted = await tx.$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${consumer}, ${event.id}::uuid) ON CONFLICT DO NOTHING`;
+        if (inserted === 1) await handler(event, tx);
+        await tx.$executeRawUnsafe("RELEASE SAVEPOINT event_handler");
       } catch (error) {
+        await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT event_handler");
         failures.set(message.id, error instanceof Error ? error : new Error(String(error)));
       }
     }
     return failures;
   }
-
-  async close(): Promise<void> {}
 }

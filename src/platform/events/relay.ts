@@ -3,6 +3,7 @@ import type { Clock } from "../clock";
 import type { Prisma } from "../db/database";
 import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
+import type { EventHandlers } from "./handlers";
 import { HANDLER_PREFIX, TransportUnavailableError, type OutboxMessage, type Transport } from "./outbox";
 
 export interface RelayOptions {
@@ -41,7 +42,7 @@ export class OutboxRelay {
   constructor(
     private readonly prisma: Prisma,
     private readonly transport: Transport,
-    private readonly handlers: Transport,
+    private readonly handlers: EventHandlers,
     private readonly options: RelayOptions,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -86,7 +87,7 @@ export class OutboxRelay {
         const messages: OutboxMessage[] = rows;
         const toHandlers = messages.filter((m) => m.destination.startsWith(HANDLER_PREFIX));
         const toTransport = messages.filter((m) => !m.destination.startsWith(HANDLER_PREFIX));
-        const failures = new Map([...(await this.transport.deliver(toTransport)), ...(await this.handlers.deliver(toHandlers))]);
+        const failures = new Map([...(await this.transport.deliver(toTransport)), ...(await this.handlers.deliver(toHandlers, tx))]);
         const delivered = messages.filter((m) => !failures.has(m.id)).map((m) => m.id);
         if (delivered.length > 0) {
           await tx.$executeRaw`UPDATE outbox_events SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(${delivered}::uuid[])`;

@@ -50,6 +50,9 @@ export function maskSecrets(value: unknown): unknown {
   return value;
 }
 
+/** Waiting for a pooled connection beyond Prisma's default 2 s is better than failing a burst. */
+const TRANSACTION_OPTIONS = { maxWait: 5_000, timeout: 15_000 };
+
 interface OutboxRow {
   id: string;
   destination: string;
@@ -113,7 +116,7 @@ export class UnitOfWork {
         });
       }
       return value;
-    });
+    }, TRANSACTION_OPTIONS);
     if (outbox.length > 0 || audits.length > 0) this.afterCommit();
     return result;
   }
