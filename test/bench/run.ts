@@ -1,28 +1,46 @@
-// npm run bench — federation entity resolution against a baseline measured in the same run.
-// Starts the real app (service mode, fresh database, 1,000 users) and a bare node:http + pg server
-// running the same SQL, loads both with autocannon and prints req/s, p50/p99 and the ratio.
 import "reflect-metadata";
-import { randomInt, randomUUID } from "node:crypto";
+// npm run bench: federation entity resolution of the real app against a floor measured in the same run.
+//
+// Creates a fresh database, starts the app in service mode and, in this same process, a baseline
+// server (bare node:http + pg running the app's SQL, no GraphQL), seeds 1,000 users, loads both
+// with autocannon and prints a markdown table on stdout (progress goes to stderr).
+// BENCH_DURATION_S sets the length of each measured run (default 5 s; each follows a 1 s warm-up).
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import { isDeepStrictEqual } from "node:util";
 import autocannon from "autocannon";
-import { createApp } from "../../src/app";
+import pg from "pg";
+import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createLogger } from "../../src/platform/logging/logger";
-import { dropDatabase } from "../support/db";
-import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";
-import { startBaseline } from "./baseline";
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
-const CONNECTIONS = 16;
+const PG_SERVER_URL = "postgresql://postgres@127.0.0.1:5432";
+const REDIS_URL = "redis://127.0.0.1:6379";
 const USERS = 1000;
+const CONNECTIONS = 16;
+const WARMUP_S = 1;
 
-const ENTITIES = "query UserEntities($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { id displayName avatarUrl } } }";
-const SINGLE = "query User($id: ID!) { user(id: $id) { id displayName avatarUrl } }";
+const ENTITIES_QUERY = "query UserEntities($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { id displayName avatarUrl } } }";
+const USER_QUERY = "query User($id: ID!) { user(id: $id) { id displayName avatarUrl } }";
+/** What the app's UserService asks PostgreSQL for a batch of references. */
+const BASELINE_SQL = "SELECT id, name, avatar_url FROM users WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL";
+
+interface PublicUser {
+  id: string;
+  displayName: string;
+  avatarUrl: string | null;
+}
+
+type ResponseData = { _entities: (PublicUser | null)[] } | { user: PublicUser | null };
 
 interface Scenario {
   name: string;
+  /** The POST body, the same for every request of the scenario. */
   body: string;
-  /** The ids the response must list, in order. */
-  expected: string[];
+  /** The `data` both servers must answer with. */
+  expected: ResponseData;
 }
 
 interface Figures {
@@ -31,77 +49,235 @@ interface Figures {
   p99: number;
 }
 
-function pick(ids: string[], n: number): string[] {
-  return Array.from({ length: n }, () => ids[randomInt(ids.length)] as string);
+interface Target {
+  label: string;
+  url: string;
 }
 
-function scenarios(ids: string[]): Scenario[] {
-  const entities = (n: number): Scenario => {
-    const wanted = pick(ids, n);
-    const representations = wanted.map((id) => ({ __typename: "User", id }));
-    return { name: `_entities x${n}`, body: JSON.stringify({ query: ENTITIES, variables: { representations } }), expected: wanted };
-  };
-  const [one] = pick(ids, 1);
-  return [entities(1), entities(10), entities(100), { name: "user(id)", body: JSON.stringify({ query: SINGLE, variables: { id: one } }), expected: [one as string] }];
+function durationFromEnv(raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`BENCH_DURATION_S must be a whole number of seconds >= 1 (got "${raw}")`);
+  return seconds;
 }
 
-async function check(url: string, scenario: Scenario): Promise<void> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: scenario.body });
-  const { data } = (await res.json()) as { data?: { _entities?: { id: string }[]; user?: { id: string } } };
-  const got = data?._entities?.map((u) => u.id) ?? (data?.user ? [data.user.id] : []);
-  if (JSON.stringify(got) !== JSON.stringify(scenario.expected)) throw new Error(`${url} answered ${scenario.name} wrongly: ${JSON.stringify(data).slice(0, 200)}`);
-}
+const log = (message: string) => process.stderr.write(`${message}\n`);
 
-async function load(url: string, scenario: Scenario, seconds: number): Promise<Figures> {
-  const result = await autocannon({ url, method: "POST", headers: { "content-type": "application/json" }, body: scenario.body, connections: CONNECTIONS, duration: seconds });
-  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${url} ${scenario.name}: ${result.errors} errors, ${result.non2xx} non-2xx`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
-}
+// ---------------------------------------------------------------------------------------------
+// Database
 
-async function main(): Promise<void> {
-  const databaseUrl = freshDatabaseUrl("bench");
-  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "warn" });
-  const app = await createApp(config, { logger: createLogger({ level: "warn" }), redisPrefix: `bench:${uniqueSuffix()}:` });
-  const baseline = await startBaseline(databaseUrl, config.DATABASE_POOL_SIZE).catch(async (error: unknown) => {
-    await app.stop();
-    throw error;
-  });
+async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: `${PG_SERVER_URL}/postgres` });
+  await client.connect();
   try {
-    const appUrl = `http://127.0.0.1:${await app.listen(0, "127.0.0.1")}/graphql`;
-    const ids = Array.from({ length: USERS }, () => randomUUID());
-    await app.platform.database.prisma.user.createMany({
-      data: ids.map((id, i) => ({ id, email: `bench${i}@example.test`, name: `Bench User ${i}`, avatarUrl: `https://cdn.example.test/${i}.png` })),
-    });
-    const rows: string[] = [];
-    for (const scenario of scenarios(ids)) {
-      const results: Figures[] = [];
-      for (const url of [appUrl, baseline.url]) {
-        await check(url, scenario);
-        await load(url, scenario, 1); // warm-up, discarded
-        results.push(await load(url, scenario, DURATION_S));
-      }
-      const [a, b] = results as [Figures, Figures];
-      rows.push(`| ${scenario.name} | ${a.rps.toFixed(0)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${(a.rps / b.rps).toFixed(2)}x |`);
-      process.stdout.write(`${rows[rows.length - 1]}\n`);
-    }
-    process.stdout.write(
-      [
-        "",
-        `Node ${process.version}, ${CONNECTIONS} connections, ${DURATION_S} s per run after 1 s warm-up; app and baseline in the same process, same database.`,
-        "| scenario | app req/s | app p50 ms | app p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | app/baseline |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-        ...rows,
-        "",
-      ].join("\n"),
-    );
+    return await fn(client);
   } finally {
-    await baseline.close();
-    await app.stop();
-    await dropDatabase(databaseUrl);
+    await client.end();
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+/** `name` is ours (identity_bench_<hex>), so quoting it is enough. */
+async function dropDatabase(name: string): Promise<void> {
+  await withAdmin(async (admin) => {
+    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name]);
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+}
+
+interface Seeded {
+  ids: string[];
+  byId: Map<string, PublicUser>;
+}
+
+async function seedUsers(app: App): Promise<Seeded> {
+  const rows = Array.from({ length: USERS }, (_, i) => ({
+    id: randomUUID(),
+    email: `bench-${i}@example.test`,
+    name: `Bench User ${i}`,
+    avatarUrl: `https://cdn.example.test/avatars/${i}.png`,
+  }));
+  const { count } = await app.platform.database.prisma.user.createMany({ data: rows });
+  if (count !== USERS) throw new Error(`seeded ${count} users, expected ${USERS}`);
+  return { ids: rows.map((r) => r.id), byId: new Map(rows.map((r) => [r.id, { id: r.id, displayName: r.name, avatarUrl: r.avatarUrl }])) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baseline: the same request and response, the same SQL, no GraphQL
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function startBaseline(databaseUrl: string, poolSize: number): Promise<Target & { close(): Promise<void> }> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  pool.on("error", (error) => log(`baseline: idle PostgreSQL connection failed: ${error.message}`));
+  const answer = async (req: IncomingMessage): Promise<ResponseData> => {
+    const { variables = {} } = JSON.parse(await readBody(req)) as { variables?: { representations?: { id: string }[]; id?: string } };
+    const ids = variables.representations?.map((r) => r.id) ?? [variables.id ?? ""];
+    const { rows } = await pool.query<{ id: string; name: string | null; avatar_url: string | null }>(BASELINE_SQL, [ids]);
+    const byId = new Map(rows.map((r) => [r.id, { id: r.id, displayName: r.name ?? "Member", avatarUrl: r.avatar_url }]));
+    const users = ids.map((id) => byId.get(id) ?? null);
+    return variables.representations ? { _entities: users } : { user: users[0] ?? null };
+  };
+  const server: Server = createServer((req, res) => {
+    answer(req).then(
+      (data) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data })),
+      (error: unknown) => res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ message: String(error) }] })),
+    );
+  });
+  try {
+    await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", resolve));
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return {
+    label: "baseline",
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
+    async close() {
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await closed;
+      await pool.end();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios and load
+
+/** `n` distinct ids, uniformly at random. */
+function sample(ids: readonly string[], n: number): string[] {
+  const pool = [...ids];
+  for (let i = 0; i < n; i++) {
+    const j = i + randomInt(pool.length - i);
+    [pool[i], pool[j]] = [pool[j] as string, pool[i] as string];
+  }
+  return pool.slice(0, n);
+}
+
+function scenarios({ ids, byId }: Seeded): Scenario[] {
+  const user = (id: string) => byId.get(id) as PublicUser;
+  const entities = (n: number): Scenario => {
+    const wanted = sample(ids, n);
+    const representations = wanted.map((id) => ({ __typename: "User", id }));
+    return { name: `_entities x${n}`, body: JSON.stringify({ query: ENTITIES_QUERY, variables: { representations } }), expected: { _entities: wanted.map(user) } };
+  };
+  const [id] = sample(ids, 1) as [string];
+  return [entities(1), entities(10), entities(100), { name: "user(id)", body: JSON.stringify({ query: USER_QUERY, variables: { id } }), expected: { user: user(id) } }];
+}
+
+const HEADERS = { "content-type": "application/json" };
+
+/** One request, checked in full (ids in order, every field); returns the exact body to expect under load. */
+async function verify(target: Target, scenario: Scenario): Promise<string> {
+  const res = await fetch(target.url, { method: "POST", headers: HEADERS, body: scenario.body });
+  const text = await res.text();
+  let body: { data?: unknown; errors?: unknown } | undefined;
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  if (res.status !== 200 || body?.errors !== undefined || !isDeepStrictEqual(body?.data, scenario.expected)) {
+    throw new Error(`${target.label} answered ${scenario.name} wrongly (HTTP ${res.status}): ${text.slice(0, 300)}`);
+  }
+  return text;
+}
+
+let running: autocannon.Instance | undefined;
+let interrupted = false;
+
+function load(target: Target, scenario: Scenario, expectBody: string, seconds: number): Promise<Figures> {
+  return new Promise((resolve, reject) => {
+    const options = { url: target.url, method: "POST" as const, headers: HEADERS, body: scenario.body, expectBody, connections: CONNECTIONS, duration: seconds };
+    running = autocannon(options, (error, result) => {
+      running = undefined;
+      if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+      if (interrupted) return reject(new Error("interrupted"));
+      const failures = result.errors + result.timeouts + result.non2xx + result.mismatches;
+      if (failures > 0 || result.requests.total === 0) {
+        return reject(new Error(`${target.label} ${scenario.name}: ${result.requests.total} requests, ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx, ${result.mismatches} unexpected bodies`));
+      }
+      resolve({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 });
+    });
+  });
+}
+
+async function measure(target: Target, scenario: Scenario, seconds: number): Promise<Figures> {
+  if (interrupted) throw new Error("interrupted");
+  const expectBody = await verify(target, scenario);
+  await load(target, scenario, expectBody, WARMUP_S); // warm-up, discarded
+  const figures = await load(target, scenario, expectBody, seconds);
+  log(`  ${target.label.padEnd(8)} ${scenario.name.padEnd(14)} ${figures.rps.toFixed(0).padStart(6)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms`);
+  return figures;
+}
+
+const ms = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+
+function row(scenario: string, app: Figures, baseline: Figures): string {
+  const cells = [scenario, app.rps.toFixed(0), ms(app.p50), ms(app.p99), baseline.rps.toFixed(0), ms(baseline.p50), ms(baseline.p99), `${(app.rps / baseline.rps).toFixed(2)}x`];
+  return `| ${cells.join(" | ")} |`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const seconds = durationFromEnv(process.env.BENCH_DURATION_S, 5);
+  const suffix = randomBytes(6).toString("hex");
+  const databaseName = `identity_bench_${suffix}`;
+  const databaseUrl = `${PG_SERVER_URL}/${databaseName}`;
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "warn" });
+    log(`creating database ${databaseName} and starting the app`);
+    const app = await createApp(config, { logger: createLogger({ level: "warn" }), redisPrefix: `bench:${suffix}:` });
+    cleanups.push(() => app.stop());
+    const appTarget: Target = { label: "app", url: `http://127.0.0.1:${await app.listen(0, "127.0.0.1")}/graphql` };
+    const baseline = await startBaseline(databaseUrl, config.DATABASE_POOL_SIZE);
+    cleanups.push(() => baseline.close());
+    const seeded = await seedUsers(app);
+
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    out(
+      `Node ${process.version} on ${os.platform()} ${os.arch()} (${os.availableParallelism()} CPUs); ${USERS.toLocaleString("en")} users, ${CONNECTIONS} connections, ` +
+        `${seconds} s per run after a ${WARMUP_S} s warm-up. App and baseline ran in the same process on the same machine ` +
+        `(with autocannon and PostgreSQL), against the same database, pool size ${config.DATABASE_POOL_SIZE}.`,
+    );
+    out("");
+    out("| scenario | app req/s | app p50 ms | app p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | app/baseline |");
+    out("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const scenario of scenarios(seeded)) {
+      const [app, floor] = [await measure(appTarget, scenario, seconds), await measure(baseline, scenario, seconds)];
+      out(row(scenario.name, app, floor));
+    }
+  } finally {
+    const failures: unknown[] = [];
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => failures.push(error));
+    await dropDatabase(databaseName).catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw new AggregateError(failures, `clean-up failed: ${failures.map(String).join("; ")}`);
+  }
+}
+
+process.once("SIGINT", () => {
+  log("interrupted: stopping and cleaning up (Ctrl-C again to kill)");
+  interrupted = true;
+  running?.stop();
+});
+
+main().then(
+  () => 0,
+  (error: unknown) => {
+    log(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  },
+).then((code) => {
+  process.exitCode = code;
+  // Everything is closed by now; should a handle linger anyway, do not hang on it.
+  setTimeout(() => {
+    log("open handles remain after clean-up; exiting anyway");
+    process.exit(code);
+  }, 5000).unref();
 });

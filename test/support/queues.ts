@@ -29,6 +29,16 @@ export class QueueReader {
     return jobs.map((job) => ({ id: job.id as string, name: job.name, data: job.data as unknown }));
   }
 
+  async count(name: string): Promise<number> {
+    return this.queue(name).getWaitingCount();
+  }
+
+  /** Job ids with the time (ms) each was added. */
+  async jobsWithTimestamps(name: string): Promise<{ id: string; timestamp: number }[]> {
+    const jobs = await this.queue(name).getWaiting(0, -1);
+    return jobs.map((job) => ({ id: job.id as string, timestamp: job.timestamp }));
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.connection.disconnect();

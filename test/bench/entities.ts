@@ -1,0 +1,101 @@
+// Federation entity resolution against a baseline measured in the same run (part of npm run bench).
+// Starts the real app (service mode, fresh database, 1,000 users) and a bare node:http + pg server
+// running the same SQL, loads both with autocannon and prints req/s, p50/p99 and the ratio.
+import { randomInt, randomUUID } from "node:crypto";
+import autocannon from "autocannon";
+import { createApp } from "../../src/app";
+import { loadConfig } from "../../src/config";
+import { createLogger } from "../../src/platform/logging/logger";
+import { dropDatabase } from "../support/db";
+import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";
+import { startBaseline } from "./baseline";
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const CONNECTIONS = 16;
+const USERS = 1000;
+
+const ENTITIES = "query UserEntities($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { id displayName avatarUrl } } }";
+const SINGLE = "query User($id: ID!) { user(id: $id) { id displayName avatarUrl } }";
+
+interface Scenario {
+  name: string;
+  body: string;
+  /** The ids the response must list, in order. */
+  expected: string[];
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function pick(ids: string[], n: number): string[] {
+  return Array.from({ length: n }, () => ids[randomInt(ids.length)] as string);
+}
+
+function scenarios(ids: string[]): Scenario[] {
+  const entities = (n: number): Scenario => {
+    const wanted = pick(ids, n);
+    const representations = wanted.map((id) => ({ __typename: "User", id }));
+    return { name: `_entities x${n}`, body: JSON.stringify({ query: ENTITIES, variables: { representations } }), expected: wanted };
+  };
+  const [one] = pick(ids, 1);
+  return [entities(1), entities(10), entities(100), { name: "user(id)", body: JSON.stringify({ query: SINGLE, variables: { id: one } }), expected: [one as string] }];
+}
+
+async function check(url: string, scenario: Scenario): Promise<void> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: scenario.body });
+  const { data } = (await res.json()) as { data?: { _entities?: { id: string }[]; user?: { id: string } } };
+  const got = data?._entities?.map((u) => u.id) ?? (data?.user ? [data.user.id] : []);
+  if (JSON.stringify(got) !== JSON.stringify(scenario.expected)) throw new Error(`${url} answered ${scenario.name} wrongly: ${JSON.stringify(data).slice(0, 200)}`);
+}
+
+async function load(url: string, scenario: Scenario, seconds: number): Promise<Figures> {
+  const result = await autocannon({ url, method: "POST", headers: { "content-type": "application/json" }, body: scenario.body, connections: CONNECTIONS, duration: seconds });
+  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${url} ${scenario.name}: ${result.errors} errors, ${result.non2xx} non-2xx`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+export async function benchEntities(): Promise<void> {
+  const databaseUrl = freshDatabaseUrl("bench");
+  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "warn" });
+  const app = await createApp(config, { logger: createLogger({ level: "warn" }), redisPrefix: `bench:${uniqueSuffix()}:` });
+  const baseline = await startBaseline(databaseUrl, config.DATABASE_POOL_SIZE).catch(async (error: unknown) => {
+    await app.stop();
+    throw error;
+  });
+  try {
+    const appUrl = `http://127.0.0.1:${await app.listen(0, "127.0.0.1")}/graphql`;
+    const ids = Array.from({ length: USERS }, () => randomUUID());
+    await app.platform.database.prisma.user.createMany({
+      data: ids.map((id, i) => ({ id, email: `bench${i}@example.test`, name: `Bench User ${i}`, avatarUrl: `https://cdn.example.test/${i}.png` })),
+    });
+    const rows: string[] = [];
+    for (const scenario of scenarios(ids)) {
+      const results: Figures[] = [];
+      for (const url of [appUrl, baseline.url]) {
+        await check(url, scenario);
+        await load(url, scenario, 1); // warm-up, discarded
+        results.push(await load(url, scenario, DURATION_S));
+      }
+      const [a, b] = results as [Figures, Figures];
+      rows.push(`| ${scenario.name} | ${a.rps.toFixed(0)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${(a.rps / b.rps).toFixed(2)}x |`);
+      process.stdout.write(`${rows[rows.length - 1]}\n`);
+    }
+    process.stdout.write(
+      [
+        "",
+        `Node ${process.version}, ${CONNECTIONS} connections, ${DURATION_S} s per run after 1 s warm-up; app and baseline in the same process, same database.`,
+        "| scenario | app req/s | app p50 ms | app p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | app/baseline |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ...rows,
+        "",
+      ].join("\n"),
+    );
+  } finally {
+    await baseline.close();
+    await app.stop();
+    await dropDatabase(databaseUrl);
+  }
+}
