@@ -1,19 +1,20 @@
 /**
  * Runs `step` until stopped: again at once while it finds work, otherwise after `intervalMs` or as
  * soon as `wake()` is called. A failing step is reported and retried with a growing delay (at most
- * `intervalMs`). Used by the outbox relay and the audit chainer.
+ * `intervalMs`). The outbox relay and the audit chainer are such loops.
  */
-export class BackgroundLoop {
+export abstract class BackgroundLoop {
   private running = false;
   private pending = false;
   private wakeUp: (() => void) | null = null;
   private loop: Promise<void> | null = null;
 
-  constructor(
-    private readonly step: () => Promise<number>,
-    private readonly intervalMs: number,
-    private readonly onError: (error: unknown, consecutiveFailures: number) => void,
-  ) {}
+  constructor(private readonly intervalMs: number) {}
+
+  /** One round of work; resolves with how much it found (0: nothing to do, sleep). */
+  protected abstract step(): Promise<number>;
+
+  protected abstract onError(error: unknown, consecutiveFailures: number): void;
 
   start(): void {
     if (this.running) return;

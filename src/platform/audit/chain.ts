@@ -79,30 +79,22 @@ export class CheckpointSigner {
  * User transactions only INSERT their audit rows; they never wait on the chain. One chainer at a
  * time extends the chain (advisory lock); every `checkpointEvery` links the head is signed.
  */
-export class AuditChainer {
-  private readonly loop: BackgroundLoop;
-
+export class AuditChainer extends BackgroundLoop {
   constructor(
     private readonly prisma: Prisma,
     private readonly signer: CheckpointSigner,
     private readonly options: { batchSize: number; checkpointEvery: number; intervalMs: number },
-    logger: Logger,
+    private readonly logger: Logger,
   ) {
-    this.loop = new BackgroundLoop(() => this.chainOnce(), options.intervalMs, (error, failures) => {
-      if (failures === 1 || failures % 50 === 0) logger.error({ err: { message: (error as Error).message } }, "audit chainer failed; retrying");
-    });
+    super(options.intervalMs);
   }
 
-  start(): void {
-    this.loop.start();
+  protected step(): Promise<number> {
+    return this.chainOnce();
   }
 
-  wake(): void {
-    this.loop.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+  protected onError(error: unknown, failures: number): void {
+    if (failures === 1 || failures % 50 === 0) this.logger.error({ err: { message: (error as Error).message } }, "audit chainer failed; retrying");
   }
 
   /** Chains one batch of unchained records; returns how many it chained. */

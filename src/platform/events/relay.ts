@@ -36,9 +36,7 @@ interface ClaimedRow {
  * failed message is retried with exponential backoff and parked after `maxAttempts`; an
  * unreachable transport (Redis down) costs no attempt: the relay waits and tries again.
  */
-export class OutboxRelay {
-  private readonly loop: BackgroundLoop;
-
+export class OutboxRelay extends BackgroundLoop {
   constructor(
     private readonly prisma: Prisma,
     private readonly transport: Transport,
@@ -48,23 +46,16 @@ export class OutboxRelay {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.loop = new BackgroundLoop(() => this.relayOnce(), options.pollIntervalMs, (error, failures) => {
-      const level = error instanceof TransportUnavailableError ? "warn" : "error";
-      if (failures === 1 || failures % 50 === 0) this.logger[level]({ err: { message: (error as Error).message }, failures }, "outbox relay cannot deliver; retrying");
-    });
+    super(options.pollIntervalMs);
   }
 
-  start(): void {
-    this.loop.start();
+  protected step(): Promise<number> {
+    return this.relayOnce();
   }
 
-  /** Asks the relay to look for work now (after a commit, or on NOTIFY). */
-  wake(): void {
-    this.loop.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.loop.stop();
+  protected onError(error: unknown, failures: number): void {
+    const level = error instanceof TransportUnavailableError ? "warn" : "error";
+    if (failures === 1 || failures % 50 === 0) this.logger[level]({ err: { message: (error as Error).message }, failures }, "outbox relay cannot deliver; retrying");
   }
 
   /** Claims and delivers one batch; returns how many messages it handled. */
