@@ -9,20 +9,23 @@ import cors from "cors";
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Config } from "./config";
 import { refuseAllCredentials, type Authenticator } from "./graphql/auth";
-import { createLoaders, type Context, type Viewer } from "./graphql/context";
+import { createLoaders, type CallerInfo, type Context, type Viewer } from "./graphql/context";
 import { createFormatError, toGraphQLError, AppError } from "./graphql/errors";
 import { observabilityPlugin } from "./graphql/plugins";
 import { buildFederatedSchema } from "./graphql/schema";
 import { extraValidationRules } from "./graphql/validation";
 import { createSubscriptionServer, originAllowed } from "./graphql/ws";
+import { clientIp } from "./http/client-ip";
 import { healthRouter, type ReadinessCheck } from "./http/health";
+import { AccountsService } from "./modules/accounts/accounts.service";
 import { UserService } from "./modules/users/user.service";
+import { PasswordHasher } from "./platform/crypto/passwords";
 import { openDatabase, type Database } from "./platform/db/database";
 import type { Logger } from "./platform/logging/logger";
 import { currentRequestId, requestIdFrom, runInRequestScope } from "./platform/logging/request-context";
 import { Metrics } from "./platform/metrics/metrics";
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from "./platform/pubsub/pubsub";
-import { MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from "./platform/ratelimit/store";
+import { FallbackRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from "./platform/ratelimit/store";
 import { assertDurableRedis, createRedis, pingRedis } from "./platform/redis/redis";
 import { systemClock, type Clock } from "./platform/clock";
 import { createEvents, type Events } from "./platform/events/events";
@@ -83,7 +86,9 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
     database,
     events,
     pubSub: createRedisPubSub(redis, subscriber, `${prefix}pubsub:`),
-    rateLimits: new RedisRateLimitStore(redis, `${prefix}ratelimit:`),
+    rateLimits: new FallbackRateLimitStore(new RedisRateLimitStore(redis, `${prefix}ratelimit:`), new MemoryRateLimitStore(), () =>
+      logger.debug("Redis unreachable: rate limits counted per instance"),
+    ),
     readiness,
     async close() {
       await events.stop();
@@ -109,7 +114,15 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const { logger } = options;
   const metrics = new Metrics();
   const platform = await createPlatform(config, options, metrics);
-  const users = new UserService(platform.database.prisma);
+  const clock = options.clock ?? systemClock;
+  const services = {
+    users: new UserService(platform.database.prisma),
+    accounts: new AccountsService(platform.database.prisma, platform.events.unitOfWork, new PasswordHasher(config.BCRYPT_COST), platform.rateLimits, clock, {
+      publicUrl: config.PUBLIC_URL,
+      passwordPolicy: config.PASSWORD_POLICY,
+      emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000,
+    }),
+  };
   const authenticator: Authenticator = refuseAllCredentials;
   const schema = await buildFederatedSchema(platform.pubSub);
   const validationRules = extraValidationRules({
@@ -119,7 +132,14 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     introspection: config.GRAPHQL_INTROSPECTION,
   });
   const formatError = createFormatError({ exposeDetails: !config.production && config.NODE_ENV === "development" });
-  const createContext = (requestId: string, viewer: Viewer | null): Context => ({ requestId, logger, viewer, loaders: createLoaders({ users }) });
+  const createContext = (requestId: string, viewer: Viewer | null, caller: CallerInfo): Context => ({
+    requestId,
+    logger,
+    viewer,
+    origin: { actor: viewer ? { type: "user", id: viewer.userId } : { type: "anonymous", id: null }, ...caller, requestId },
+    loaders: createLoaders(services),
+    services,
+  });
 
   const expressApp = express();
   expressApp.disable("x-powered-by");
@@ -128,7 +148,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   httpServer.headersTimeout = Math.min(config.HTTP_REQUEST_TIMEOUT_MS, 20_000);
 
   let shuttingDown = false;
-  const subscriptions = createSubscriptionServer({ httpServer, schema, authenticator, allowedOrigins: config.CORS_ORIGINS, validationRules, formatError, createContext, logger });
+  const subscriptions = createSubscriptionServer({ httpServer, schema, authenticator, allowedOrigins: config.CORS_ORIGINS, trustedProxies: config.TRUSTED_PROXIES, validationRules, formatError, createContext, logger });
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -164,7 +184,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
-          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization));
+          const caller = { ipAddress: clientIp(req, config.TRUSTED_PROXIES), userAgent: req.headers["user-agent"]?.slice(0, 512) ?? null };
+          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), caller);
         } catch (error) {
           if (error instanceof AppError) throw toGraphQLError(error, 401);
           throw error;

@@ -1,4 +1,6 @@
+import { isIP } from "node:net";
 import path from "node:path";
+import { normalizeIp } from "./http/client-ip";
 
 /** A configuration problem: the process reports it (no stack trace) and exits non-zero. */
 export class ConfigError extends Error {
@@ -136,6 +138,33 @@ export const configSpec = {
     },
   ),
   AUDIT_CHECKPOINT_EVERY: int("Sign the audit chain head every N records", 100, 1, 1_000_000),
+  PUBLIC_URL: spec("Public origin of the service's web pages; links in emails are built from it, never from Host (required in production)", "", (raw, env) => {
+    if (raw === undefined || raw === "") {
+      if (isProduction(env)) throw new Invalid("required in production: the https origin users open links on, e.g. https://id.example.com");
+      return "http://localhost:4001";
+    }
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new Invalid("expected an origin such as https://id.example.com");
+    }
+    if (url.protocol !== "https:" && (isProduction(env) || url.protocol !== "http:")) throw new Invalid("expected an https:// origin");
+    return url.origin;
+  }),
+  TRUSTED_PROXIES: spec("Comma-separated IP addresses of proxies (router, load balancer) whose X-Forwarded-For is believed", "", (raw) => {
+    const ips = (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    for (const ip of ips) if (isIP(ip) === 0) throw new Invalid(`expected comma-separated IP addresses (got "${ip}")`);
+    return ips.map(normalizeIp);
+  }),
+  PASSWORD_POLICY: oneOf("product: 12+ characters with upper, lower, digit and special, not the email or name; nist: 12+ characters, any; both refuse common passwords", ["product", "nist"] as const, "product"),
+  BCRYPT_COST: spec("bcrypt cost factor (10 or more in production)", "12", (raw, env) => {
+    const cost = raw === undefined || raw === "" ? 12 : /^\d+$/.test(raw) ? Number(raw) : NaN;
+    const min = isProduction(env) ? 10 : 4;
+    if (!(cost >= min && cost <= 15)) throw new Invalid(`expected an integer between ${min} and 15`);
+    return cost;
+  }),
+  EMAIL_VERIFICATION_TTL_S: int("Lifetime of an email verification link", 86_400, 60, 2_592_000),
   SHUTDOWN_TIMEOUT_MS: int("Longest graceful shutdown before forcing exit", 10_000, 100, 600_000),
 } satisfies Record<string, VarSpec<unknown>>;
 
@@ -158,7 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
       if (!(error instanceof Invalid)) throw error;
       const shown = raw !== undefined && raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
       // Keys are secrets: never echo them.
-      problems.push(name.endsWith("_KEY") ? `${name}: ${error.message}` : `${name}: ${error.message} (got "${shown}")`);
+      problems.push(name.endsWith("_KEY") || raw === undefined ? `${name}: ${error.message}` : `${name}: ${error.message} (got "${shown}")`);
     }
   }
   const parsed = values as Parsed;

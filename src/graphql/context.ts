@@ -1,4 +1,6 @@
 import DataLoader from "dataloader";
+import type { AccountsService } from "../modules/accounts/accounts.service";
+import type { Origin } from "../platform/events/unit-of-work";
 import type { Logger } from "../platform/logging/logger";
 import type { UserService } from "../modules/users/user.service";
 import type { User } from "../modules/users/user.type";
@@ -18,11 +20,21 @@ export interface Context {
   requestId: string;
   logger: Logger;
   viewer: Viewer | null;
+  /** Who and where, for audit records and rate limits. */
+  origin: Origin;
   loaders: Loaders;
+  services: ContextServices;
 }
 
 export interface ContextServices {
   users: UserService;
+  accounts: AccountsService;
+}
+
+/** What the transport knows about the caller. */
+export interface CallerInfo {
+  ipAddress: string | null;
+  userAgent: string | null;
 }
 
 export function createLoaders(services: ContextServices): Loaders {

@@ -110,3 +110,33 @@ export function createLimitsRule(limits: OperationLimits): ValidationRule {
     };
   };
 }
+
+/** Root fields that may appear once per operation: aliases must not multiply their attempts. */
+export const SINGLE_USE_FIELDS = ["login", "completeMfaLogin", "refreshTokens", "resetPassword", "verifyEmail"] as const;
+
+/** Rejects an operation that selects more than one of `names` at its root (aliases and fragments included). */
+export function createSingleUseRule(names: readonly string[]): ValidationRule {
+  const watched = new Set(names);
+  return (context: ValidationContext): ASTVisitor => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const definition of context.getDocument().definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+    }
+    const count = (set: SelectionSetNode, seen: Set<string>): number =>
+      set.selections.reduce((total, selection) => {
+        if (selection.kind === Kind.FIELD) return total + (watched.has(selection.name.value) ? 1 : 0);
+        if (selection.kind === Kind.INLINE_FRAGMENT) return total + count(selection.selectionSet, seen);
+        const fragment = fragments.get(selection.name.value);
+        if (!fragment || seen.has(fragment.name.value)) return total;
+        return total + count(fragment.selectionSet, new Set([...seen, fragment.name.value]));
+      }, 0);
+    return {
+      OperationDefinition(node) {
+        if (count(node.selectionSet, new Set()) > 1) {
+          context.reportError(new GraphQLError(`At most one of ${names.join(", ")} per operation`, { nodes: [node] }));
+        }
+        return false;
+      },
+    };
+  };
+}

@@ -1,5 +1,5 @@
 import { NoSchemaIntrospectionCustomRule, type ValidationRule } from "graphql";
-import { createLimitsRule } from "./limits";
+import { SINGLE_USE_FIELDS, createLimitsRule, createSingleUseRule } from "./limits";
 
 export interface ValidationOptions {
   maxDepth: number;
@@ -10,7 +10,7 @@ export interface ValidationOptions {
 
 /** Rules added to graphql's own, the same for HTTP (Apollo) and WebSocket (graphql-ws). */
 export function extraValidationRules(options: ValidationOptions): ValidationRule[] {
-  const rules = [createLimitsRule(options)];
+  const rules = [createLimitsRule(options), createSingleUseRule(SINGLE_USE_FIELDS)];
   if (!options.introspection) rules.push(NoSchemaIntrospectionCustomRule);
   return rules;
 }

@@ -4,10 +4,11 @@ import { GraphQLError, execute, specifiedRules, subscribe, validate, type GraphQ
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
+import { clientIp } from "../http/client-ip";
 import type { Logger } from "../platform/logging/logger";
 import { runInRequestScope } from "../platform/logging/request-context";
 import type { Authenticator } from "./auth";
-import type { Context, Viewer } from "./context";
+import type { CallerInfo, Context, Viewer } from "./context";
 import { AppError, isUnexpected } from "./errors";
 
 export interface SubscriptionServerOptions {
@@ -15,9 +16,10 @@ export interface SubscriptionServerOptions {
   schema: GraphQLSchema;
   authenticator: Authenticator;
   allowedOrigins: readonly string[];
+  trustedProxies: readonly string[];
   validationRules: readonly ValidationRule[];
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
-  createContext(requestId: string, viewer: Viewer | null): Context;
+  createContext(requestId: string, viewer: Viewer | null, caller: CallerInfo): Context;
   logger: Logger;
 }
 
@@ -75,7 +77,8 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): { 
           throw error;
         }
       },
-      context: (ctx) => options.createContext(randomUUID(), ctx.extra.viewer ?? null),
+      context: (ctx) =>
+        options.createContext(randomUUID(), ctx.extra.viewer ?? null, { ipAddress: clientIp(ctx.extra.request, options.trustedProxies), userAgent: ctx.extra.request.headers["user-agent"] ?? null }),
       execute: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => execute(args)),
       subscribe: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => subscribe(args)),
       onError: (_ctx, _id, _payload, errors) => format(errors),

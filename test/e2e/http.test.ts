@@ -52,10 +52,9 @@ describe("federation", () => {
     expect(entities[1]?.displayName).toBe("Member");
   });
 
-  it("exposes no private data on the entity", async () => {
-    const res = await graphql(t.baseUrl, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }`, { r: [{ __typename: "User", id: ids[0] }] });
-    expect(res.status).toBe(400);
-    expect(res.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
+  it("SECURITY 38, 40: exposes no private data on the entity", async () => {
+    const res = await graphql(t.baseUrl, `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email emailVerified status } } }`, { r: [{ __typename: "User", id: ids[0] }] });
+    expect(res.data).toEqual({ _entities: [{ id: ids[0], email: null, emailVerified: null, status: null }] });
   });
 });
 
@@ -139,11 +138,12 @@ describe("limits", () => {
     expect(plain.status).toBe(400);
   });
 
-  it("refuses a mutation over GET", async () => {
-    const res = await fetch(`${t.baseUrl}/graphql?query=${encodeURIComponent("mutation { x }")}`, { headers: { "apollo-require-preflight": "true" } });
-    expect([400, 405]).toContain(res.status);
+  it("SECURITY 46: refuses a mutation over GET", async () => {
+    const query = `mutation { resendVerificationEmail(email: "a@example.test") }`;
+    const res = await fetch(`${t.baseUrl}/graphql?query=${encodeURIComponent(query)}`, { headers: { "apollo-require-preflight": "true" } });
+    expect(res.status).toBe(405);
     const body = (await res.json()) as { errors: { message: string }[] };
-    expect(body.errors[0]?.message).toMatch(/mutation/i);
+    expect(body.errors[0]?.message).toBe("GET requests only support query operations, not mutation operations");
   });
 });
 

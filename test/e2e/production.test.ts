@@ -7,6 +7,7 @@ const PRODUCTION = {
   NODE_ENV: "production",
   AUDIT_SIGNING_KEY: randomBytes(32).toString("base64"),
   REDIS_REQUIRE_DURABILITY: "false", // the test Redis keeps nothing on disk
+  PUBLIC_URL: "https://id.example.test",
 };
 let t: TestApp;
 beforeAll(async () => {

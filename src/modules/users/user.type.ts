@@ -15,4 +15,14 @@ export class User {
 
   @Field(() => String, { nullable: true, description: "https URL of the user's avatar." })
   avatarUrl!: string | null;
+
+  /** What only the user themself may see; absent for everyone else (resolved by UserPrivateResolver). */
+  private?: PrivateProfile;
+}
+
+/** A user's own data, attached to a User only for a caller entitled to it. */
+export interface PrivateProfile {
+  email: string;
+  emailVerified: boolean;
+  status: string;
 }

@@ -1,3 +1,4 @@
+import { RateLimitedError } from "../../graphql/errors";
 import type { Redis } from "ioredis";
 
 export interface Hit {
@@ -63,4 +64,35 @@ export class RedisRateLimitStore implements RateLimitStore {
   async reset(key: string): Promise<void> {
     await this.redis.del(this.prefix + key);
   }
+}
+
+/**
+ * Redis is not the source of truth: when it cannot be reached, counting goes on per instance
+ * (the limits then apply per instance) until it answers again.
+ */
+export class FallbackRateLimitStore implements RateLimitStore {
+  constructor(
+    private readonly primary: RateLimitStore,
+    private readonly fallback: RateLimitStore,
+    private readonly onFallback: (error: unknown) => void,
+  ) {}
+
+  async hit(key: string, windowMs: number, cost = 1): Promise<Hit> {
+    try {
+      return await this.primary.hit(key, windowMs, cost);
+    } catch (error) {
+      this.onFallback(error);
+      return this.fallback.hit(key, windowMs, cost);
+    }
+  }
+
+  async reset(key: string): Promise<void> {
+    await Promise.allSettled([this.primary.reset(key), this.fallback.reset(key)]);
+  }
+}
+
+/** Consumes one unit of a limit; RATE_LIMITED with the seconds to wait once it is spent. */
+export async function consume(store: RateLimitStore, key: string, limit: number, windowMs: number): Promise<void> {
+  const hit = await store.hit(key, windowMs);
+  if (hit.count > limit) throw new RateLimitedError(Math.max(1, Math.ceil(hit.resetInMs / 1000)));
 }

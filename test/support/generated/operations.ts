@@ -5,62 +5,48 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
-export type Maybe<T> = T | null;
-export type InputMaybe<T> = Maybe<T>;
-/** All built-in and custom scalars, mapped to their actual values */
-export type Scalars = {
-  ID: { input: string; output: string; }
-  String: { input: string; output: string; }
-  Boolean: { input: boolean; output: boolean; }
-  Int: { input: number; output: number; }
-  Float: { input: number; output: number; }
-  _Any: { input: { __typename: string; [key: string]: unknown }; output: { __typename: string; [key: string]: unknown }; }
-  federation__FieldSet: { input: string; output: string; }
-  federation__Policy: { input: string; output: string; }
-  federation__Scope: { input: string; output: string; }
-  link__Import: { input: string; output: string; }
+export type RegisterInput = {
+  email: string;
+  /** BCP 47 language tag */
+  locale?: string | null | undefined;
+  name?: string | null | undefined;
+  password: string;
+  /** ISO 4217 currency code */
+  preferredCurrency?: string | null | undefined;
+  /** IANA time zone */
+  timezone?: string | null | undefined;
 };
 
-export type Query = {
-  __typename?: 'Query';
-  _entities: Array<Maybe<_Entity>>;
-  _service: _Service;
-  /** A user's public profile; null when there is none. */
-  user?: Maybe<User>;
-};
+/** What happened to a registration (the same whether or not the email was taken). */
+export type RegistrationStatus =
+  | 'VERIFICATION_EMAIL_SENT';
+
+export type UserStatus =
+  | 'ACTIVE'
+  | 'DELETED'
+  | 'PENDING_VERIFICATION'
+  | 'SUSPENDED';
+
+export type RegisterMutationVariables = Exact<{
+  input: RegisterInput;
+}>;
 
 
-export type Query_EntitiesArgs = {
-  representations: Array<Scalars['_Any']['input']>;
-};
+export type RegisterMutation = { register: { status: RegistrationStatus } };
+
+export type VerifyEmailMutationVariables = Exact<{
+  token: string;
+}>;
 
 
-export type QueryUserArgs = {
-  id: Scalars['ID']['input'];
-};
+export type VerifyEmailMutation = { verifyEmail: { id: string, email: string | null, emailVerified: boolean | null, status: UserStatus | null } };
 
-/** A person known to the platform. */
-export type User = {
-  __typename?: 'User';
-  /** https URL of the user's avatar. */
-  avatarUrl?: Maybe<Scalars['String']['output']>;
-  /** Name to show to others: the user's name, or a neutral placeholder. */
-  displayName: Scalars['String']['output'];
-  id: Scalars['ID']['output'];
-};
+export type ResendVerificationEmailMutationVariables = Exact<{
+  email: string;
+}>;
 
-export type _Entity = User;
 
-export type _Service = {
-  __typename?: '_Service';
-  sdl?: Maybe<Scalars['String']['output']>;
-};
-
-export type Link__Purpose =
-  /** `EXECUTION` features provide metadata necessary for operation execution. */
-  | 'EXECUTION'
-  /** `SECURITY` features provide metadata necessary to securely resolve fields. */
-  | 'SECURITY';
+export type ResendVerificationEmailMutation = { resendVerificationEmail: boolean };
 
 export type SubgraphSdlQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -75,5 +61,8 @@ export type UserEntitiesQueryVariables = Exact<{
 export type UserEntitiesQuery = { _entities: Array<{ id: string, displayName: string, avatarUrl: string | null } | null> };
 
 
+export const RegisterDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"Register"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"RegisterInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"register"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]} as unknown as DocumentNode<RegisterMutation, RegisterMutationVariables>;
+export const VerifyEmailDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"VerifyEmail"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"token"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"verifyEmail"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"token"},"value":{"kind":"Variable","name":{"kind":"Name","value":"token"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"email"}},{"kind":"Field","name":{"kind":"Name","value":"emailVerified"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]} as unknown as DocumentNode<VerifyEmailMutation, VerifyEmailMutationVariables>;
+export const ResendVerificationEmailDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ResendVerificationEmail"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"email"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"resendVerificationEmail"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"email"},"value":{"kind":"Variable","name":{"kind":"Name","value":"email"}}}]}]}}]} as unknown as DocumentNode<ResendVerificationEmailMutation, ResendVerificationEmailMutationVariables>;
 export const SubgraphSdlDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"SubgraphSdl"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"_service"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"sdl"}}]}}]}}]} as unknown as DocumentNode<SubgraphSdlQuery, SubgraphSdlQueryVariables>;
 export const UserEntitiesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"UserEntities"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"representations"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"_Any"}}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"_entities"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"representations"},"value":{"kind":"Variable","name":{"kind":"Name","value":"representations"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"User"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"displayName"}},{"kind":"Field","name":{"kind":"Name","value":"avatarUrl"}}]}}]}}]}}]} as unknown as DocumentNode<UserEntitiesQuery, UserEntitiesQueryVariables>;

@@ -1,0 +1,41 @@
+import { Field, InputType, ObjectType, registerEnumType } from "type-graphql";
+
+export enum RegistrationStatus {
+  VERIFICATION_EMAIL_SENT = "VERIFICATION_EMAIL_SENT",
+}
+registerEnumType(RegistrationStatus, { name: "RegistrationStatus", description: "What happened to a registration (the same whether or not the email was taken)." });
+
+export enum UserStatus {
+  PENDING_VERIFICATION = "PENDING_VERIFICATION",
+  ACTIVE = "ACTIVE",
+  SUSPENDED = "SUSPENDED",
+  DELETED = "DELETED",
+}
+registerEnumType(UserStatus, { name: "UserStatus" });
+
+@InputType()
+export class RegisterInput {
+  @Field()
+  email!: string;
+
+  @Field()
+  password!: string;
+
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true, description: "BCP 47 language tag" })
+  locale?: string | null;
+
+  @Field(() => String, { nullable: true, description: "IANA time zone" })
+  timezone?: string | null;
+
+  @Field(() => String, { nullable: true, description: "ISO 4217 currency code" })
+  preferredCurrency?: string | null;
+}
+
+@ObjectType()
+export class RegisterPayload {
+  @Field(() => RegistrationStatus)
+  status!: RegistrationStatus;
+}

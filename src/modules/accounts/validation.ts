@@ -1,0 +1,62 @@
+import type { FieldProblem } from "../../graphql/errors";
+
+const EMAIL = /^[^\s@"(),:;<>[\\\]]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const TIMEZONES = new Set([...Intl.supportedValuesOf("timeZone"), "UTC"]);
+const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
+
+/** Collects the problems of one input, field by field, so a caller learns all of them at once. */
+export class InputCheck {
+  readonly problems: FieldProblem[] = [];
+
+  constructor(private readonly prefix: string) {}
+
+  private add(field: string, message: string): void {
+    this.problems.push({ field: `${this.prefix}.${field}`, message });
+  }
+
+  email(field: string, value: string): string {
+    const trimmed = value.trim();
+    if (trimmed.length > 254 || !EMAIL.test(trimmed)) this.add(field, "must be an email address");
+    return trimmed;
+  }
+
+  text(field: string, value: string | null | undefined, max: number): string | null {
+    if (value === null || value === undefined) return null;
+    const trimmed = value.trim();
+    if (trimmed.length > max) this.add(field, `must be at most ${max} characters`);
+    else if (/[\p{Cc}\p{Cf}]/u.test(trimmed)) this.add(field, "must not contain control characters");
+    return trimmed === "" ? null : trimmed;
+  }
+
+  /** BCP 47 language tag, returned in canonical form (en-us -> en-US). */
+  locale(field: string, value: string | null | undefined): string | undefined {
+    if (value === null || value === undefined) return undefined;
+    try {
+      const [canonical] = value.length <= 35 ? Intl.getCanonicalLocales(value) : [];
+      if (canonical) return canonical;
+    } catch {
+      // reported below
+    }
+    this.add(field, "must be a BCP 47 language tag such as en or pt-BR");
+    return undefined;
+  }
+
+  /** IANA time zone name. */
+  timezone(field: string, value: string | null | undefined): string | undefined {
+    if (value === null || value === undefined) return undefined;
+    if (!TIMEZONES.has(value)) this.add(field, "must be an IANA time zone such as Europe/Paris");
+    return value;
+  }
+
+  /** ISO 4217 currency code. */
+  currency(field: string, value: string | null | undefined): string | undefined {
+    if (value === null || value === undefined) return undefined;
+    const upper = value.toUpperCase();
+    if (!/^[A-Z]{3}$/.test(upper) || !CURRENCIES.has(upper)) this.add(field, "must be an ISO 4217 currency code such as USD");
+    return upper;
+  }
+
+  problem(field: string, message: string): void {
+    this.add(field, message);
+  }
+}
