@@ -7,8 +7,9 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
+import type { Redis } from "ioredis";
 import type { Config } from "./config";
-import { refuseAllCredentials, type Authenticator } from "./graphql/auth";
+import type { Authenticator } from "./graphql/auth";
 import { createLoaders, type CallerInfo, type Context, type Viewer } from "./graphql/context";
 import { createFormatError, toGraphQLError, AppError } from "./graphql/errors";
 import { observabilityPlugin } from "./graphql/plugins";
@@ -19,6 +20,11 @@ import { clientIp } from "./http/client-ip";
 import { healthRouter, type ReadinessCheck } from "./http/health";
 import { AccountsService } from "./modules/accounts/accounts.service";
 import { UserService } from "./modules/users/user.service";
+import { JwtAuthenticator } from "./modules/sessions/jwt-authenticator";
+import { SessionRevocations } from "./modules/sessions/revocations";
+import { SessionsService } from "./modules/sessions/sessions.service";
+import { AccessTokens } from "./platform/jwt/access-tokens";
+import { KeyStore } from "./platform/jwt/keys";
 import { PasswordHasher } from "./platform/crypto/passwords";
 import { openDatabase, type Database } from "./platform/db/database";
 import type { Logger } from "./platform/logging/logger";
@@ -42,6 +48,8 @@ export interface AppOptions {
 export interface Platform {
   database: Database;
   events: Events;
+  /** Service mode only. */
+  redis: Redis | null;
   pubSub: PubSub;
   rateLimits: RateLimitStore;
   readiness: ReadinessCheck[];
@@ -59,6 +67,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
     return {
       database,
       events,
+      redis: null,
       pubSub: createMemoryPubSub(),
       rateLimits: new MemoryRateLimitStore(),
       readiness,
@@ -85,6 +94,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
   return {
     database,
     events,
+    redis,
     pubSub: createRedisPubSub(redis, subscriber, `${prefix}pubsub:`),
     rateLimits: new FallbackRateLimitStore(new RedisRateLimitStore(redis, `${prefix}ratelimit:`), new MemoryRateLimitStore(), () =>
       logger.debug("Redis unreachable: rate limits counted per instance"),
@@ -115,15 +125,27 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const metrics = new Metrics();
   const platform = await createPlatform(config, options, metrics);
   const clock = options.clock ?? systemClock;
+  const prisma = platform.database.prisma;
+  const keys = new KeyStore(prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock);
+  await keys.init();
+  const tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, clock);
+  const revocations = new SessionRevocations(prisma, platform.redis, `${options.redisPrefix ?? "identity:"}revoked-session:`, config.ACCESS_TOKEN_TTL_S);
+  revocations.subscribe(platform.events.handlers);
+  const hasher = new PasswordHasher(config.BCRYPT_COST);
   const services = {
     users: new UserService(platform.database.prisma),
-    accounts: new AccountsService(platform.database.prisma, platform.events.unitOfWork, new PasswordHasher(config.BCRYPT_COST), platform.rateLimits, clock, {
+    sessions: new SessionsService(prisma, platform.events.unitOfWork, hasher, tokens, revocations, platform.rateLimits, clock, {
+      refreshIdleMs: config.REFRESH_IDLE_TTL_S * 1000,
+      sessionMs: config.SESSION_TTL_S * 1000,
+      rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
+    }),
+    accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, {
       publicUrl: config.PUBLIC_URL,
       passwordPolicy: config.PASSWORD_POLICY,
       emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000,
     }),
   };
-  const authenticator: Authenticator = refuseAllCredentials;
+  const authenticator: Authenticator = new JwtAuthenticator(tokens, revocations);
   const schema = await buildFederatedSchema(platform.pubSub);
   const validationRules = extraValidationRules({
     maxDepth: config.GRAPHQL_MAX_DEPTH,
@@ -174,6 +196,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
 
   expressApp.use(requestScope(logger));
   expressApp.use(healthRouter(platform.readiness, () => shuttingDown));
+  expressApp.get("/.well-known/jwks.json", (_req, res) => {
+    res.set("cache-control", "public, max-age=300").json(keys.jwks());
+  });
   expressApp.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -90,6 +90,19 @@ function originList(description: string, example: string, def: (env: Env) => str
 }
 
 const notInProduction = (env: Env) => !isProduction(env);
+
+/** A secret key: 32 or more bytes, base64. Required in production; a fixed, public development key otherwise. */
+function secretKey(description: string, purpose: string): VarSpec<Buffer> {
+  return spec(description, "", (raw, env) => {
+    if (raw === undefined || raw === "") {
+      if (isProduction(env)) throw new Invalid("required in production: 32 or more random bytes, base64 (openssl rand -base64 32)");
+      return Buffer.from(`identity-subgraph development ${purpose} key, not secret`.padEnd(32, "."));
+    }
+    const key = Buffer.from(raw, "base64");
+    if (key.length < 32) throw new Invalid("expected 32 or more bytes, base64-encoded");
+    return key;
+  });
+}
 const SANDBOX_ORIGINS = ["https://sandbox.embed.apollographql.com", "https://studio.apollographql.com"];
 
 /** Every variable the service reads. `.env.example` and the README list exactly these (a test checks). */
@@ -124,19 +137,8 @@ export const configSpec = {
   QUEUE_PREFIX: spec("BullMQ key prefix of the queues", "bull", (raw) => raw || "bull"),
   QUEUE_RETENTION_S: int("How long delivered jobs stay in Redis (a re-published job id is recognised within it)", 604_800, 60, 31_536_000),
   REDIS_REQUIRE_DURABILITY: bool("Refuse to start unless Redis has AOF on and maxmemory-policy noeviction (default: on in production)", "", (env) => isProduction(env)),
-  AUDIT_SIGNING_KEY: spec(
-    "Key signing audit chain checkpoints: 32+ bytes, base64 (required in production; a fixed development key otherwise)",
-    "",
-    (raw, env) => {
-      if (raw === undefined || raw === "") {
-        if (isProduction(env)) throw new Invalid("required in production: 32 or more random bytes, base64 (openssl rand -base64 32)");
-        return Buffer.from("identity-subgraph development audit key, not secret");
-      }
-      const key = Buffer.from(raw, "base64");
-      if (key.length < 32) throw new Invalid("expected 32 or more bytes, base64-encoded");
-      return key;
-    },
-  ),
+  AUDIT_SIGNING_KEY: secretKey("Key signing audit chain checkpoints: 32+ bytes, base64 (required in production; a fixed development key otherwise)", "audit"),
+  KEY_ENCRYPTION_KEY: secretKey("Key encrypting the JWT signing keys at rest: 32+ bytes, base64 (required in production; a fixed development key otherwise)", "keys"),
   AUDIT_CHECKPOINT_EVERY: int("Sign the audit chain head every N records", 100, 1, 1_000_000),
   PUBLIC_URL: spec("Public origin of the service's web pages; links in emails are built from it, never from Host (required in production)", "", (raw, env) => {
     if (raw === undefined || raw === "") {
@@ -164,6 +166,12 @@ export const configSpec = {
     if (!(cost >= min && cost <= 15)) throw new Invalid(`expected an integer between ${min} and 15`);
     return cost;
   }),
+  JWT_ALGORITHM: oneOf("Access token signature algorithm", ["ES256", "RS256", "EdDSA"] as const, "ES256"),
+  JWT_AUDIENCE: spec("The aud claim of access tokens", "identity-platform", (raw) => raw || "identity-platform"),
+  ACCESS_TOKEN_TTL_S: int("Access token lifetime", 900, 60, 3600),
+  REFRESH_IDLE_TTL_S: int("A refresh token unused this long expires (idle timeout)", 1_209_600, 300, 7_776_000),
+  SESSION_TTL_S: int("Absolute lifetime of a session without rememberMe", 86_400, 300, 7_776_000),
+  SESSION_REMEMBER_TTL_S: int("Absolute lifetime of a session with rememberMe", 7_776_000, 300, 31_536_000),
   EMAIL_VERIFICATION_TTL_S: int("Lifetime of an email verification link", 86_400, 60, 2_592_000),
   SHUTDOWN_TIMEOUT_MS: int("Longest graceful shutdown before forcing exit", 10_000, 100, 600_000),
 } satisfies Record<string, VarSpec<unknown>>;

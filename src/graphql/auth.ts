@@ -1,4 +1,3 @@
-import { UnauthenticatedError } from "./errors";
 import type { Viewer } from "./context";
 
 /**
@@ -9,14 +8,3 @@ import type { Viewer } from "./context";
 export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Viewer | null>;
 }
-
-/**
- * The authenticator while no credentials are issued (the accounts module replaces it with access
- * token verification): anonymous callers pass, any presented credential is refused.
- */
-export const refuseAllCredentials: Authenticator = {
-  async authenticate(authorization) {
-    if (authorization === undefined || authorization === "") return null;
-    throw new UnauthenticatedError("Invalid or expired access token");
-  },
-};

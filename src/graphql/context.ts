@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { AccountsService } from "../modules/accounts/accounts.service";
+import type { SessionsService } from "../modules/sessions/sessions.service";
 import type { Origin } from "../platform/events/unit-of-work";
 import type { Logger } from "../platform/logging/logger";
 import type { UserService } from "../modules/users/user.service";
@@ -9,6 +10,7 @@ import type { User } from "../modules/users/user.type";
 export interface Viewer {
   userId: string;
   sessionId: string;
+  roles: string[];
 }
 
 export interface Loaders {
@@ -29,6 +31,7 @@ export interface Context {
 export interface ContextServices {
   users: UserService;
   accounts: AccountsService;
+  sessions: SessionsService;
 }
 
 /** What the transport knows about the caller. */

@@ -6,6 +6,7 @@ import { graphql } from "../support/graphql";
 const PRODUCTION = {
   NODE_ENV: "production",
   AUDIT_SIGNING_KEY: randomBytes(32).toString("base64"),
+  KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
   REDIS_REQUIRE_DURABILITY: "false", // the test Redis keeps nothing on disk
   PUBLIC_URL: "https://id.example.test",
 };

@@ -39,10 +39,11 @@ describe("loadConfig", () => {
   it("refuses unsafe production settings and turns introspection and the IDE off there by default", () => {
     expect(problemsOf({ NODE_ENV: "production" })).toEqual([
       "AUDIT_SIGNING_KEY: required in production: 32 or more random bytes, base64 (openssl rand -base64 32)",
+      "KEY_ENCRYPTION_KEY: required in production: 32 or more random bytes, base64 (openssl rand -base64 32)",
       "PUBLIC_URL: required in production: the https origin users open links on, e.g. https://id.example.com",
       "DATABASE_URL and REDIS_URL: required when NODE_ENV=production (embedded mode is for development only)",
     ]);
-    const service = { NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h", AUDIT_SIGNING_KEY: Buffer.alloc(32, 7).toString("base64"), PUBLIC_URL: "https://id.example.com" };
+    const service = { NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h", AUDIT_SIGNING_KEY: Buffer.alloc(32, 7).toString("base64"), KEY_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"), PUBLIC_URL: "https://id.example.com" };
     expect(problemsOf({ ...service, PUBLIC_URL: "http://id.example.com" })).toEqual(['PUBLIC_URL: expected an https:// origin (got "http://id.example.com")']);
     expect(problemsOf({ ...service, BCRYPT_COST: "8" })).toEqual(['BCRYPT_COST: expected an integer between 10 and 15 (got "8")']);
     expect(problemsOf({ ...service, CORS_ORIGINS: "*" })[0]).toMatch(/^CORS_ORIGINS: "\*" is refused in production/);

@@ -6,7 +6,7 @@ import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { Prisma } from "../../platform/db/database";
 import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
 import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
-import { toPublicUser } from "../users/user.service";
+import { privateUser } from "../users/user.service";
 import type { User } from "../users/user.type";
 import { RegistrationStatus, type RegisterInput } from "./account.types";
 import { passwordProblems } from "./password-policy";
@@ -92,7 +92,7 @@ export class AccountsService {
       });
       scope.publish("user.email_verified", user.id, { email: user.email });
       scope.audit({ action: "user.verify_email", subjectType: "user", subjectId: user.id });
-      return { ...toPublicUser(user), private: { email: user.email, emailVerified: true, status: user.status } };
+      return privateUser(user, []);
     });
   }
 

@@ -31,4 +31,49 @@ export class UserPrivateResolver {
   status(@Root() user: User): string | null {
     return user.private?.status ?? null;
   }
+
+  @FieldResolver(() => String, { nullable: true, description: "Visible to the user themself only." })
+  name(@Root() user: User): string | null {
+    return user.private?.name ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "E.164. Visible to the user themself only." })
+  phone(@Root() user: User): string | null {
+    return user.private?.phone ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "BCP 47. Visible to the user themself only." })
+  locale(@Root() user: User): string | null {
+    return user.private?.locale ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "IANA time zone. Visible to the user themself only." })
+  timezone(@Root() user: User): string | null {
+    return user.private?.timezone ?? null;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: "ISO 4217. Visible to the user themself only." })
+  preferredCurrency(@Root() user: User): string | null {
+    return user.private?.preferredCurrency ?? null;
+  }
+
+  @FieldResolver(() => Boolean, { nullable: true, description: "Visible to the user themself only." })
+  mfaEnabled(@Root() user: User): boolean | null {
+    return user.private?.mfaEnabled ?? null;
+  }
+
+  @FieldResolver(() => [String], { nullable: true, description: "Visible to the user themself only." })
+  roles(@Root() user: User): string[] | null {
+    return user.private?.roles ?? null;
+  }
+
+  @FieldResolver(() => Date, { nullable: true, description: "Visible to the user themself only." })
+  createdAt(@Root() user: User): Date | null {
+    return user.private?.createdAt ?? null;
+  }
+
+  @FieldResolver(() => Date, { nullable: true, description: "Visible to the user themself only." })
+  updatedAt(@Root() user: User): Date | null {
+    return user.private?.updatedAt ?? null;
+  }
 }

@@ -18,6 +18,39 @@ export function toPublicUser(row: PublicRow): User {
   return { id: row.id, displayName: name ? name : "Member", avatarUrl: row.avatarUrl };
 }
 
+interface UserRow extends PublicRow {
+  email: string;
+  emailVerifiedAt: Date | null;
+  status: string;
+  phone: string | null;
+  locale: string;
+  timezone: string;
+  preferredCurrency: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A User with the private part attached: only for the user themself. */
+export function privateUser(row: UserRow, roles: string[]): User {
+  return {
+    ...toPublicUser(row),
+    private: {
+      email: row.email,
+      emailVerified: row.emailVerifiedAt !== null,
+      status: row.status,
+      name: row.name,
+      phone: row.phone,
+      locale: row.locale,
+      timezone: row.timezone,
+      preferredCurrency: row.preferredCurrency,
+      mfaEnabled: false,
+      roles,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    },
+  };
+}
+
 export class UserService {
   constructor(private readonly prisma: Prisma) {}
 

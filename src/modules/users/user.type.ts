@@ -25,4 +25,13 @@ export interface PrivateProfile {
   email: string;
   emailVerified: boolean;
   status: string;
+  name: string | null;
+  phone: string | null;
+  locale: string;
+  timezone: string;
+  preferredCurrency: string;
+  mfaEnabled: boolean;
+  roles: string[];
+  createdAt: Date;
+  updatedAt: Date;
 }

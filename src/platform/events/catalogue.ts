@@ -19,6 +19,42 @@ export const eventCatalogue = {
     emittedWhen: "The user proves ownership of their email address; status PENDING_VERIFICATION -> ACTIVE.",
     payload: z.object({ email: z.email().max(254) }).strict(),
   },
+  "user.logged_in": {
+    version: 1,
+    aggregateType: "user",
+    emittedWhen: "A password login succeeds and a session is created.",
+    payload: z.object({ sessionId: z.uuid(), newDevice: z.boolean() }).strict(),
+  },
+  "user.login_failed": {
+    version: 1,
+    aggregateType: "user",
+    emittedWhen: "A password login for an existing account fails (wrong password, or the account cannot log in).",
+    payload: z.object({ reason: z.enum(["bad_password", "not_active"]) }).strict(),
+  },
+  "session.created": {
+    version: 1,
+    aggregateType: "session",
+    emittedWhen: "A session starts on a device (login).",
+    payload: z.object({ userId: z.uuid(), deviceName: z.string().max(100).nullable(), rememberMe: z.boolean() }).strict(),
+  },
+  "session.revoked": {
+    version: 1,
+    aggregateType: "session",
+    emittedWhen: "A session ends: logout, or token reuse.",
+    payload: z.object({ userId: z.uuid(), reason: z.enum(["logout", "logout_all", "token_reuse"]) }).strict(),
+  },
+  "session.token_reuse_detected": {
+    version: 1,
+    aggregateType: "session",
+    emittedWhen: "An already-rotated refresh token is presented again; the whole session is revoked.",
+    payload: z.object({ userId: z.uuid() }).strict(),
+  },
+  "user.logged_out": {
+    version: 1,
+    aggregateType: "user",
+    emittedWhen: "The user logs out of one session or of all devices.",
+    payload: z.object({ sessionIds: z.array(z.uuid()), allDevices: z.boolean() }).strict(),
+  },
 } as const;
 
 export type EventType = keyof typeof eventCatalogue;

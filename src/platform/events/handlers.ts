@@ -1,6 +1,6 @@
 import type { Tx } from "../db/database";
 import type { EventEnvelope, EventType } from "./catalogue";
-import { HANDLER_PREFIX, type OutboxMessage } from "./outbox";
+import { HANDLER_PREFIX, TransportUnavailableError, type OutboxMessage } from "./outbox";
 
 export type EventHandler<T extends EventType> = (event: EventEnvelope<T>, tx: Tx) => Promise<void>;
 
@@ -46,6 +46,8 @@ export class EventHandlers {
         await tx.$executeRawUnsafe("RELEASE SAVEPOINT event_handler");
       } catch (error) {
         await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT event_handler");
+        // A dependency is down (not this message's fault): the relay retries later, counting nothing.
+        if (error instanceof TransportUnavailableError) throw error;
         failures.set(message.id, error instanceof Error ? error : new Error(String(error)));
       }
     }

@@ -1,0 +1,33 @@
+import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import type { Context, Viewer } from "../../graphql/context";
+import { UnauthenticatedError } from "../../graphql/errors";
+import { User } from "../users/user.type";
+import { AuthPayload, LoginInput, LoginResult } from "./session.types";
+
+function signedIn(context: Context): Viewer {
+  if (!context.viewer) throw new UnauthenticatedError();
+  return context.viewer;
+}
+
+@Resolver()
+export class SessionsResolver {
+  @Mutation(() => LoginResult, { description: "Password login: tokens, or an MFA challenge when a second factor is enabled." })
+  login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() context: Context): Promise<typeof LoginResult> {
+    return context.services.sessions.login(input, context.origin);
+  }
+
+  @Mutation(() => AuthPayload, { description: "Rotates a refresh token; the presented one stops working." })
+  refreshTokens(@Arg("refreshToken") refreshToken: string, @Ctx() context: Context): Promise<AuthPayload> {
+    return context.services.sessions.refresh(refreshToken, context.origin);
+  }
+
+  @Mutation(() => Boolean, { description: "Ends the current session, or every session with allDevices." })
+  logout(@Arg("allDevices", () => Boolean, { nullable: true }) allDevices: boolean | null, @Ctx() context: Context): Promise<boolean> {
+    return context.services.sessions.logout(signedIn(context), allDevices === true, context.origin);
+  }
+
+  @Query(() => User, { description: "The signed-in user, private fields included." })
+  me(@Ctx() context: Context): Promise<User> {
+    return context.services.sessions.me(signedIn(context));
+  }
+}

@@ -1,0 +1,188 @@
+import { randomUUID } from "node:crypto";
+import { BadUserInputError, UnauthenticatedError } from "../../graphql/errors";
+import type { Viewer } from "../../graphql/context";
+import type { Clock } from "../../platform/clock";
+import type { PasswordHasher } from "../../platform/crypto/passwords";
+import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
+import type { Prisma, Tx } from "../../platform/db/database";
+import type { Origin, UnitOfWork } from "../../platform/events/unit-of-work";
+import type { AccessTokens } from "../../platform/jwt/access-tokens";
+import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
+import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
+import { InputCheck } from "../accounts/validation";
+import { privateUser } from "../users/user.service";
+import type { User } from "../users/user.type";
+import type { SessionRevocations } from "./revocations";
+import type { AuthPayload, LoginInput, SessionInfo } from "./session.types";
+
+const LOGIN_FAILED = "Invalid email or password";
+/** Product defaults: 5 logins per 15 minutes per account and IP; 10 refreshes per minute per token family. */
+const LOGIN_LIMIT = 5;
+const LOGIN_WINDOW_MS = 15 * 60_000;
+const REFRESH_LIMIT = 10;
+const REFRESH_WINDOW_MS = 60_000;
+
+export interface SessionSettings {
+  refreshIdleMs: number;
+  sessionMs: number;
+  rememberMeSessionMs: number;
+}
+
+type SessionRow = NonNullable<Awaited<ReturnType<Tx["session"]["findUnique"]>>>;
+
+export function toSessionInfo(session: SessionRow, currentSessionId: string | null): SessionInfo {
+  return {
+    id: session.id,
+    deviceName: session.deviceName,
+    userAgent: session.userAgent,
+    ipAddress: session.ipAddress,
+    country: session.country,
+    createdAt: session.createdAt,
+    lastActiveAt: session.lastActiveAt,
+    expiresAt: session.expiresAt,
+    current: session.id === currentSessionId,
+  };
+}
+
+/** Login, token refresh with rotation and reuse detection, logout, the caller's own account. */
+export class SessionsService {
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly hasher: PasswordHasher,
+    private readonly tokens: AccessTokens,
+    private readonly revocations: SessionRevocations,
+    private readonly rateLimits: RateLimitStore,
+    private readonly clock: Clock,
+    private readonly settings: SessionSettings,
+  ) {}
+
+  /**
+   * The same error, after the same bcrypt work, for an unknown email, a wrong password and an
+   * account that cannot log in (pending, suspended, deleted).
+   */
+  async login(input: LoginInput, origin: Origin): Promise<AuthPayload> {
+    const check = new InputCheck("input");
+    const email = check.email("email", input.email);
+    const deviceName = check.text("deviceName", input.deviceName, 100);
+    const fingerprint = check.text("deviceFingerprint", input.deviceFingerprint, 128);
+    if (check.problems.length > 0) throw new BadUserInputError(check.problems);
+    await consume(this.rateLimits, `login:${email.toLowerCase()}:${origin.ipAddress ?? "unknown"}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
+
+    const user = await this.prisma.user.findUnique({ where: { email } });
+    // Over bcrypt's 72 bytes no stored password can match (they are refused when set); bcrypt would truncate.
+    const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
+    const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash)) && !tooLong;
+    if (!user || !matches || user.status !== "ACTIVE" || user.deletedAt) {
+      if (user) {
+        await this.unitOfWork.run(origin, async (scope) => {
+          scope.publish("user.login_failed", user.id, { reason: matches ? "not_active" : "bad_password" });
+          scope.audit({ action: "user.login", outcome: "failure", subjectType: "user", subjectId: user.id, metadata: { reason: matches ? "not_active" : "bad_password" } });
+        });
+      }
+      throw new UnauthenticatedError(LOGIN_FAILED);
+    }
+
+    const now = this.clock.now();
+    const rememberMe = input.rememberMe === true;
+    const refreshToken = newOpaqueToken();
+    const session = await this.unitOfWork.run({ ...origin, actor: { type: "user", id: user.id } }, async (scope) => {
+      const seen = fingerprint ? await scope.tx.session.count({ where: { userId: user.id, deviceFingerprint: fingerprint } }) : 1;
+      const created = await scope.tx.session.create({
+        data: {
+          userId: user.id,
+          deviceName,
+          deviceFingerprint: fingerprint,
+          userAgent: origin.userAgent ?? null,
+          ipAddress: origin.ipAddress ?? null,
+          rememberMe,
+          expiresAt: new Date(now.getTime() + (rememberMe ? this.settings.rememberMeSessionMs : this.settings.sessionMs)),
+        },
+      });
+      await this.storeRefreshToken(scope.tx, created, refreshToken, now);
+      scope.publish("session.created", created.id, { userId: user.id, deviceName, rememberMe });
+      scope.publish("user.logged_in", user.id, { sessionId: created.id, newDevice: seen === 0 });
+      scope.audit({ action: "user.login", subjectType: "session", subjectId: created.id, metadata: { deviceName, rememberMe } });
+      if (seen === 0) {
+        scope.notify({ to: user.email, template: "new-device-login", locale: user.locale, params: { deviceName: deviceName ?? "unknown device", ipAddress: origin.ipAddress ?? "unknown" } });
+      }
+      return created;
+    });
+    return this.payload(user, session, refreshToken);
+  }
+
+  /**
+   * Rotates a refresh token: the presented one is spent by an atomic compare-and-swap (of
+   * concurrent refreshes exactly one wins) and a new one issued. Presenting a spent token again
+   * revokes the whole session and emits `session.token_reuse_detected`.
+   */
+  async refresh(presented: string, origin: Origin): Promise<AuthPayload> {
+    const denied = new UnauthenticatedError("Invalid or expired refresh token");
+    if (!/^[A-Za-z0-9_-]{43}$/.test(presented)) throw denied;
+    const tokenHash = hashToken(presented);
+    await consume(this.rateLimits, `refresh:${tokenHash}`, REFRESH_LIMIT, REFRESH_WINDOW_MS);
+    const next = newOpaqueToken();
+    const now = this.clock.now();
+    const outcome = await this.unitOfWork.run(origin, async (scope) => {
+      const spent = await scope.tx.$queryRaw<{ session_id: string }[]>`
+        UPDATE refresh_tokens SET used_at = ${now} WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > ${now} RETURNING session_id`;
+      const sessionId = spent[0]?.session_id;
+      if (!sessionId) {
+        const known = await scope.tx.refreshToken.findUnique({ where: { tokenHash }, include: { session: true } });
+        if (!known?.usedAt || known.session.revokedAt) return { kind: "denied" as const };
+        await scope.tx.session.update({ where: { id: known.sessionId }, data: { revokedAt: now, revokeReason: "token_reuse" } });
+        scope.publish("session.token_reuse_detected", known.sessionId, { userId: known.session.userId });
+        scope.publish("session.revoked", known.sessionId, { userId: known.session.userId, reason: "token_reuse" });
+        scope.audit({ action: "session.token_reuse", outcome: "denied", subjectType: "session", subjectId: known.sessionId });
+        return { kind: "reused" as const, sessionId: known.sessionId };
+      }
+      const session = await scope.tx.session.findUniqueOrThrow({ where: { id: sessionId }, include: { user: true } });
+      if (session.revokedAt || session.expiresAt <= now || session.user.status !== "ACTIVE") return { kind: "denied" as const };
+      const updated = await scope.tx.session.update({ where: { id: sessionId }, data: { lastActiveAt: now } });
+      await this.storeRefreshToken(scope.tx, updated, next, now);
+      scope.audit({ action: "session.refresh", subjectType: "session", subjectId: sessionId });
+      return { kind: "rotated" as const, session: updated, user: session.user };
+    });
+    if (outcome.kind === "reused") await this.revocations.markRevoked([outcome.sessionId]);
+    if (outcome.kind !== "rotated") throw denied;
+    return this.payload(outcome.user, outcome.session, next);
+  }
+
+  /** Ends the caller's session, or every session of the caller. */
+  async logout(viewer: Viewer, allDevices: boolean, origin: Origin): Promise<true> {
+    const ended = await this.unitOfWork.run(origin, async (scope) => {
+      const now = this.clock.now();
+      const sessions = await scope.tx.session.findMany({
+        where: { userId: viewer.userId, revokedAt: null, ...(allDevices ? {} : { id: viewer.sessionId }) },
+        select: { id: true },
+      });
+      const ids = sessions.map((s) => s.id);
+      await scope.tx.session.updateMany({ where: { id: { in: ids } }, data: { revokedAt: now, revokeReason: allDevices ? "logout_all" : "logout" } });
+      for (const id of ids) scope.publish("session.revoked", id, { userId: viewer.userId, reason: allDevices ? "logout_all" : "logout" });
+      scope.publish("user.logged_out", viewer.userId, { sessionIds: ids, allDevices });
+      scope.audit({ action: allDevices ? "user.logout_all" : "user.logout", subjectType: "user", subjectId: viewer.userId, metadata: { sessions: ids.length } });
+      return ids;
+    });
+    await this.revocations.markRevoked(ended);
+    return true;
+  }
+
+  async me(viewer: Viewer): Promise<User> {
+    const user = await this.prisma.user.findUnique({ where: { id: viewer.userId } });
+    if (!user || user.deletedAt) throw new UnauthenticatedError();
+    return privateUser(user, viewer.roles);
+  }
+
+  private async storeRefreshToken(tx: Tx, session: { id: string; expiresAt: Date }, token: string, now: Date): Promise<void> {
+    const idleExpiry = now.getTime() + this.settings.refreshIdleMs;
+    await tx.refreshToken.create({
+      data: { id: randomUUID(), sessionId: session.id, tokenHash: hashToken(token), expiresAt: new Date(Math.min(idleExpiry, session.expiresAt.getTime())) },
+    });
+  }
+
+  private async payload(user: Parameters<typeof privateUser>[0], session: SessionRow, refreshToken: string): Promise<AuthPayload> {
+    const roles = ["USER"];
+    const accessToken = await this.tokens.issue({ userId: user.id, sessionId: session.id, roles });
+    return { accessToken, refreshToken, tokenType: "Bearer", expiresIn: this.tokens.ttlSeconds, session: toSessionInfo(session, session.id), user: privateUser(user, roles) };
+  }
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from "node:crypto";
+import { SignJWT, errors, jwtVerify, type JWTPayload } from "jose";
+import type { Clock } from "../clock";
+import type { KeyStore } from "./keys";
+
+export const ACCESS_TOKEN_TYPE = "at+jwt";
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+  roles: string[];
+}
+
+export class InvalidTokenError extends Error {
+  override name = "InvalidTokenError";
+}
+
+/**
+ * Access tokens: JWTs signed with the current key (header kid, typ at+jwt), carrying sub, sid,
+ * roles, iss, aud, iat, exp, jti. Verification pins the key's algorithm, issuer, audience, type and
+ * the presence of exp; the key comes from the local map by kid only (jku, x5u and jwk headers are
+ * never read), so an unknown kid fails.
+ */
+export class AccessTokens {
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly options: { issuer: string; audience: string; ttlSeconds: number },
+    private readonly clock: Clock,
+  ) {}
+
+  get ttlSeconds(): number {
+    return this.options.ttlSeconds;
+  }
+
+  async issue(claims: AccessClaims): Promise<string> {
+    const { kid, alg, key } = this.keys.signingKey();
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    return new SignJWT({ sid: claims.sessionId, roles: claims.roles })
+      .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
+      .setSubject(claims.userId)
+      .setIssuer(this.options.issuer)
+      .setAudience(this.options.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.options.ttlSeconds)
+      .setJti(randomUUID())
+      .sign(key);
+  }
+
+  async verify(token: string): Promise<AccessClaims> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        async (header) => {
+          const key = this.keys.verificationKey(header.kid);
+          if (!key || header.alg !== key.alg) throw new InvalidTokenError("unknown signing key");
+          return key.publicKey;
+        },
+        {
+          issuer: this.options.issuer,
+          audience: this.options.audience,
+          typ: ACCESS_TOKEN_TYPE,
+          requiredClaims: ["exp", "iat", "sub", "jti"],
+          currentDate: this.clock.now(),
+        },
+      ));
+    } catch (error) {
+      if (error instanceof InvalidTokenError || error instanceof errors.JOSEError) throw new InvalidTokenError((error as Error).message);
+      throw error;
+    }
+    const { sub, sid, roles } = payload as JWTPayload & { sid?: unknown; roles?: unknown };
+    if (typeof sub !== "string" || typeof sid !== "string" || !Array.isArray(roles)) throw new InvalidTokenError("missing claims");
+    return { userId: sub, sessionId: sid, roles: roles.filter((r): r is string => typeof r === "string") };
+  }
+}
