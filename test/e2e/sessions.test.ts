@@ -1,42 +1,26 @@
-import { createHmac, randomInt, randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { LoginDocument, LogoutDocument, MeDocument, RefreshTokensDocument, RegisterDocument, VerifyEmailDocument } from "../support/generated/operations";
-import { startTestApp, type TestApp } from "../support/app";
-import { uniqueSuffix } from "../support/env";
+import { PASSWORD, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
 import { graphql } from "../support/graphql";
-import { QueueReader } from "../support/queues";
 import { waitUntil } from "../support/wait";
 
-const PASSWORD = "Correct-Horse-42!";
-let t: TestApp;
-let queues: QueueReader;
-
-beforeAll(async () => {
-  const prefix = `test-${uniqueSuffix()}`;
-  t = await startTestApp({ BCRYPT_COST: "4", QUEUE_PREFIX: prefix, OUTBOX_POLL_INTERVAL_MS: "100", PUBLIC_URL: "https://id.example.test", TRUSTED_PROXIES: "127.0.0.1" });
-  queues = new QueueReader(prefix);
-});
-afterAll(async () => {
-  await queues.close();
-  await t.stop();
-});
-
-const from = () => ({ "x-forwarded-for": `203.0.${randomInt(256)}.${randomInt(256)}` });
+const h = useAccountsApp();
+const from = fromNewIp;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** A verified account; returns its email. */
 async function account(password = PASSWORD): Promise<string> {
-  const email = `${randomUUID()}@example.test`;
-  await graphql(t.baseUrl, RegisterDocument, { input: { email, password } }, from());
-  const job = await waitUntil("the verification mail", async () => (await queues.jobs("notifications")).find((j) => j.name === "verify-email" && (j.data as { to: string }).to === email));
-  await graphql(t.baseUrl, VerifyEmailDocument, { token: (job.data as { params: { token: string } }).params.token });
+  const email = newEmail();
+  await graphql(h.t.baseUrl, RegisterDocument, { input: { email, password } }, from());
+  await graphql(h.t.baseUrl, VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
   return email;
 }
 
 async function login(email: string, password = PASSWORD) {
-  const res = await graphql(t.baseUrl, LoginDocument, { input: { email, password, deviceName: "Pixel", deviceFingerprint: "fp-1" } }, from());
+  const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password, deviceName: "Pixel", deviceFingerprint: "fp-1" } }, from());
   const payload = res.data?.login;
   if (payload?.__typename !== "AuthPayload") throw new Error(`login failed: ${JSON.stringify(res.errors)}`);
   return payload;
@@ -51,19 +35,19 @@ describe("login", () => {
     const claims = decodeJwt(auth.accessToken);
     expect(claims).toMatchObject({ sub: auth.user.id, sid: auth.session.id, iss: "https://id.example.test", aud: "identity-platform", jti: expect.any(String) });
     expect((claims.exp as number) - (claims.iat as number)).toBe(900);
-    const jwks = (await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: { kid: string; d?: string }[] };
+    const jwks = (await (await fetch(`${h.t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: { kid: string; d?: string }[] };
     expect(jwks.keys.map((k) => k.kid)).toContain(decodeProtectedHeader(auth.accessToken).kid);
     expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
-    const me = await graphql(t.baseUrl, MeDocument, undefined, bearer(auth.accessToken));
+    const me = await graphql(h.t.baseUrl, MeDocument, undefined, bearer(auth.accessToken));
     expect(me.data?.me).toMatchObject({ id: auth.user.id, email, emailVerified: true, status: "ACTIVE", roles: ["USER"], mfaEnabled: false });
   });
 
   it("SECURITY 1 and 2: the same error for an unknown email, a wrong password and an unverified account", async () => {
     const email = await account();
     const pending = `${randomUUID()}@example.test`;
-    await graphql(t.baseUrl, RegisterDocument, { input: { email: pending, password: PASSWORD } }, from());
+    await graphql(h.t.baseUrl, RegisterDocument, { input: { email: pending, password: PASSWORD } }, from());
     const attempt = async (e: string, p: string) => {
-      const res = await graphql(t.baseUrl, LoginDocument, { input: { email: e, password: p } }, from());
+      const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email: e, password: p } }, from());
       return { status: res.status, data: res.data, errors: res.errors?.map(({ message, extensions }) => ({ message, code: extensions?.code })) };
     };
     const unknown = await attempt(`${randomUUID()}@example.test`, PASSWORD);
@@ -86,7 +70,7 @@ describe("access tokens", () => {
     const [header, payload] = auth.accessToken.split(".") as [string, string];
     const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
     const claims = decodeJwt(auth.accessToken);
-    const jwks = (await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: object[] };
+    const jwks = (await (await fetch(`${h.t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: object[] };
     const hs256 = (() => {
       const h = b64({ alg: "HS256", typ: "at+jwt", kid: decodeProtectedHeader(auth.accessToken).kid });
       const sig = createHmac("sha256", JSON.stringify(jwks.keys[0])).update(`${h}.${payload}`).digest("base64url");
@@ -102,20 +86,20 @@ describe("access tokens", () => {
       auth.refreshToken,
     ];
     for (const token of forged) {
-      const res = await graphql(t.baseUrl, MeDocument, undefined, bearer(token));
+      const res = await graphql(h.t.baseUrl, MeDocument, undefined, bearer(token));
       expect({ token, status: res.status, code: res.errors?.[0]?.extensions?.code }).toEqual({ token, status: 401, code: "UNAUTHENTICATED" });
     }
   });
 
   it("SECURITY 23: ignores an access token in the URL", async () => {
     const auth = await login(await account());
-    const res = await fetch(`${t.baseUrl}/graphql?access_token=${auth.accessToken}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ me { id } }" }) });
+    const res = await fetch(`${h.t.baseUrl}/graphql?access_token=${auth.accessToken}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ me { id } }" }) });
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("UNAUTHENTICATED");
   });
 
   it("authenticates a WebSocket connection_init with the same token", async () => {
     const auth = await login(await account());
-    const client = createClient({ url: `${t.baseUrl.replace("http", "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${auth.accessToken}` }, retryAttempts: 0 });
+    const client = createClient({ url: `${h.t.baseUrl.replace("http", "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${auth.accessToken}` }, retryAttempts: 0 });
     const result = await new Promise((resolve, reject) => {
       let value: unknown;
       client.subscribe({ query: "{ me { id } }" }, { next: (v) => (value = v), error: reject, complete: () => resolve(value) });
@@ -128,36 +112,36 @@ describe("access tokens", () => {
 describe("refresh tokens", () => {
   it("SECURITY 16: rotate on every use; the old one stops working", async () => {
     const auth = await login(await account());
-    const first = await graphql(t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
+    const first = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
     const rt2 = first.data?.refreshTokens.refreshToken as string;
     expect(rt2).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(rt2).not.toBe(auth.refreshToken);
     expect(first.data?.refreshTokens.session.id).toBe(auth.session.id);
-    expect((await graphql(t.baseUrl, MeDocument, undefined, bearer(first.data?.refreshTokens.accessToken as string))).data?.me?.id).toBe(auth.user.id);
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(first.data?.refreshTokens.accessToken as string))).data?.me?.id).toBe(auth.user.id);
   });
 
   it("SECURITY 17: reuse of a rotated token revokes the whole session, is audited and emits session.token_reuse_detected", async () => {
     const auth = await login(await account());
-    const rotated = await graphql(t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
-    const replay = await graphql(t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
+    const rotated = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
+    const replay = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
     expect(replay.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    const rt2 = await graphql(t.baseUrl, RefreshTokensDocument, { refreshToken: rotated.data?.refreshTokens.refreshToken as string });
+    const rt2 = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: rotated.data?.refreshTokens.refreshToken as string });
     expect(rt2.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect((await graphql(t.baseUrl, MeDocument, undefined, bearer(rotated.data?.refreshTokens.accessToken as string))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect(await t.app.platform.database.prisma.auditEvent.count({ where: { action: "session.token_reuse", subjectId: auth.session.id } })).toBe(1);
-    await waitUntil("session.token_reuse_detected", async () => (await queues.jobs("user-events")).find((j) => j.name === "session.token_reuse_detected" && (j.data as { aggregateId: string }).aggregateId === auth.session.id));
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(rotated.data?.refreshTokens.accessToken as string))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(await h.t.app.platform.database.prisma.auditEvent.count({ where: { action: "session.token_reuse", subjectId: auth.session.id } })).toBe(1);
+    await waitUntil("session.token_reuse_detected", async () => (await h.queues.jobs("user-events")).find((j) => j.name === "session.token_reuse_detected" && (j.data as { aggregateId: string }).aggregateId === auth.session.id));
   });
 
   it("SECURITY 18: of 10 concurrent refreshes with one token exactly one succeeds", async () => {
     const auth = await login(await account());
-    const results = await Promise.all(Array.from({ length: 10 }, () => graphql(t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken })));
+    const results = await Promise.all(Array.from({ length: 10 }, () => graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken })));
     expect(results.filter((r) => r.data?.refreshTokens).length).toBe(1);
   });
 
   it("SECURITY 19: stores only hashes of refresh tokens", async () => {
     const auth = await login(await account());
-    expect(await t.app.platform.database.prisma.refreshToken.count({ where: { tokenHash: auth.refreshToken } })).toBe(0);
-    expect(await t.app.platform.database.prisma.refreshToken.count({ where: { sessionId: auth.session.id } })).toBe(1);
+    expect(await h.t.app.platform.database.prisma.refreshToken.count({ where: { tokenHash: auth.refreshToken } })).toBe(0);
+    expect(await h.t.app.platform.database.prisma.refreshToken.count({ where: { sessionId: auth.session.id } })).toBe(1);
   });
 });
 
@@ -166,15 +150,15 @@ describe("logout", () => {
     const email = await account();
     const a = await login(email);
     const b = await login(email);
-    expect((await graphql(t.baseUrl, LogoutDocument, {}, bearer(a.accessToken))).data).toEqual({ logout: true });
-    expect((await graphql(t.baseUrl, MeDocument, undefined, bearer(a.accessToken))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect((await graphql(t.baseUrl, RefreshTokensDocument, { refreshToken: a.refreshToken })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect((await graphql(t.baseUrl, MeDocument, undefined, bearer(b.accessToken))).data?.me?.email).toBe(email);
-    expect((await graphql(t.baseUrl, LogoutDocument, { allDevices: true }, bearer(b.accessToken))).data).toEqual({ logout: true });
-    expect((await graphql(t.baseUrl, MeDocument, undefined, bearer(b.accessToken))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await graphql(h.t.baseUrl, LogoutDocument, {}, bearer(a.accessToken))).data).toEqual({ logout: true });
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(a.accessToken))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: a.refreshToken })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(b.accessToken))).data?.me?.email).toBe(email);
+    expect((await graphql(h.t.baseUrl, LogoutDocument, { allDevices: true }, bearer(b.accessToken))).data).toEqual({ logout: true });
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(b.accessToken))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 
   it("requires a signed-in caller", async () => {
-    expect((await graphql(t.baseUrl, LogoutDocument, {})).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await graphql(h.t.baseUrl, LogoutDocument, {})).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 });
