@@ -2,7 +2,16 @@ import { createHmac, randomUUID } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
-import { LoginDocument, LogoutDocument, MeDocument, RefreshTokensDocument, RegisterDocument, VerifyEmailDocument } from "../support/generated/operations";
+import {
+  LoginDocument,
+  LogoutDocument,
+  MeDocument,
+  MySessionsDocument,
+  RefreshTokensDocument,
+  RegisterDocument,
+  RevokeSessionDocument,
+  VerifyEmailDocument,
+} from "../support/generated/operations";
 import { PASSWORD, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
 import { graphql } from "../support/graphql";
 import { waitUntil } from "../support/wait";
@@ -142,6 +151,34 @@ describe("refresh tokens", () => {
     const auth = await login(await account());
     expect(await h.t.app.platform.database.prisma.refreshToken.count({ where: { tokenHash: auth.refreshToken } })).toBe(0);
     expect(await h.t.app.platform.database.prisma.refreshToken.count({ where: { sessionId: auth.session.id } })).toBe(1);
+  });
+});
+
+describe("sessions per device", () => {
+  it("SECURITY 20: lists the caller's sessions with the current one marked; revoking one ends only that device", async () => {
+    const email = await account();
+    const phone = await login(email);
+    const laptop = await login(email);
+    const listed = await graphql(h.t.baseUrl, MySessionsDocument, undefined, bearer(laptop.accessToken));
+    expect(listed.data?.mySessions.map((s) => [s.id, s.current]).sort()).toEqual(
+      [
+        [phone.session.id, false],
+        [laptop.session.id, true],
+      ].sort(),
+    );
+    expect(listed.data?.mySessions[0]).toMatchObject({ deviceName: "Pixel", ipAddress: expect.stringMatching(/^198\.51\./) });
+    expect((await graphql(h.t.baseUrl, RevokeSessionDocument, { id: phone.session.id }, bearer(laptop.accessToken))).data).toEqual({ revokeSession: true });
+    expect((await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: phone.refreshToken })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(phone.accessToken))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: laptop.refreshToken })).data?.refreshTokens.session.id).toBe(laptop.session.id);
+  });
+
+  it("SECURITY 38: another user's session is NOT_FOUND and stays alive", async () => {
+    const victim = await login(await account());
+    const attacker = await login(await account());
+    const res = await graphql(h.t.baseUrl, RevokeSessionDocument, { id: victim.session.id }, bearer(attacker.accessToken));
+    expect(res.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(victim.accessToken))).data?.me?.id).toBe(victim.user.id);
   });
 });
 

@@ -1,8 +1,8 @@
-import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import type { Context, Viewer } from "../../graphql/context";
 import { UnauthenticatedError } from "../../graphql/errors";
 import { User } from "../users/user.type";
-import { AuthPayload, LoginInput, LoginResult } from "./session.types";
+import { AuthPayload, LoginInput, LoginResult, SessionInfo } from "./session.types";
 
 function signedIn(context: Context): Viewer {
   if (!context.viewer) throw new UnauthenticatedError();
@@ -24,6 +24,16 @@ export class SessionsResolver {
   @Mutation(() => Boolean, { description: "Ends the current session, or every session with allDevices." })
   logout(@Arg("allDevices", () => Boolean, { nullable: true }) allDevices: boolean | null, @Ctx() context: Context): Promise<boolean> {
     return context.services.sessions.logout(signedIn(context), allDevices === true, context.origin);
+  }
+
+  @Query(() => [SessionInfo], { description: "The caller's live sessions, one per device." })
+  mySessions(@Ctx() context: Context): Promise<SessionInfo[]> {
+    return context.services.sessions.mySessions(signedIn(context));
+  }
+
+  @Mutation(() => Boolean, { description: "Ends one of the caller's sessions (another device)." })
+  revokeSession(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<boolean> {
+    return context.services.sessions.revokeSession(signedIn(context), id, context.origin);
   }
 
   @Query(() => User, { description: "The signed-in user, private fields included." })

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { BadUserInputError, UnauthenticatedError } from "../../graphql/errors";
+import { BadUserInputError, NotFoundError, UnauthenticatedError } from "../../graphql/errors";
 import type { Viewer } from "../../graphql/context";
 import type { Clock } from "../../platform/clock";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
@@ -10,7 +10,7 @@ import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
 import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
 import { InputCheck } from "../accounts/validation";
-import { privateUser } from "../users/user.service";
+import { isUuid, privateUser } from "../users/user.service";
 import type { User } from "../users/user.type";
 import type { SessionRevocations } from "./revocations";
 import type { AuthPayload, LoginInput, SessionInfo } from "./session.types";
@@ -164,6 +164,30 @@ export class SessionsService {
       return ids;
     });
     await this.revocations.markRevoked(ended);
+    return true;
+  }
+
+  /** The caller's live sessions, newest first, the current one marked. */
+  async mySessions(viewer: Viewer): Promise<SessionInfo[]> {
+    const sessions = await this.prisma.session.findMany({
+      where: { userId: viewer.userId, revokedAt: null, expiresAt: { gt: this.clock.now() } },
+      orderBy: { lastActiveAt: "desc" },
+    });
+    return sessions.map((session) => toSessionInfo(session, viewer.sessionId));
+  }
+
+  /** Ends one of the caller's own sessions; another user's session id is NOT_FOUND. */
+  async revokeSession(viewer: Viewer, sessionId: string, origin: Origin): Promise<true> {
+    if (!isUuid(sessionId)) throw new NotFoundError("Session");
+    const revoked = await this.unitOfWork.run(origin, async (scope) => {
+      const { count } = await scope.tx.session.updateMany({ where: { id: sessionId, userId: viewer.userId, revokedAt: null }, data: { revokedAt: this.clock.now(), revokeReason: "revoked" } });
+      if (count === 0) return false;
+      scope.publish("session.revoked", sessionId, { userId: viewer.userId, reason: "revoked" });
+      scope.audit({ action: "session.revoke", subjectType: "session", subjectId: sessionId });
+      return true;
+    });
+    if (!revoked) throw new NotFoundError("Session");
+    await this.revocations.markRevoked([sessionId]);
     return true;
   }
 

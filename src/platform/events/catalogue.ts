@@ -40,8 +40,8 @@ export const eventCatalogue = {
   "session.revoked": {
     version: 1,
     aggregateType: "session",
-    emittedWhen: "A session ends: logout, or token reuse.",
-    payload: z.object({ userId: z.uuid(), reason: z.enum(["logout", "logout_all", "token_reuse"]) }).strict(),
+    emittedWhen: "A session ends: logout, revocation by its user, or token reuse.",
+    payload: z.object({ userId: z.uuid(), reason: z.enum(["logout", "logout_all", "revoked", "token_reuse"]) }).strict(),
   },
   "session.token_reuse_detected": {
     version: 1,
