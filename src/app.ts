@@ -19,6 +19,7 @@ import { createSubscriptionServer, originAllowed } from "./graphql/ws";
 import { clientIp } from "./http/client-ip";
 import { healthRouter, type ReadinessCheck } from "./http/health";
 import { AccountsService } from "./modules/accounts/accounts.service";
+import { PasswordsService } from "./modules/accounts/passwords.service";
 import { UserService } from "./modules/users/user.service";
 import { JwtAuthenticator } from "./modules/sessions/jwt-authenticator";
 import { SessionRevocations } from "./modules/sessions/revocations";
@@ -132,6 +133,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const revocations = new SessionRevocations(prisma, platform.redis, `${options.redisPrefix ?? "identity:"}revoked-session:`, config.ACCESS_TOKEN_TTL_S);
   revocations.subscribe(platform.events.handlers);
   const hasher = new PasswordHasher(config.BCRYPT_COST);
+  const accountSettings = { publicUrl: config.PUBLIC_URL, passwordPolicy: config.PASSWORD_POLICY, emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000 };
   const services = {
     users: new UserService(platform.database.prisma),
     sessions: new SessionsService(prisma, platform.events.unitOfWork, hasher, tokens, revocations, platform.rateLimits, clock, {
@@ -139,11 +141,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       sessionMs: config.SESSION_TTL_S * 1000,
       rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
     }),
-    accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, {
-      publicUrl: config.PUBLIC_URL,
-      passwordPolicy: config.PASSWORD_POLICY,
-      emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000,
-    }),
+    accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, accountSettings),
+    passwords: new PasswordsService(prisma, platform.events.unitOfWork, hasher, revocations, platform.rateLimits, clock, accountSettings),
   };
   const authenticator: Authenticator = new JwtAuthenticator(tokens, revocations);
   const schema = await buildFederatedSchema(platform.pubSub);

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { AccountsService } from "../modules/accounts/accounts.service";
+import type { PasswordsService } from "../modules/accounts/passwords.service";
 import type { SessionsService } from "../modules/sessions/sessions.service";
 import type { Origin } from "../platform/events/unit-of-work";
 import type { Logger } from "../platform/logging/logger";
@@ -32,6 +33,7 @@ export interface ContextServices {
   users: UserService;
   accounts: AccountsService;
   sessions: SessionsService;
+  passwords: PasswordsService;
 }
 
 /** What the transport knows about the caller. */

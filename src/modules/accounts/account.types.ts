@@ -39,3 +39,24 @@ export class RegisterPayload {
   @Field(() => RegistrationStatus)
   status!: RegistrationStatus;
 }
+
+@InputType()
+export class ChangePasswordInput {
+  @Field()
+  currentPassword!: string;
+
+  @Field()
+  newPassword!: string;
+
+  @Field(() => Boolean, { nullable: true, description: "End every other session of the user." })
+  signOutOtherSessions?: boolean | null;
+}
+
+@InputType()
+export class ResetPasswordInput {
+  @Field()
+  token!: string;
+
+  @Field()
+  newPassword!: string;
+}

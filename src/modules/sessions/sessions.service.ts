@@ -5,7 +5,7 @@ import type { Clock } from "../../platform/clock";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import type { Prisma, Tx } from "../../platform/db/database";
-import type { Origin, UnitOfWork } from "../../platform/events/unit-of-work";
+import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
 import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
@@ -42,6 +42,23 @@ export function toSessionInfo(session: SessionRow, currentSessionId: string | nu
     expiresAt: session.expiresAt,
     current: session.id === currentSessionId,
   };
+}
+
+export type EndReason = "logout" | "logout_all" | "revoked" | "password_changed" | "password_reset";
+
+/**
+ * Ends a user's live sessions (all, or all but `except`, or only `only`) inside a unit of work and
+ * publishes `session.revoked` for each; returns their ids (mark them revoked after commit).
+ */
+export async function endSessions(scope: WorkScope, userId: string, reason: EndReason, filter: { only?: string; except?: string }, now: Date): Promise<string[]> {
+  const sessions = await scope.tx.session.findMany({
+    where: { userId, revokedAt: null, ...(filter.only ? { id: filter.only } : {}), ...(filter.except ? { id: { not: filter.except } } : {}) },
+    select: { id: true },
+  });
+  const ids = sessions.map((s) => s.id);
+  await scope.tx.session.updateMany({ where: { id: { in: ids } }, data: { revokedAt: now, revokeReason: reason } });
+  for (const id of ids) scope.publish("session.revoked", id, { userId, reason });
+  return ids;
 }
 
 /** Login, token refresh with rotation and reuse detection, logout, the caller's own account. */
@@ -151,14 +168,7 @@ export class SessionsService {
   /** Ends the caller's session, or every session of the caller. */
   async logout(viewer: Viewer, allDevices: boolean, origin: Origin): Promise<true> {
     const ended = await this.unitOfWork.run(origin, async (scope) => {
-      const now = this.clock.now();
-      const sessions = await scope.tx.session.findMany({
-        where: { userId: viewer.userId, revokedAt: null, ...(allDevices ? {} : { id: viewer.sessionId }) },
-        select: { id: true },
-      });
-      const ids = sessions.map((s) => s.id);
-      await scope.tx.session.updateMany({ where: { id: { in: ids } }, data: { revokedAt: now, revokeReason: allDevices ? "logout_all" : "logout" } });
-      for (const id of ids) scope.publish("session.revoked", id, { userId: viewer.userId, reason: allDevices ? "logout_all" : "logout" });
+      const ids = await endSessions(scope, viewer.userId, allDevices ? "logout_all" : "logout", allDevices ? {} : { only: viewer.sessionId }, this.clock.now());
       scope.publish("user.logged_out", viewer.userId, { sessionIds: ids, allDevices });
       scope.audit({ action: allDevices ? "user.logout_all" : "user.logout", subjectType: "user", subjectId: viewer.userId, metadata: { sessions: ids.length } });
       return ids;
@@ -180,9 +190,8 @@ export class SessionsService {
   async revokeSession(viewer: Viewer, sessionId: string, origin: Origin): Promise<true> {
     if (!isUuid(sessionId)) throw new NotFoundError("Session");
     const revoked = await this.unitOfWork.run(origin, async (scope) => {
-      const { count } = await scope.tx.session.updateMany({ where: { id: sessionId, userId: viewer.userId, revokedAt: null }, data: { revokedAt: this.clock.now(), revokeReason: "revoked" } });
-      if (count === 0) return false;
-      scope.publish("session.revoked", sessionId, { userId: viewer.userId, reason: "revoked" });
+      const ids = await endSessions(scope, viewer.userId, "revoked", { only: sessionId }, this.clock.now());
+      if (ids.length === 0) return false;
       scope.audit({ action: "session.revoke", subjectType: "session", subjectId: sessionId });
       return true;
     });

@@ -40,8 +40,8 @@ export const eventCatalogue = {
   "session.revoked": {
     version: 1,
     aggregateType: "session",
-    emittedWhen: "A session ends: logout, revocation by its user, or token reuse.",
-    payload: z.object({ userId: z.uuid(), reason: z.enum(["logout", "logout_all", "revoked", "token_reuse"]) }).strict(),
+    emittedWhen: "A session ends: logout, revocation by its user, token reuse, or a password change or reset.",
+    payload: z.object({ userId: z.uuid(), reason: z.enum(["logout", "logout_all", "revoked", "token_reuse", "password_changed", "password_reset"]) }).strict(),
   },
   "session.token_reuse_detected": {
     version: 1,
@@ -54,6 +54,24 @@ export const eventCatalogue = {
     aggregateType: "user",
     emittedWhen: "The user logs out of one session or of all devices.",
     payload: z.object({ sessionIds: z.array(z.uuid()), allDevices: z.boolean() }).strict(),
+  },
+  "password.changed": {
+    version: 1,
+    aggregateType: "user",
+    emittedWhen: "The user changes their password (current password given).",
+    payload: z.object({ otherSessionsEnded: z.number().int().min(0) }).strict(),
+  },
+  "password.reset_requested": {
+    version: 1,
+    aggregateType: "user",
+    emittedWhen: "A reset link is sent to an existing account.",
+    payload: z.object({ expiresAt: z.iso.datetime() }).strict(),
+  },
+  "password.reset_completed": {
+    version: 1,
+    aggregateType: "user",
+    emittedWhen: "A password is set with a reset link; every session ends.",
+    payload: z.object({ sessionsEnded: z.number().int().min(0) }).strict(),
   },
 } as const;
 

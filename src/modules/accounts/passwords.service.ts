@@ -1,0 +1,110 @@
+import { BadUserInputError, ForbiddenError } from "../../graphql/errors";
+import type { Viewer } from "../../graphql/context";
+import type { Clock } from "../../platform/clock";
+import type { PasswordHasher } from "../../platform/crypto/passwords";
+import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
+import type { Prisma } from "../../platform/db/database";
+import type { Origin, UnitOfWork } from "../../platform/events/unit-of-work";
+import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
+import { endSessions } from "../sessions/sessions.service";
+import type { SessionRevocations } from "../sessions/revocations";
+import type { AccountsSettings } from "./accounts.service";
+import { passwordProblems } from "./password-policy";
+import { InputCheck } from "./validation";
+
+const RESET_TTL_MS = 30 * 60_000;
+const HOUR = 3_600_000;
+/** Product default: 5 reset requests per hour, per address and per client IP. */
+const RESET_PER_HOUR = 5;
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+export interface ChangePasswordInput {
+  currentPassword: string;
+  newPassword: string;
+  signOutOtherSessions?: boolean | null;
+}
+
+/** Password change (current password required) and reset by emailed link. */
+export class PasswordsService {
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly unitOfWork: UnitOfWork,
+    private readonly hasher: PasswordHasher,
+    private readonly revocations: SessionRevocations,
+    private readonly rateLimits: RateLimitStore,
+    private readonly clock: Clock,
+    private readonly settings: AccountsSettings,
+  ) {}
+
+  private checkNew(field: string, password: string, user: { email: string; name: string | null }): void {
+    const check = new InputCheck("input");
+    for (const message of passwordProblems(password, this.settings.passwordPolicy, user)) check.problem(field, message);
+    if (check.problems.length > 0) throw new BadUserInputError(check.problems);
+  }
+
+  async changePassword(viewer: Viewer, input: ChangePasswordInput, origin: Origin): Promise<true> {
+    await consume(this.rateLimits, `password-change:${viewer.userId}`, 5, 15 * 60_000);
+    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: viewer.userId } });
+    if (!(await this.hasher.verify(input.currentPassword, user.passwordHash))) {
+      await this.unitOfWork.run(origin, async (scope) => scope.audit({ action: "password.change", outcome: "denied", subjectType: "user", subjectId: user.id }));
+      throw new ForbiddenError("Current password is incorrect");
+    }
+    this.checkNew("newPassword", input.newPassword, user);
+    const passwordHash = await this.hasher.hash(input.newPassword);
+    const ended = await this.unitOfWork.run(origin, async (scope) => {
+      await scope.tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+      const ids = input.signOutOtherSessions ? await endSessions(scope, user.id, "password_changed", { except: viewer.sessionId }, this.clock.now()) : [];
+      scope.publish("password.changed", user.id, { otherSessionsEnded: ids.length });
+      scope.notify({ to: user.email, template: "password-changed", locale: user.locale, params: {} });
+      scope.audit({ action: "password.change", subjectType: "user", subjectId: user.id, metadata: { otherSessionsEnded: ids.length } });
+      return ids;
+    });
+    await this.revocations.markRevoked(ended);
+    return true;
+  }
+
+  /** Always true, whether or not the account exists; the link is built from PUBLIC_URL only. */
+  async requestPasswordReset(rawEmail: string, origin: Origin): Promise<true> {
+    await consume(this.rateLimits, `reset:ip:${origin.ipAddress ?? "unknown"}`, RESET_PER_HOUR, HOUR);
+    const check = new InputCheck("input");
+    const email = check.email("email", rawEmail);
+    if (check.problems.length > 0) throw BadUserInputError.field("email", "must be an email address");
+    await consume(this.rateLimits, `reset:email:${email.toLowerCase()}`, RESET_PER_HOUR, HOUR);
+    const user = await this.prisma.user.findFirst({ where: { email, deletedAt: null, status: { in: ["ACTIVE", "PENDING_VERIFICATION"] } } });
+    if (!user) return true;
+    const token = newOpaqueToken();
+    const expiresAt = new Date(this.clock.now().getTime() + RESET_TTL_MS);
+    await this.unitOfWork.run(origin, async (scope) => {
+      await scope.tx.passwordResetToken.create({ data: { userId: user.id, tokenHash: hashToken(token), expiresAt } });
+      scope.notify({ to: user.email, template: "password-reset", locale: user.locale, params: { token, link: `${this.settings.publicUrl}/reset-password?token=${token}` } });
+      scope.publish("password.reset_requested", user.id, { expiresAt: expiresAt.toISOString() });
+      scope.audit({ action: "password.reset_request", subjectType: "user", subjectId: user.id });
+    });
+    return true;
+  }
+
+  /** Sets the password with a reset token (once, within 30 minutes) and ends every session. No login. */
+  async resetPassword(input: { token: string; newPassword: string }, origin: Origin): Promise<true> {
+    const invalid = BadUserInputError.field("input.token", "is invalid or has expired");
+    if (!TOKEN_SHAPE.test(input.token)) throw invalid;
+    const now = this.clock.now();
+    const tokenHash = hashToken(input.token);
+    const pending = await this.prisma.passwordResetToken.findUnique({ where: { tokenHash }, include: { user: true } });
+    if (!pending || pending.usedAt || pending.expiresAt <= now || pending.user.deletedAt) throw invalid;
+    this.checkNew("newPassword", input.newPassword, pending.user);
+    const passwordHash = await this.hasher.hash(input.newPassword);
+    const ended = await this.unitOfWork.run(origin, async (scope) => {
+      const { count } = await scope.tx.passwordResetToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+      if (count !== 1) throw invalid;
+      const user = pending.user;
+      await scope.tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+      const ids = await endSessions(scope, user.id, "password_reset", {}, now);
+      scope.publish("password.reset_completed", user.id, { sessionsEnded: ids.length });
+      scope.notify({ to: user.email, template: "password-changed", locale: user.locale, params: {} });
+      scope.audit({ action: "password.reset", subjectType: "user", subjectId: user.id, metadata: { sessionsEnded: ids.length } });
+      return ids;
+    });
+    await this.revocations.markRevoked(ended);
+    return true;
+  }
+}

@@ -1,0 +1,101 @@
+import {
+  ChangePasswordDocument,
+  LoginDocument,
+  MeDocument,
+  RefreshTokensDocument,
+  RegisterDocument,
+  RequestPasswordResetDocument,
+  ResetPasswordDocument,
+  VerifyEmailDocument,
+} from "../support/generated/operations";
+import { PASSWORD, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
+import { graphql } from "../support/graphql";
+
+const h = useAccountsApp();
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function account(): Promise<string> {
+  const email = newEmail();
+  await graphql(h.t.baseUrl, RegisterDocument, { input: { email, password: PASSWORD } }, fromNewIp());
+  await graphql(h.t.baseUrl, VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
+  return email;
+}
+
+async function login(email: string, password = PASSWORD) {
+  const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password } }, fromNewIp());
+  return res.data?.login.__typename === "AuthPayload" ? res.data.login : null;
+}
+
+describe("changePassword", () => {
+  it("SECURITY 11: a wrong current password is FORBIDDEN and leaves the hash unchanged", async () => {
+    const email = await account();
+    const auth = (await login(email))!;
+    const prisma = h.t.app.platform.database.prisma;
+    const before = (await prisma.user.findUniqueOrThrow({ where: { email } })).passwordHash;
+    const res = await graphql(h.t.baseUrl, ChangePasswordDocument, { input: { currentPassword: "Wrong-Horse-42!", newPassword: "Brand-New-Pass-9#" } }, bearer(auth.accessToken));
+    expect(res.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await prisma.user.findUniqueOrThrow({ where: { email } })).passwordHash).toBe(before);
+  });
+
+  it("sets the new password, ends the other sessions when asked, and tells the user", async () => {
+    const email = await account();
+    const here = (await login(email))!;
+    const there = (await login(email))!;
+    const res = await graphql(h.t.baseUrl, ChangePasswordDocument, { input: { currentPassword: PASSWORD, newPassword: "Brand-New-Pass-9#", signOutOtherSessions: true } }, bearer(here.accessToken));
+    expect(res.data).toEqual({ changePassword: true });
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(here.accessToken))).data?.me?.email).toBe(email);
+    expect((await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: there.refreshToken })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(await login(email)).toBeNull();
+    expect(await login(email, "Brand-New-Pass-9#")).not.toBeNull();
+    await h.mailTo(email, "password-changed");
+  });
+
+  it("requires a signed-in caller", async () => {
+    const res = await graphql(h.t.baseUrl, ChangePasswordDocument, { input: { currentPassword: PASSWORD, newPassword: "Brand-New-Pass-9#" } });
+    expect(res.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("password reset", () => {
+  it("SECURITY 31: answers true whether or not the account exists", async () => {
+    const known = await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email: await account() }, fromNewIp());
+    const unknown = await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email: newEmail() }, fromNewIp());
+    expect(known.data).toEqual({ requestPasswordReset: true });
+    expect({ status: unknown.status, data: unknown.data, errors: unknown.errors }).toEqual({ status: known.status, data: known.data, errors: known.errors });
+  });
+
+  it("SECURITY 32, 33, 34 and 21: a single-use hashed token, a link on PUBLIC_URL whatever the Host, every session ended, no login", async () => {
+    const email = await account();
+    const session = (await login(email))!;
+    await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email }, { ...fromNewIp(), "x-forwarded-host": "evil.test" });
+    const { params } = await h.mailTo(email, "password-reset");
+    expect(params.link).toBe(`https://id.example.test/reset-password?token=${params.token}`);
+    const prisma = h.t.app.platform.database.prisma;
+    expect(await prisma.passwordResetToken.count({ where: { tokenHash: params.token } })).toBe(0);
+    const reset = await graphql(h.t.baseUrl, ResetPasswordDocument, { input: { token: params.token as string, newPassword: "Reset-Pass-2024!" } });
+    expect(reset.data).toEqual({ resetPassword: true });
+    expect(JSON.stringify(reset)).not.toMatch(/accessToken|refreshToken/);
+    expect((await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: session.refreshToken })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(session.accessToken))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    const again = await graphql(h.t.baseUrl, ResetPasswordDocument, { input: { token: params.token as string, newPassword: "Another-Pass-2024!" } });
+    expect(again.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "input.token", message: "is invalid or has expired" }] });
+    expect(await login(email, "Reset-Pass-2024!")).not.toBeNull();
+  });
+
+  it("SECURITY 32: refuses an expired token", async () => {
+    const email = await account();
+    await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email }, fromNewIp());
+    const { params } = await h.mailTo(email, "password-reset");
+    await h.t.app.platform.database.prisma.passwordResetToken.updateMany({ where: { usedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    const res = await graphql(h.t.baseUrl, ResetPasswordDocument, { input: { token: params.token as string, newPassword: "Reset-Pass-2024!" } });
+    expect(res.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("SECURITY 34: throttles reset requests per address while login keeps working", async () => {
+    const email = await account();
+    const codes: unknown[] = [];
+    for (let i = 0; i < 6; i += 1) codes.push((await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email }, fromNewIp())).errors?.[0]?.extensions?.code ?? "ok");
+    expect(codes).toEqual(["ok", "ok", "ok", "ok", "ok", "RATE_LIMITED"]);
+    expect(await login(email)).not.toBeNull();
+  });
+});
