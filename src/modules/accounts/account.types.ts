@@ -60,3 +60,24 @@ export class ResetPasswordInput {
   @Field()
   newPassword!: string;
 }
+
+@InputType({ description: "Only the fields given change; an empty string clears name, avatarUrl or phone." })
+export class UpdateProfileInput {
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true, description: "https URL" })
+  avatarUrl?: string | null;
+
+  @Field(() => String, { nullable: true, description: "E.164" })
+  phone?: string | null;
+
+  @Field(() => String, { nullable: true, description: "BCP 47 language tag" })
+  locale?: string | null;
+
+  @Field(() => String, { nullable: true, description: "IANA time zone" })
+  timezone?: string | null;
+
+  @Field(() => String, { nullable: true, description: "ISO 4217 currency code" })
+  preferredCurrency?: string | null;
+}

@@ -2,7 +2,7 @@ import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import type { Context } from "../../graphql/context";
 import { User } from "../users/user.type";
 import { UnauthenticatedError } from "../../graphql/errors";
-import { ChangePasswordInput, RegisterInput, RegisterPayload, ResetPasswordInput } from "./account.types";
+import { ChangePasswordInput, RegisterInput, RegisterPayload, ResetPasswordInput, UpdateProfileInput } from "./account.types";
 
 @Resolver()
 export class AccountsResolver {
@@ -35,5 +35,11 @@ export class AccountsResolver {
   @Mutation(() => Boolean, { description: "Sets a new password with a reset token and ends every session. Does not log in." })
   resetPassword(@Arg("input", () => ResetPasswordInput) input: ResetPasswordInput, @Ctx() context: Context): Promise<boolean> {
     return context.services.passwords.resetPassword(input, context.origin);
+  }
+
+  @Mutation(() => User, { description: "Changes the caller's profile and preferences." })
+  updateProfile(@Arg("input", () => UpdateProfileInput) input: UpdateProfileInput, @Ctx() context: Context): Promise<User> {
+    if (!context.viewer) throw new UnauthenticatedError();
+    return context.services.accounts.updateProfile(context.viewer, input, context.origin);
   }
 }

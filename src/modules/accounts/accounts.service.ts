@@ -8,7 +8,8 @@ import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-o
 import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
 import { privateUser } from "../users/user.service";
 import type { User } from "../users/user.type";
-import { RegistrationStatus, type RegisterInput } from "./account.types";
+import type { Viewer } from "../../graphql/context";
+import { RegistrationStatus, type RegisterInput, type UpdateProfileInput } from "./account.types";
 import { passwordProblems } from "./password-policy";
 import { InputCheck } from "./validation";
 
@@ -111,6 +112,31 @@ export class AccountsService {
       });
     }
     return true;
+  }
+
+  /** Changes the caller's own profile; every bad field is named, nothing is written unless all are good. */
+  async updateProfile(viewer: Viewer, input: UpdateProfileInput, origin: Origin): Promise<User> {
+    const check = new InputCheck("input");
+    const nameInput = input.name === undefined ? undefined : check.text("name", input.name ?? "", 100);
+    const changes = {
+      name: nameInput,
+      avatarUrl: check.httpsUrl("avatarUrl", input.avatarUrl),
+      phone: check.phone("phone", input.phone),
+      locale: check.locale("locale", input.locale),
+      timezone: check.timezone("timezone", input.timezone),
+      preferredCurrency: check.currency("preferredCurrency", input.preferredCurrency),
+    };
+    if (check.problems.length > 0) throw new BadUserInputError(check.problems);
+    const data = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    return this.unitOfWork.run(origin, async (scope) => {
+      const user = await scope.tx.user.update({ where: { id: viewer.userId }, data });
+      const fields = Object.keys(data) as ("name" | "avatarUrl" | "phone" | "locale" | "timezone" | "preferredCurrency")[];
+      if (fields.length > 0) {
+        scope.publish("user.updated", user.id, { fields });
+        scope.audit({ action: "user.update_profile", subjectType: "user", subjectId: user.id, metadata: { fields } });
+      }
+      return privateUser(user, viewer.roles);
+    });
   }
 
   private async sendVerification(scope: WorkScope, user: { id: string; email: string; locale: string }): Promise<void> {

@@ -56,6 +56,22 @@ export class InputCheck {
     return upper;
   }
 
+  /** E.164 phone number; an empty string clears it. */
+  phone(field: string, value: string | null | undefined): string | null | undefined {
+    if (value === null || value === undefined) return value;
+    if (value === "") return null;
+    if (!/^\+[1-9]\d{1,14}$/.test(value)) this.add(field, "must be an E.164 phone number such as +14155550123");
+    return value;
+  }
+
+  /** https URL of at most 2048 characters; an empty string clears it. */
+  httpsUrl(field: string, value: string | null | undefined): string | null | undefined {
+    if (value === null || value === undefined) return value;
+    if (value === "") return null;
+    if (!(value.length <= 2048 && URL.canParse(value) && new URL(value).protocol === "https:")) this.add(field, "must be an https:// URL of at most 2048 characters");
+    return value;
+  }
+
   problem(field: string, message: string): void {
     this.add(field, message);
   }

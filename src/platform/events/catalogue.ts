@@ -73,6 +73,12 @@ export const eventCatalogue = {
     emittedWhen: "A password is set with a reset link; every session ends.",
     payload: z.object({ sessionsEnded: z.number().int().min(0) }).strict(),
   },
+  "user.updated": {
+    version: 1,
+    aggregateType: "user",
+    emittedWhen: "The user changes their profile or preferences; lists the fields that changed (not their values).",
+    payload: z.object({ fields: z.array(z.enum(["name", "avatarUrl", "phone", "locale", "timezone", "preferredCurrency"])) }).strict(),
+  },
 } as const;
 
 export type EventType = keyof typeof eventCatalogue;

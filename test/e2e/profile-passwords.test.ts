@@ -6,10 +6,12 @@ import {
   RegisterDocument,
   RequestPasswordResetDocument,
   ResetPasswordDocument,
+  UpdateProfileDocument,
   VerifyEmailDocument,
 } from "../support/generated/operations";
 import { PASSWORD, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
 import { graphql } from "../support/graphql";
+import { waitUntil } from "../support/wait";
 
 const h = useAccountsApp();
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -25,6 +27,36 @@ async function login(email: string, password = PASSWORD) {
   const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password } }, fromNewIp());
   return res.data?.login.__typename === "AuthPayload" ? res.data.login : null;
 }
+
+describe("updateProfile", () => {
+  it("changes the caller's profile, canonicalises values and publishes user.updated with the field names", async () => {
+    const email = await account();
+    const auth = (await login(email))!;
+    const res = await graphql(h.t.baseUrl, UpdateProfileDocument, { input: { name: "Ada L.", phone: "+14155550123", locale: "en-gb", timezone: "Europe/London", preferredCurrency: "gbp", avatarUrl: "https://cdn.example.test/a.png" } }, bearer(auth.accessToken));
+    expect(res.data?.updateProfile).toMatchObject({ name: "Ada L.", displayName: "Ada L.", phone: "+14155550123", locale: "en-GB", timezone: "Europe/London", preferredCurrency: "GBP", avatarUrl: "https://cdn.example.test/a.png" });
+    const event = await waitUntil("user.updated", async () => (await h.queues.jobs("user-events")).find((j) => j.name === "user.updated" && (j.data as { aggregateId: string }).aggregateId === auth.user.id));
+    expect((event.data as { data: unknown }).data).toEqual({ fields: ["name", "avatarUrl", "phone", "locale", "timezone", "preferredCurrency"] });
+  });
+
+  it("names every bad field and writes nothing", async () => {
+    const email = await account();
+    const auth = (await login(email))!;
+    const res = await graphql(h.t.baseUrl, UpdateProfileDocument, { input: { name: "Fine", phone: "0123", avatarUrl: "http://insecure.test/a.png", timezone: "Nowhere/Land", preferredCurrency: "EURO" } }, bearer(auth.accessToken));
+    expect(res.errors?.[0]?.extensions?.fields).toEqual([
+      { field: "input.avatarUrl", message: "must be an https:// URL of at most 2048 characters" },
+      { field: "input.phone", message: "must be an E.164 phone number such as +14155550123" },
+      { field: "input.timezone", message: "must be an IANA time zone such as Europe/Paris" },
+      { field: "input.preferredCurrency", message: "must be an ISO 4217 currency code such as USD" },
+    ]);
+    expect((await h.t.app.platform.database.prisma.user.findUniqueOrThrow({ where: { email } })).name).toBeNull();
+  });
+
+  it("SECURITY 40: cannot set fields outside the input (role) and needs a signed-in caller", async () => {
+    const res = await graphql(h.t.baseUrl, `mutation { updateProfile(input: { role: ADMIN }) { id } }`);
+    expect(res.status).toBe(400);
+    expect((await graphql(h.t.baseUrl, UpdateProfileDocument, { input: { name: "x" } })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});
 
 describe("changePassword", () => {
   it("SECURITY 11: a wrong current password is FORBIDDEN and leaves the hash unchanged", async () => {
