@@ -20,6 +20,7 @@ import { clientIp } from "./http/client-ip";
 import { healthRouter, type ReadinessCheck } from "./http/health";
 import { AccountsService } from "./modules/accounts/accounts.service";
 import { PasswordsService } from "./modules/accounts/passwords.service";
+import { AuditService } from "./modules/audit/audit.service";
 import { UserService } from "./modules/users/user.service";
 import { JwtAuthenticator } from "./modules/sessions/jwt-authenticator";
 import { SessionRevocations } from "./modules/sessions/revocations";
@@ -142,6 +143,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
     }),
     accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, accountSettings),
+    audit: new AuditService(prisma),
     passwords: new PasswordsService(prisma, platform.events.unitOfWork, hasher, revocations, platform.rateLimits, clock, accountSettings),
   };
   const authenticator: Authenticator = new JwtAuthenticator(tokens, revocations);

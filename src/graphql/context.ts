@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { AccountsService } from "../modules/accounts/accounts.service";
+import type { AuditService } from "../modules/audit/audit.service";
 import type { PasswordsService } from "../modules/accounts/passwords.service";
 import type { SessionsService } from "../modules/sessions/sessions.service";
 import type { Origin } from "../platform/events/unit-of-work";
@@ -34,6 +35,7 @@ export interface ContextServices {
   accounts: AccountsService;
   sessions: SessionsService;
   passwords: PasswordsService;
+  audit: AuditService;
 }
 
 /** What the transport knows about the caller. */

@@ -5,6 +5,7 @@ import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { parse, printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap } from "type-graphql";
 import { AccountsResolver } from "../modules/accounts/accounts.resolver";
+import { AuditResolver } from "../modules/audit/audit.resolver";
 import { SessionsResolver } from "../modules/sessions/sessions.resolver";
 import { UserPrivateResolver, UserResolver } from "../modules/users/user.resolver";
 import { createMemoryPubSub, type PubSub } from "../platform/pubsub/pubsub";
@@ -14,7 +15,7 @@ import type { Context } from "./context";
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
 
 /** The resolver classes of every module. */
-const RESOLVERS = [UserResolver, UserPrivateResolver, AccountsResolver, SessionsResolver] as const;
+const RESOLVERS = [UserResolver, UserPrivateResolver, AccountsResolver, SessionsResolver, AuditResolver] as const;
 
 /**
  * type-graphql → SDL with directives → @apollo/subgraph, which adds `_service`, `_entities` and

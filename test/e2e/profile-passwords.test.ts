@@ -2,6 +2,7 @@ import {
   ChangePasswordDocument,
   LoginDocument,
   MeDocument,
+  MyAuditEventsDocument,
   RefreshTokensDocument,
   RegisterDocument,
   RequestPasswordResetDocument,
@@ -55,6 +56,24 @@ describe("updateProfile", () => {
     const res = await graphql(h.t.baseUrl, `mutation { updateProfile(input: { role: ADMIN }) { id } }`);
     expect(res.status).toBe(400);
     expect((await graphql(h.t.baseUrl, UpdateProfileDocument, { input: { name: "x" } })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("myAuditEvents", () => {
+  it("pages through the caller's own records, newest first, and nobody else's", async () => {
+    const email = await account();
+    const auth = (await login(email))!;
+    await login(await account()); // someone else's records
+    const first = await graphql(h.t.baseUrl, MyAuditEventsDocument, { first: 2 }, bearer(auth.accessToken));
+    const page1 = first.data?.myAuditEvents;
+    expect(page1?.edges.map((e) => e.node.action)).toEqual(["user.login", "user.verify_email"]);
+    expect(page1?.pageInfo.hasNextPage).toBe(true);
+    const second = await graphql(h.t.baseUrl, MyAuditEventsDocument, { first: 2, after: page1?.pageInfo.endCursor }, bearer(auth.accessToken));
+    expect(second.data?.myAuditEvents.edges.map((e) => e.node.action)).toEqual(["user.register"]);
+    expect(second.data?.myAuditEvents.pageInfo).toEqual({ hasNextPage: false, endCursor: second.data?.myAuditEvents.edges[0]?.cursor });
+    expect((await graphql(h.t.baseUrl, MyAuditEventsDocument, { first: 101 }, bearer(auth.accessToken))).errors?.[0]?.extensions?.fields).toEqual([{ field: "first", message: "must be between 1 and 100" }]);
+    expect((await graphql(h.t.baseUrl, MyAuditEventsDocument, { after: "bm9wZQ" }, bearer(auth.accessToken))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await graphql(h.t.baseUrl, MyAuditEventsDocument, {})).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
 });
 
