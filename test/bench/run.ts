@@ -1,10 +1,11 @@
 // npm run bench — every benchmark, each beside a baseline measured in the same run.
-// BENCH=entities or BENCH=events runs one of them.
+// BENCH=entities, BENCH=events or BENCH=auth runs one of them.
 import "reflect-metadata";
+import { benchAuth } from "./auth";
 import { benchEntities } from "./entities";
 import { benchEvents } from "./events";
 
-const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents };
+const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH;

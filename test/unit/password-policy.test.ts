@@ -54,3 +54,27 @@ describe("hashing", () => {
     expect(hash).not.toHaveBeenCalled();
   });
 });
+
+describe("hashing concurrency", () => {
+  it("runs at most maxConcurrent bcrypt operations at once, leaving pool threads to others", async () => {
+    const bcrypt = jest.requireActual<typeof import("bcrypt")>("bcrypt");
+    let running = 0;
+    let peak = 0;
+    const spy = jest.spyOn(bcrypt, "compare").mockImplementation((async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 20));
+      running -= 1;
+      return true;
+    }) as never);
+    try {
+      const hasher = new PasswordHasher(4, 2);
+      const results = await Promise.all(Array.from({ length: 7 }, () => hasher.verify("x", "$2b$04$abcdefghijklmnopqrstuu5jR9H0Xr2fEm3eYEqv3Bxk2sT.2zF2e")));
+      expect(results).toEqual(Array(7).fill(true));
+      expect(spy).toHaveBeenCalledTimes(7);
+      expect(peak).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

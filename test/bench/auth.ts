@@ -1,0 +1,159 @@
+// Accounts and sessions, each beside a baseline measured in the same run:
+// - login/s over HTTP against raw bcrypt.compare/s at the same cost and concurrency, and the event
+//   loop's p99 delay and `me` p99 during a login storm;
+// - refresh rotations/s against the same rotation in raw SQL through pg;
+// - authenticated `me` req/s against bare node:http + jose + pg.
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import autocannon from "autocannon";
+import bcrypt from "bcrypt";
+import { importJWK, jwtVerify, type JWK } from "jose";
+import pg from "pg";
+import { createApp } from "../../src/app";
+import { loadConfig } from "../../src/config";
+import { hashToken, newOpaqueToken } from "../../src/platform/crypto/tokens";
+import { createLogger } from "../../src/platform/logging/logger";
+import { dropDatabase } from "../support/db";
+import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";
+
+const PASSWORD = "Correct-Horse-42!";
+const CONCURRENCY = 8;
+const DURATION_MS = Number(process.env.BENCH_DURATION_S ?? 5) * 1000;
+
+/** Runs `task(worker)` with CONCURRENCY workers for DURATION_MS; returns completions per second. */
+async function rate(task: (worker: number) => Promise<unknown>, ms = DURATION_MS): Promise<number> {
+  let done = 0;
+  const end = performance.now() + ms;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, worker) => {
+      while (performance.now() < end) {
+        await task(worker);
+        done += 1;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+async function gql(url: string, query: string, variables: unknown, token?: string): Promise<{ data?: Record<string, { accessToken?: string; refreshToken?: string }> }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify({ query, variables }) });
+  return (await res.json()) as never;
+}
+
+const LOGIN = "mutation($input: LoginInput!) { login(input: $input) { ... on AuthPayload { accessToken refreshToken } } }";
+const REFRESH = "mutation($t: String!) { refreshTokens(refreshToken: $t) { accessToken refreshToken } }";
+const ME = "query { me { id email displayName } }";
+
+export async function benchAuth(): Promise<void> {
+  const databaseUrl = freshDatabaseUrl("benchauth");
+  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "error", TRUSTED_PROXIES: "127.0.0.1" });
+  const app = await createApp(config, { logger: createLogger({ level: "error" }), redisPrefix: `bench:${uniqueSuffix()}:` });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: config.DATABASE_POOL_SIZE });
+  const rows: string[] = [];
+  try {
+    const url = `http://127.0.0.1:${await app.listen(0, "127.0.0.1")}/graphql`;
+    const passwordHash = await bcrypt.hash(PASSWORD, config.BCRYPT_COST);
+    const emails = Array.from({ length: 50 }, () => `${randomUUID()}@example.test`);
+    await app.platform.database.prisma.user.createMany({ data: emails.map((email) => ({ email, passwordHash, status: "ACTIVE" as const, emailVerifiedAt: new Date() })) });
+    let n = 0;
+    // Each login from its own address and account, so the product's rate limits (5 per 15 min per account and IP) stay out of the measure.
+    const login = () =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-forwarded-for": `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n++ & 255}` },
+        body: JSON.stringify({ query: LOGIN, variables: { input: { email: emails[n % emails.length], password: PASSWORD } } }),
+      }).then((r) => r.json() as Promise<{ data?: { login?: { accessToken: string; refreshToken: string } } }>);
+
+    // 1. Login against raw bcrypt.compare, and the event loop while logins and `me` run together.
+    const rawCompare = await rate(() => bcrypt.compare(PASSWORD, passwordHash));
+    const session = (await login()).data?.login;
+    if (!session) throw new Error("login failed in the benchmark");
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
+    const meDuringStorm: number[] = [];
+    const storm = rate(login);
+    const meProbe = (async () => {
+      const end = performance.now() + DURATION_MS - 200;
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        await gql(url, ME, undefined, session.accessToken);
+        meDuringStorm.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const logins = await storm;
+    await meProbe;
+    loop.disable();
+    meDuringStorm.sort((a, b) => a - b);
+    const meP99 = meDuringStorm[Math.floor(meDuringStorm.length * 0.99)] ?? 0;
+    rows.push(`| login (bcrypt cost ${config.BCRYPT_COST}) | ${logins.toFixed(1)} logins/s | raw bcrypt.compare ${rawCompare.toFixed(1)}/s | ${(logins / rawCompare).toFixed(2)}x |`);
+    rows.push(`| during the login storm | event loop p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms | me p99 ${meP99.toFixed(1)} ms (${meDuringStorm.length} probes) | |`);
+
+    // 2. Refresh rotation against the same rotation in raw SQL: each worker rotates its own session's chain.
+    const chains: string[] = [];
+    for (let i = 0; i < CONCURRENCY; i += 1) chains.push(((await login()).data?.login?.refreshToken ?? "") as string);
+    let failures = 0;
+    const rotations = await rate(async (worker) => {
+      const res = await gql(url, REFRESH, { t: chains[worker] });
+      const next = res.data?.refreshTokens?.refreshToken;
+      if (next) chains[worker] = next;
+      else failures += 1;
+    });
+    if (failures > 0) throw new Error(`${failures} refreshes failed in the benchmark`);
+    const sessionIds = (await app.platform.database.prisma.session.findMany({ take: CONCURRENCY, select: { id: true } })).map((s) => s.id);
+    const rawChains = sessionIds.map(() => newOpaqueToken());
+    for (const [i, id] of sessionIds.entries()) {
+      await pool.query("INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')", [randomUUID(), id, hashToken(rawChains[i] as string)]);
+    }
+    const rawRotations = await rate(async (worker) => {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const spent = await client.query<{ session_id: string }>("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING session_id", [hashToken(rawChains[worker] as string)]);
+        const sessionId = spent.rows[0]?.session_id;
+        if (!sessionId) throw new Error("raw rotation lost its chain");
+        const next = newOpaqueToken();
+        await client.query("UPDATE sessions SET last_active_at = now() WHERE id = $1", [sessionId]);
+        await client.query("INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')", [randomUUID(), sessionId, hashToken(next)]);
+        await client.query("COMMIT");
+        rawChains[worker] = next;
+      } finally {
+        client.release();
+      }
+    });
+    rows.push(`| refresh rotation (${CONCURRENCY} sessions at once) | ${rotations.toFixed(0)} rotations/s | raw SQL via pg ${rawRotations.toFixed(0)}/s | ${(rotations / rawRotations).toFixed(2)}x |`);
+
+    // 3. Authenticated `me` against bare node:http + jose + pg.
+    const jwks = app.platform.database.prisma.signingKey.findFirstOrThrow({ where: { retiredAt: null } });
+    const publicKey = await importJWK((await jwks).publicJwk as JWK, config.JWT_ALGORITHM);
+    const baseline = createServer(async (req, res) => {
+      try {
+        for await (const _ of req);
+        const { payload } = await jwtVerify((req.headers.authorization ?? "").slice(7), publicKey, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, typ: "at+jwt" });
+        const { rows: users } = await pool.query("SELECT id, email, name FROM users WHERE id = $1", [payload.sub]);
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: { me: { id: users[0]?.id, email: users[0]?.email, displayName: users[0]?.name ?? "Member" } } }));
+      } catch (error) {
+        res.writeHead(500).end(String(error));
+      }
+    });
+    await new Promise<void>((resolve) => baseline.listen(0, "127.0.0.1", resolve));
+    const load = (target: string) =>
+      autocannon({ url: target, method: "POST", connections: 16, duration: DURATION_MS / 1000, headers: { "content-type": "application/json", authorization: `Bearer ${session.accessToken}` }, body: JSON.stringify({ query: ME }) });
+    const fresh = (await login()).data?.login;
+    if (fresh) session.accessToken = fresh.accessToken;
+    const appMe = await load(url);
+    const baseMe = await load(`http://127.0.0.1:${(baseline.address() as AddressInfo).port}/`);
+    baseline.closeAllConnections();
+    await new Promise((resolve) => baseline.close(resolve));
+    if (appMe.non2xx > 0 || appMe.errors > 0) throw new Error(`me failed under load: ${appMe.non2xx} non-2xx`);
+    rows.push(`| authenticated me | ${appMe.requests.average.toFixed(0)} req/s, p99 ${appMe.latency.p99} ms | node:http + jose + pg ${baseMe.requests.average.toFixed(0)} req/s, p99 ${baseMe.latency.p99} ms | ${(appMe.requests.average / baseMe.requests.average).toFixed(2)}x |`);
+  } finally {
+    await pool.end();
+    await app.stop();
+    await dropDatabase(databaseUrl);
+  }
+  process.stdout.write(["", `Node ${process.version}, ${CONCURRENCY} callers in flight, ${DURATION_MS / 1000} s per measure.`, "| measure | app | baseline | ratio |", "| --- | --- | --- | --- |", ...rows, ""].join("\n"));
+}
