@@ -36,10 +36,7 @@ export function createEvents(options: { config: Config; prisma: Prisma; transpor
   );
   const signer = new CheckpointSigner(config.AUDIT_SIGNING_KEY);
   const chainer = new AuditChainer(prisma, signer, { batchSize: 500, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY, intervalMs: config.OUTBOX_POLL_INTERVAL_MS }, logger);
-  const unitOfWork = new UnitOfWork(prisma, handlers, clock, () => {
-    relay.wake();
-    chainer.wake();
-  });
+  const unitOfWork = new UnitOfWork(prisma, handlers, clock, () => relay.wake());
   metrics.observeOutbox(async () => {
     const [row] = await prisma.$queryRaw<{ pending: number; parked: number; oldest: number | null }[]>`
       SELECT count(*) FILTER (WHERE parked_at IS NULL)::int AS pending,

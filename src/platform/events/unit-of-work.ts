@@ -65,7 +65,8 @@ interface OutboxRow {
 /**
  * A service method's writes, its domain events (outbox rows) and its audit records commit in one
  * database transaction: nothing is published before commit, nothing of a rolled-back transaction
- * ever is. After commit the relay and the audit chainer are woken (`afterCommit`).
+ * ever is. After a commit with outbox rows the relay is woken (`afterCommit`); the audit chainer
+ * polls on its own (waking it on every commit would have it contend with every transaction).
  */
 export class UnitOfWork {
   constructor(
@@ -117,7 +118,7 @@ export class UnitOfWork {
       }
       return value;
     }, TRANSACTION_OPTIONS);
-    if (outbox.length > 0 || audits.length > 0) this.afterCommit();
+    if (outbox.length > 0) this.afterCommit();
     return result;
   }
 
