@@ -68,6 +68,8 @@ export function toGraphQLError(error: AppError, httpStatus: number): GraphQLErro
 }
 
 const INTERNAL_MESSAGE = "Internal server error";
+/** Apollo's (HTTP) and graphql-js's (WebSocket) refusals of introspection. */
+const INTROSPECTION_REFUSED = /introspection (is not allowed|has been disabled)/i;
 
 /**
  * The single mapping from thrown errors to what a caller sees. Known errors keep their code and
@@ -84,18 +86,17 @@ export function createFormatError(options: { exposeDetails: boolean }) {
 }
 
 function toCallerError(formatted: GraphQLFormattedError, error: unknown, exposeDetails: boolean): GraphQLFormattedError {
-  {
-    const original = unwrapResolverError(error);
-    if (original instanceof AppError) {
-      return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code, ...original.extensions() } };
-    }
-    if (!isUnexpected(error)) {
-      const client = stripStacktrace(formatted, exposeDetails);
-      return client.extensions?.code === "BAD_USER_INPUT" ? withFields(client) : client;
-    }
-    if (exposeDetails) return formatted;
-    return { message: INTERNAL_MESSAGE, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+  const original = unwrapResolverError(error);
+  if (original instanceof AppError) {
+    return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code, ...original.extensions() } };
   }
+  if (!isUnexpected(error)) {
+    const client = stripStacktrace(formatted, exposeDetails);
+    if (INTROSPECTION_REFUSED.test(client.message)) return { ...client, extensions: { ...client.extensions, code: "INTROSPECTION_DISABLED" } };
+    return client.extensions?.code === "BAD_USER_INPUT" ? withFields(client) : client;
+  }
+  if (exposeDetails) return formatted;
+  return { message: INTERNAL_MESSAGE, extensions: { code: "INTERNAL_SERVER_ERROR" } };
 }
 
 /** Codes of errors that describe the request itself and are safe to show. */

@@ -22,10 +22,10 @@ it("rejects an over-deep operation before execution, naming the limit", async ()
   expect(res.errors?.map((e) => e.message)).toEqual(['Operation "Deep" is 2 levels deep; the maximum depth is 1']);
 });
 
-it("refuses introspection", async () => {
+it("SECURITY 43: refuses introspection with INTROSPECTION_DISABLED", async () => {
   const res = await graphql(t.baseUrl, `{ __schema { types { name } } }`);
   expect(res.status).toBe(400);
-  expect(res.errors?.[0]?.message).toMatch(/introspection is not allowed/i);
+  expect(res.errors?.[0]?.extensions?.code).toBe("INTROSPECTION_DISABLED");
 });
 
 it("gives no field suggestions", async () => {
