@@ -1,0 +1,46 @@
+import bcrypt from "bcrypt";
+import { Redis } from "ioredis";
+import { LoginDocument, LogoutDocument, MeDocument, RefreshTokensDocument } from "../support/generated/operations";
+import { PASSWORD, newEmail } from "../support/accounts";
+import { startTestApp } from "../support/app";
+import { uniqueSuffix } from "../support/env";
+import { graphql } from "../support/graphql";
+import { RedisServer } from "../support/redis-server";
+import { waitUntil } from "../support/wait";
+
+it("with Redis unreachable, login, refresh, me and logout work on PostgreSQL, readiness says so, and all catches up when Redis returns", async () => {
+  const redis = await RedisServer.start();
+  const t = await startTestApp({ REDIS_URL: redis.url, BCRYPT_COST: "4", OUTBOX_POLL_INTERVAL_MS: "100", QUEUE_PREFIX: `q-${uniqueSuffix()}` });
+  const probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
+  try {
+    const email = newEmail();
+    await t.app.platform.database.prisma.user.create({ data: { email, passwordHash: await bcrypt.hash(PASSWORD, 4), status: "ACTIVE", emailVerifiedAt: new Date() } });
+    await redis.stop();
+
+    const login = await graphql(t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } });
+    const auth = login.data?.login.__typename === "AuthPayload" ? login.data.login : null;
+    expect(auth).not.toBeNull();
+    const refreshed = await graphql(t.baseUrl, RefreshTokensDocument, { refreshToken: auth!.refreshToken });
+    const access = refreshed.data?.refreshTokens.accessToken as string;
+    expect(access).toBeDefined();
+    expect((await graphql(t.baseUrl, MeDocument, undefined, { authorization: `Bearer ${access}` })).data?.me?.email).toBe(email);
+    expect((await graphql(t.baseUrl, LogoutDocument, {}, { authorization: `Bearer ${access}` })).data).toEqual({ logout: true });
+    expect((await graphql(t.baseUrl, MeDocument, undefined, { authorization: `Bearer ${access}` })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    const ready = await fetch(`${t.baseUrl}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { down: string[] }).down).toEqual(["redis"]);
+    const pending = () => t.app.platform.database.prisma.outboxEvent.count({ where: { publishedAt: null, parkedAt: null } });
+    expect(await pending()).toBeGreaterThan(0);
+
+    await redis.resume();
+    await waitUntil("the outbox to drain", async () => (await pending()) === 0, 30_000);
+    // The revocation made while Redis was down is now marked there too.
+    await probe.connect();
+    expect(await probe.keys(`*revoked-session:${auth!.session.id}`)).toHaveLength(1);
+    expect((await fetch(`${t.baseUrl}/health/ready`)).status).toBe(200);
+  } finally {
+    probe.disconnect();
+    await t.stop();
+    await redis.destroy();
+  }
+}, 60_000);
