@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { Writable } from "node:stream";
 import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import type { Clock } from "../../src/platform/clock";
 import { createLogger } from "../../src/platform/logging/logger";
 import { dropDatabase } from "./db";
 import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "./env";
@@ -20,7 +21,7 @@ export interface TestApp {
  * Starts the real app in service mode on a free port, on a database of its own (created and
  * migrated by the app) and a Redis key prefix of its own.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? freshDatabaseUrl("app");
   const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "info", REDIS_URL, ...env, DATABASE_URL: databaseUrl });
   const lines: string[] = [];
@@ -31,7 +32,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
   });
   const logger = createLogger({ level: config.LOG_LEVEL, destination });
-  const app = await createApp(config, { logger, redisPrefix: `test:${uniqueSuffix()}:` });
+  const app = await createApp(config, { logger, redisPrefix: `test:${uniqueSuffix()}:`, clock });
   const port = await app.listen(0, "127.0.0.1");
   return {
     app,

@@ -1,0 +1,58 @@
+import bcrypt from "bcrypt";
+import { LoginDocument, RefreshTokensDocument } from "../support/generated/operations";
+import { PASSWORD, newEmail } from "../support/accounts";
+import { startTestApp, type TestApp } from "../support/app";
+import { graphql } from "../support/graphql";
+
+/** A clock the test moves; the database's own now() is only used for ordering, never for expiry. */
+const offset = { ms: 0 };
+const clock = { now: () => new Date(Date.now() + offset.ms) };
+const HOUR = 3_600_000;
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await startTestApp({ BCRYPT_COST: "4", OUTBOX_RELAY: "false", REFRESH_IDLE_TTL_S: String(2 * 3600), SESSION_TTL_S: String(5 * 3600), SESSION_REMEMBER_TTL_S: String(50 * 3600) }, clock);
+});
+afterAll(() => t.stop());
+beforeEach(() => {
+  offset.ms = 0;
+});
+
+async function login(rememberMe = false) {
+  const email = newEmail();
+  await t.app.platform.database.prisma.user.create({ data: { email, passwordHash: await bcrypt.hash(PASSWORD, 4), status: "ACTIVE", emailVerifiedAt: new Date() } });
+  const res = await graphql(t.baseUrl, LoginDocument, { input: { email, password: PASSWORD, rememberMe } });
+  if (res.data?.login.__typename !== "AuthPayload") throw new Error("login failed");
+  return res.data.login;
+}
+
+const refresh = async (token: string) => (await graphql(t.baseUrl, RefreshTokensDocument, { refreshToken: token })).data?.refreshTokens?.refreshToken ?? null;
+
+it("SECURITY 21: a refresh token unused past the idle timeout fails; used in time, it rotates", async () => {
+  const a = await login();
+  const b = await login();
+  offset.ms = 2 * HOUR - 60_000;
+  expect(await refresh(a.refreshToken)).not.toBeNull();
+  offset.ms = 2 * HOUR + 60_000;
+  expect(await refresh(b.refreshToken)).toBeNull();
+});
+
+it("SECURITY 19 and 21: no refresh outlives the session's absolute lifetime, however active", async () => {
+  let token: string | null = (await login()).refreshToken;
+  for (const hours of [1.5, 3, 4.5]) {
+    offset.ms = hours * HOUR;
+    token = await refresh(token as string);
+    expect(token).not.toBeNull();
+  }
+  offset.ms = 5 * HOUR + 60_000;
+  expect(await refresh(token as string)).toBeNull();
+});
+
+it("rememberMe chooses the long absolute lifetime", async () => {
+  const remembered = await login(true);
+  const session = await t.app.platform.database.prisma.session.findUniqueOrThrow({ where: { id: remembered.session.id } });
+  expect(session.expiresAt.getTime() - session.createdAt.getTime()).toBeGreaterThan(49 * HOUR);
+  const short = await login(false);
+  const shortSession = await t.app.platform.database.prisma.session.findUniqueOrThrow({ where: { id: short.session.id } });
+  expect(shortSession.expiresAt.getTime() - shortSession.createdAt.getTime()).toBeLessThan(5 * HOUR + 60_000);
+});
