@@ -157,3 +157,15 @@ describe("metrics", () => {
     expect(text).toContain('graphql_operation_duration_seconds_bucket{le="0.005",operation="SubgraphSdl",type="query"}');
   });
 });
+
+describe("client address", () => {
+  it("SECURITY 41 and 63: without trusted proxies a spoofed X-Forwarded-For changes nothing (the limit key stays the peer)", async () => {
+    const codes: unknown[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const res = await graphql(t.baseUrl, `mutation { resendVerificationEmail(email: "spoof${i}@example.test") }`, undefined, { "x-forwarded-for": `203.0.113.${i}`, "x-user-id": ids[0] as string });
+      codes.push(res.errors?.[0]?.extensions?.code ?? "ok");
+    }
+    // Five per hour per address: six different addresses claimed in the header still count as one.
+    expect(codes).toEqual(["ok", "ok", "ok", "ok", "ok", "RATE_LIMITED"]);
+  });
+});

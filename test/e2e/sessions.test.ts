@@ -73,6 +73,26 @@ describe("login", () => {
   });
 });
 
+describe("login limits", () => {
+  it("SECURITY 63: 5 attempts per 15 minutes per account and address; the 6th is RATE_LIMITED with retryAfter", async () => {
+    const email = await account();
+    const ip = { "x-forwarded-for": "192.0.2.77" };
+    const codes: unknown[] = [];
+    for (let i = 0; i < 6; i += 1) codes.push((await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: "Wrong-Horse-42!" } }, ip)).errors?.[0]?.extensions?.code);
+    expect(codes).toEqual([...Array(5).fill("UNAUTHENTICATED"), "RATE_LIMITED"]);
+    // The owner, from another address, is not locked out.
+    expect((await login(email)).tokenType).toBe("Bearer");
+  });
+
+  it("SECURITY 63: 100 failures per hour per account from rotating addresses, then RATE_LIMITED for everyone until the window ends", async () => {
+    const email = await account();
+    for (let i = 0; i < 100; i += 1) await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: "Wrong-Horse-42!" } }, from());
+    const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, from());
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfter: expect.any(Number) });
+    expect(res.errors?.[0]?.extensions?.retryAfter as number).toBeLessThanOrEqual(3600);
+  }, 60_000);
+});
+
 describe("access tokens", () => {
   it("SECURITY 12, 13, 14: refuse alg none, HS256 with the public key, wrong aud, unknown or traversal kid, an embedded jwk, expired tokens and refresh tokens", async () => {
     const auth = await login(await account());

@@ -7,7 +7,7 @@ import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import type { Prisma, Tx } from "../../platform/db/database";
 import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
-import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
+import { consume, limitedUntilReset, type RateLimitStore } from "../../platform/ratelimit/store";
 import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
 import { InputCheck } from "../accounts/validation";
 import { isUuid, privateUser } from "../users/user.service";
@@ -19,6 +19,9 @@ const LOGIN_FAILED = "Invalid email or password";
 /** Product defaults: 5 logins per 15 minutes per account and IP; 10 refreshes per minute per token family. */
 const LOGIN_LIMIT = 5;
 const LOGIN_WINDOW_MS = 15 * 60_000;
+/** NIST 800-63B: at most 100 failed attempts per account (per hour here, from any address). */
+const ACCOUNT_FAILURES_PER_HOUR = 100;
+const HOUR = 3_600_000;
 const REFRESH_LIMIT = 10;
 const REFRESH_WINDOW_MS = 60_000;
 
@@ -85,12 +88,18 @@ export class SessionsService {
     const fingerprint = check.text("deviceFingerprint", input.deviceFingerprint, 128);
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
     await consume(this.rateLimits, `login:${email.toLowerCase()}:${origin.ipAddress ?? "unknown"}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
+    // Failures per account from every address: a soft lock that ends with its window, so an
+    // attacker slows guessing down without locking the owner out for good.
+    const failuresKey = `login-failures:${email.toLowerCase()}`;
+    const failures = await this.rateLimits.hit(failuresKey, HOUR, 0);
+    if (failures.count >= ACCOUNT_FAILURES_PER_HOUR) throw limitedUntilReset(failures);
 
     const user = await this.prisma.user.findUnique({ where: { email } });
     // Over bcrypt's 72 bytes no stored password can match (they are refused when set); bcrypt would truncate.
     const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
     const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash)) && !tooLong;
     if (!user || !matches || user.status !== "ACTIVE" || user.deletedAt) {
+      await this.rateLimits.hit(failuresKey, HOUR);
       if (user) {
         await this.unitOfWork.run(origin, async (scope) => {
           scope.publish("user.login_failed", user.id, { reason: matches ? "not_active" : "bad_password" });

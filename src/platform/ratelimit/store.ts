@@ -91,8 +91,13 @@ export class FallbackRateLimitStore implements RateLimitStore {
   }
 }
 
+/** RATE_LIMITED until the window of `hit` resets (at least one second). */
+export function limitedUntilReset(hit: Hit): RateLimitedError {
+  return new RateLimitedError(Math.max(1, Math.ceil(hit.resetInMs / 1000)));
+}
+
 /** Consumes one unit of a limit; RATE_LIMITED with the seconds to wait once it is spent. */
 export async function consume(store: RateLimitStore, key: string, limit: number, windowMs: number): Promise<void> {
   const hit = await store.hit(key, windowMs);
-  if (hit.count > limit) throw new RateLimitedError(Math.max(1, Math.ceil(hit.resetInMs / 1000)));
+  if (hit.count > limit) throw limitedUntilReset(hit);
 }
