@@ -131,6 +131,13 @@ describe("limits", () => {
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("BAD_REQUEST");
   });
 
+  it("SECURITY 46: a GET with Content-Type message/x gets 415, a POST of it 400", async () => {
+    const get = await fetch(`${t.baseUrl}/graphql?query=${encodeURIComponent("{ __typename }")}`, { headers: { "content-type": "message/x" } });
+    expect(get.status).toBe(415);
+    const post = await fetch(`${t.baseUrl}/graphql`, { method: "POST", headers: { "content-type": "message/x", "apollo-require-preflight": "true" }, body: "{}" });
+    expect(post.status).toBe(400);
+  });
+
   it("refuses a GET without a CSRF-safe header, and a text/plain POST", async () => {
     const get = await fetch(`${t.baseUrl}/graphql?query=${encodeURIComponent("{ _service { sdl } }")}`);
     expect(get.status).toBe(400);
