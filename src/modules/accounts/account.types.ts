@@ -13,14 +13,9 @@ export enum UserStatus {
 }
 registerEnumType(UserStatus, { name: "UserStatus" });
 
+/** The profile fields a user sets at registration and may change later. */
 @InputType()
-export class RegisterInput {
-  @Field()
-  email!: string;
-
-  @Field()
-  password!: string;
-
+abstract class ProfileFields {
   @Field(() => String, { nullable: true })
   name?: string | null;
 
@@ -32,6 +27,15 @@ export class RegisterInput {
 
   @Field(() => String, { nullable: true, description: "ISO 4217 currency code" })
   preferredCurrency?: string | null;
+}
+
+@InputType()
+export class RegisterInput extends ProfileFields {
+  @Field()
+  email!: string;
+
+  @Field()
+  password!: string;
 }
 
 @ObjectType()
@@ -62,22 +66,10 @@ export class ResetPasswordInput {
 }
 
 @InputType({ description: "Only the fields given change; an empty string clears name, avatarUrl or phone." })
-export class UpdateProfileInput {
-  @Field(() => String, { nullable: true })
-  name?: string | null;
-
+export class UpdateProfileInput extends ProfileFields {
   @Field(() => String, { nullable: true, description: "https URL" })
   avatarUrl?: string | null;
 
   @Field(() => String, { nullable: true, description: "E.164" })
   phone?: string | null;
-
-  @Field(() => String, { nullable: true, description: "BCP 47 language tag" })
-  locale?: string | null;
-
-  @Field(() => String, { nullable: true, description: "IANA time zone" })
-  timezone?: string | null;
-
-  @Field(() => String, { nullable: true, description: "ISO 4217 currency code" })
-  preferredCurrency?: string | null;
 }
