@@ -16,7 +16,7 @@ import { observabilityPlugin } from "./graphql/plugins";
 import { buildFederatedSchema } from "./graphql/schema";
 import { extraValidationRules } from "./graphql/validation";
 import { createSubscriptionServer, originAllowed } from "./graphql/ws";
-import { clientIp } from "./http/client-ip";
+import { callerInfo } from "./http/client-ip";
 import { healthRouter, type ReadinessCheck } from "./http/health";
 import { AccountsService } from "./modules/accounts/accounts.service";
 import { PasswordsService } from "./modules/accounts/passwords.service";
@@ -170,8 +170,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   httpServer.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
   httpServer.headersTimeout = Math.min(config.HTTP_REQUEST_TIMEOUT_MS, 20_000);
 
+  const callerOptions = { trustedProxies: config.TRUSTED_PROXIES, countryHeader: config.COUNTRY_HEADER };
   let shuttingDown = false;
-  const subscriptions = createSubscriptionServer({ httpServer, schema, authenticator, allowedOrigins: config.CORS_ORIGINS, trustedProxies: config.TRUSTED_PROXIES, validationRules, formatError, createContext, logger });
+  const subscriptions = createSubscriptionServer({ httpServer, schema, authenticator, allowedOrigins: config.CORS_ORIGINS, callerOptions, validationRules, formatError, createContext, logger });
 
   const apollo = new ApolloServer<Context>({
     schema,
@@ -210,8 +211,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
-          const caller = { ipAddress: clientIp(req, config.TRUSTED_PROXIES), userAgent: req.headers["user-agent"]?.slice(0, 512) ?? null };
-          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), caller);
+          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), callerInfo(req, callerOptions));
         } catch (error) {
           if (error instanceof AppError) throw toGraphQLError(error, 401);
           throw error;

@@ -159,6 +159,11 @@ export const configSpec = {
     for (const ip of ips) if (isIP(ip) === 0) throw new Invalid(`expected comma-separated IP addresses (got "${ip}")`);
     return ips.map(normalizeIp);
   }),
+  COUNTRY_HEADER: spec("Header in which a trusted proxy gives the client's ISO 3166 country (e.g. cf-ipcountry); read only from TRUSTED_PROXIES", "", (raw) => {
+    if (raw === undefined || raw === "") return null;
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(raw)) throw new Invalid("expected an HTTP header name");
+    return raw.toLowerCase();
+  }),
   PASSWORD_POLICY: oneOf("product: 12+ characters with upper, lower, digit and special, not the email or name; nist: 12+ characters, any; both refuse common passwords", ["product", "nist"] as const, "product"),
   BCRYPT_COST: spec("bcrypt cost factor (10 or more in production)", "12", (raw, env) => {
     const cost = raw === undefined || raw === "" ? 12 : /^\d+$/.test(raw) ? Number(raw) : NaN;

@@ -42,6 +42,7 @@ export interface ContextServices {
 export interface CallerInfo {
   ipAddress: string | null;
   userAgent: string | null;
+  country: string | null;
 }
 
 export function createLoaders(services: ContextServices): Loaders {

@@ -4,7 +4,7 @@ import { GraphQLError, execute, specifiedRules, subscribe, validate, type GraphQ
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import { clientIp } from "../http/client-ip";
+import { callerInfo, type CallerOptions } from "../http/client-ip";
 import type { Logger } from "../platform/logging/logger";
 import { runInRequestScope } from "../platform/logging/request-context";
 import type { Authenticator } from "./auth";
@@ -16,7 +16,7 @@ export interface SubscriptionServerOptions {
   schema: GraphQLSchema;
   authenticator: Authenticator;
   allowedOrigins: readonly string[];
-  trustedProxies: readonly string[];
+  callerOptions: CallerOptions;
   validationRules: readonly ValidationRule[];
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   createContext(requestId: string, viewer: Viewer | null, caller: CallerInfo): Context;
@@ -78,7 +78,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): { 
         }
       },
       context: (ctx) =>
-        options.createContext(randomUUID(), ctx.extra.viewer ?? null, { ipAddress: clientIp(ctx.extra.request, options.trustedProxies), userAgent: ctx.extra.request.headers["user-agent"] ?? null }),
+        options.createContext(randomUUID(), ctx.extra.viewer ?? null, callerInfo(ctx.extra.request, options.callerOptions)),
       execute: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => execute(args)),
       subscribe: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => subscribe(args)),
       onError: (_ctx, _id, _payload, errors) => format(errors),

@@ -21,3 +21,20 @@ export function clientIp(request: IncomingMessage, trusted: readonly string[]): 
   }
   return peer;
 }
+
+export interface CallerOptions {
+  trustedProxies: readonly string[];
+  /** Header a trusted proxy (router, CDN) sets to the client's ISO 3166 country, e.g. cf-ipcountry. */
+  countryHeader: string | null;
+}
+
+/**
+ * What the transport tells about the caller: address, user agent, and the country only when a
+ * trusted proxy set it (a client cannot choose it).
+ */
+export function callerInfo(request: IncomingMessage, options: CallerOptions): { ipAddress: string | null; userAgent: string | null; country: string | null } {
+  const peer = request.socket.remoteAddress ? normalizeIp(request.socket.remoteAddress) : null;
+  const header = options.countryHeader && peer && options.trustedProxies.includes(peer) ? request.headers[options.countryHeader] : undefined;
+  const country = typeof header === "string" && /^[A-Z]{2}$/.test(header) ? header : null;
+  return { ipAddress: clientIp(request, options.trustedProxies), userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null, country };
+}

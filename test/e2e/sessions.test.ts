@@ -193,6 +193,15 @@ describe("sessions per device", () => {
     expect((await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: laptop.refreshToken })).data?.refreshTokens.session.id).toBe(laptop.session.id);
   });
 
+  it("records the country a trusted proxy gives, and only a well-formed one", async () => {
+    const email = await account();
+    const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, { ...from(), "cf-ipcountry": "DE" });
+    const token = res.data?.login.__typename === "AuthPayload" ? res.data.login.accessToken : "";
+    await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, { ...from(), "cf-ipcountry": "Germany<script>" });
+    const countries = (await graphql(h.t.baseUrl, MySessionsDocument, undefined, bearer(token))).data?.mySessions.map((s) => s.country).sort();
+    expect(countries).toEqual(["DE", null]);
+  });
+
   it("SECURITY 38: another user's session is NOT_FOUND and stays alive", async () => {
     const victim = await login(await account());
     const attacker = await login(await account());

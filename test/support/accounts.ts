@@ -22,7 +22,7 @@ export function useAccountsApp(): AccountsHarness {
   const harness = {} as AccountsHarness;
   beforeAll(async () => {
     const prefix = `test-${uniqueSuffix()}`;
-    harness.t = await startTestApp({ BCRYPT_COST: "4", QUEUE_PREFIX: prefix, OUTBOX_POLL_INTERVAL_MS: "100", PUBLIC_URL: "https://id.example.test", TRUSTED_PROXIES: "127.0.0.1" });
+    harness.t = await startTestApp({ BCRYPT_COST: "4", QUEUE_PREFIX: prefix, OUTBOX_POLL_INTERVAL_MS: "100", PUBLIC_URL: "https://id.example.test", TRUSTED_PROXIES: "127.0.0.1", COUNTRY_HEADER: "cf-ipcountry" });
     harness.queues = new QueueReader(prefix);
   });
   afterAll(async () => {

@@ -121,6 +121,7 @@ export class SessionsService {
           deviceFingerprint: fingerprint,
           userAgent: origin.userAgent ?? null,
           ipAddress: origin.ipAddress ?? null,
+          country: origin.country ?? null,
           rememberMe,
           expiresAt: new Date(now.getTime() + (rememberMe ? this.settings.rememberMeSessionMs : this.settings.sessionMs)),
         },

@@ -17,6 +17,8 @@ export interface Origin {
   actor: Actor;
   ipAddress?: string | null;
   userAgent?: string | null;
+  /** ISO 3166 country, when a trusted proxy said so. */
+  country?: string | null;
   requestId?: string | null;
 }
 
