@@ -48,6 +48,7 @@ export interface AppOptions {
 
 /** Infrastructure chosen once at start-up: the seam between embedded and service mode. */
 export interface Platform {
+  clock: Clock;
   database: Database;
   events: Events;
   /** Service mode only. */
@@ -67,6 +68,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
   if (config.mode === "embedded") {
     const events = createEvents({ config, prisma: database.prisma, transport: new LogTransport(logger), clock, logger, metrics });
     return {
+      clock,
       database,
       events,
       redis: null,
@@ -94,6 +96,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
   const transport = new BullTransport(redis, { prefix: config.QUEUE_PREFIX, retentionSeconds: config.QUEUE_RETENTION_S });
   const events = createEvents({ config, prisma: database.prisma, transport, clock, logger, metrics });
   return {
+    clock,
     database,
     events,
     redis,
@@ -126,7 +129,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const { logger } = options;
   const metrics = new Metrics();
   const platform = await createPlatform(config, options, metrics);
-  const clock = options.clock ?? systemClock;
+  const clock = platform.clock;
   const prisma = platform.database.prisma;
   const keys = new KeyStore(prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock);
   await keys.init();

@@ -11,7 +11,7 @@ import type { User } from "../users/user.type";
 import type { Viewer } from "../../graphql/context";
 import { RegistrationStatus, type RegisterInput, type UpdateProfileInput } from "./account.types";
 import { passwordProblems } from "./password-policy";
-import { InputCheck } from "./validation";
+import { InputCheck, emailArgument } from "./validation";
 
 const HOUR = 3_600_000;
 /** Product defaults: registrations per IP per hour; verification emails per address per hour. */
@@ -100,9 +100,7 @@ export class AccountsService {
   /** Sends a new link to an account still waiting for verification. Always true (no enumeration). */
   async resendVerificationEmail(rawEmail: string, origin: Origin): Promise<true> {
     await consume(this.rateLimits, `resend:ip:${origin.ipAddress ?? "unknown"}`, RESEND_PER_IP_PER_HOUR, HOUR);
-    const check = new InputCheck("input");
-    const email = check.email("email", rawEmail);
-    if (check.problems.length > 0) throw BadUserInputError.field("email", "must be an email address");
+    const email = emailArgument(rawEmail);
     await consume(this.rateLimits, `resend:email:${email.toLowerCase()}`, RESEND_PER_EMAIL_PER_HOUR, HOUR);
     const user = await this.prisma.user.findFirst({ where: { email, status: "PENDING_VERIFICATION", deletedAt: null } });
     if (user) {

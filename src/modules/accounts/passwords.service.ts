@@ -10,7 +10,7 @@ import { endSessions } from "../sessions/sessions.service";
 import type { SessionRevocations } from "../sessions/revocations";
 import type { AccountsSettings } from "./accounts.service";
 import { passwordProblems } from "./password-policy";
-import { InputCheck } from "./validation";
+import { InputCheck, emailArgument } from "./validation";
 
 const RESET_TTL_MS = 30 * 60_000;
 const HOUR = 3_600_000;
@@ -66,9 +66,7 @@ export class PasswordsService {
   /** Always true, whether or not the account exists; the link is built from PUBLIC_URL only. */
   async requestPasswordReset(rawEmail: string, origin: Origin): Promise<true> {
     await consume(this.rateLimits, `reset:ip:${origin.ipAddress ?? "unknown"}`, RESET_PER_HOUR, HOUR);
-    const check = new InputCheck("input");
-    const email = check.email("email", rawEmail);
-    if (check.problems.length > 0) throw BadUserInputError.field("email", "must be an email address");
+    const email = emailArgument(rawEmail);
     await consume(this.rateLimits, `reset:email:${email.toLowerCase()}`, RESET_PER_HOUR, HOUR);
     const user = await this.prisma.user.findFirst({ where: { email, deletedAt: null, status: { in: ["ACTIVE", "PENDING_VERIFICATION"] } } });
     if (!user) return true;

@@ -1,8 +1,16 @@
-import type { FieldProblem } from "../../graphql/errors";
+import { BadUserInputError, type FieldProblem } from "../../graphql/errors";
 
 const EMAIL = /^[^\s@"(),:;<>[\\\]]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const TIMEZONES = new Set([...Intl.supportedValuesOf("timeZone"), "UTC"]);
 const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
+
+/** An email given as a plain argument (not inside an input): trimmed, or BAD_USER_INPUT on `email`. */
+export function emailArgument(raw: string): string {
+  const check = new InputCheck("input");
+  const email = check.email("email", raw);
+  if (check.problems.length > 0) throw BadUserInputError.field("email", "must be an email address");
+  return email;
+}
 
 /** Collects the problems of one input, field by field, so a caller learns all of them at once. */
 export class InputCheck {
