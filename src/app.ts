@@ -144,6 +144,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       refreshIdleMs: config.REFRESH_IDLE_TTL_S * 1000,
       sessionMs: config.SESSION_TTL_S * 1000,
       rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
+      refreshPerMinute: config.REFRESH_RATE_LIMIT,
     }),
     accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, accountSettings),
     audit: new AuditService(prisma),

@@ -9,10 +9,10 @@ import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import autocannon from "autocannon";
 import bcrypt from "bcrypt";
-import { importJWK, jwtVerify, type JWK } from "jose";
+import { SignJWT, generateKeyPair, importJWK, jwtVerify, type JWK } from "jose";
 import pg from "pg";
 import { createApp } from "../../src/app";
-import { loadConfig } from "../../src/config";
+import { loadConfig, type Config } from "../../src/config";
 import { hashToken, newOpaqueToken } from "../../src/platform/crypto/tokens";
 import { createLogger } from "../../src/platform/logging/logger";
 import { dropDatabase } from "../support/db";
@@ -47,14 +47,117 @@ const LOGIN = "mutation($input: LoginInput!) { login(input: $input) { ... on Aut
 const REFRESH = "mutation($t: String!) { refreshTokens(refreshToken: $t) { accessToken refreshToken } }";
 const ME = "query { me { id email displayName } }";
 
+interface Load {
+  rps: number;
+  p99: number;
+}
+
+/**
+ * Refreshes with autocannon, every rotation checked. Each request takes an idle chain's token and
+ * its response hands the chain back with the next token; with one request in flight per
+ * connection, as many chains as connections never run dry.
+ */
+async function rotations(url: string, chains: string[]): Promise<Load> {
+  const idle = [...chains];
+  let failures = 0;
+  const result = await autocannon({
+    url,
+    method: "POST",
+    connections: CONCURRENCY,
+    duration: DURATION_MS / 1000,
+    headers: { "content-type": "application/json" },
+    requests: [
+      {
+        setupRequest: (request) => ({ ...request, body: JSON.stringify({ query: REFRESH, variables: { t: idle.shift() } }) }),
+        onResponse: (_status, body) => {
+          const next = (JSON.parse(body) as { data?: { refreshTokens?: { refreshToken: string } } }).data?.refreshTokens?.refreshToken;
+          if (next) idle.push(next);
+          else failures += 1;
+        },
+      },
+    ],
+  });
+  if (failures > 0 || result.non2xx > 0) throw new Error(`${failures + result.non2xx} refreshes failed at ${url}`);
+  return { rps: result.requests.average, p99: result.latency.p99 };
+}
+
+/**
+ * The floor for `me` and `refreshTokens`: bare node:http + jose + pg doing the same SQL and the
+ * same signing or verification, without GraphQL, Prisma, rate limits or the audit trail.
+ */
+async function startAuthBaseline(pool: pg.Pool, publicKey: Awaited<ReturnType<typeof importJWK>>, config: Config): Promise<{ url: string; close(): Promise<void> }> {
+  const { privateKey } = await generateKeyPair(config.JWT_ALGORITHM);
+  const rotate = async (presented: string) => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const spent = await client.query<{ session_id: string }>("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING session_id", [hashToken(presented)]);
+      const sessionId = spent.rows[0]?.session_id;
+      if (!sessionId) throw new Error("baseline rotation lost its chain");
+      const next = newOpaqueToken();
+      const { rows: sessions } = await client.query<{ user_id: string }>("UPDATE sessions SET last_active_at = now() WHERE id = $1 RETURNING user_id", [sessionId]);
+      await client.query("INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')", [randomUUID(), sessionId, hashToken(next)]);
+      await client.query("COMMIT");
+      const accessToken = await new SignJWT({ sid: sessionId, roles: ["USER"] })
+        .setProtectedHeader({ alg: config.JWT_ALGORITHM, typ: "at+jwt" })
+        .setSubject(sessions[0]?.user_id ?? "")
+        .setIssuer(config.PUBLIC_URL)
+        .setAudience(config.JWT_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime("15m")
+        .setJti(randomUUID())
+        .sign(privateKey);
+      return { refreshTokens: { accessToken, refreshToken: next } };
+    } catch (error) {
+      await client.query("ROLLBACK");
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+  const me = async (authorization: string) => {
+    const { payload } = await jwtVerify(authorization.slice(7), publicKey, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, typ: "at+jwt" });
+    const { rows: users } = await pool.query("SELECT id, email, name FROM users WHERE id = $1", [payload.sub]);
+    return { me: { id: users[0]?.id, email: users[0]?.email, displayName: users[0]?.name ?? "Member" } };
+  };
+  let inFlight = 0;
+  const server = createServer(async (req, res) => {
+    inFlight += 1;
+    try {
+      let raw = "";
+      for await (const chunk of req) raw += String(chunk);
+      const body = JSON.parse(raw) as { query: string; variables?: { t: string } };
+      const data = body.query === REFRESH ? await rotate(body.variables?.t ?? "") : await me(req.headers.authorization ?? "");
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data }));
+    } catch (error) {
+      res.writeHead(500).end(String(error));
+    } finally {
+      inFlight -= 1;
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      // Handlers of connections cut mid-request still hold pool clients: let them finish first.
+      while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+  };
+}
+
 export async function benchAuth(): Promise<void> {
   const databaseUrl = freshDatabaseUrl("benchauth");
-  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "error", TRUSTED_PROXIES: "127.0.0.1" });
+  const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "error", TRUSTED_PROXIES: "127.0.0.1", REFRESH_RATE_LIMIT: "100000" });
   const app = await createApp(config, { logger: createLogger({ level: "error" }), redisPrefix: `bench:${uniqueSuffix()}:` });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: config.DATABASE_POOL_SIZE });
   const rows: string[] = [];
+  let baseline: { url: string; close(): Promise<void> } | undefined;
   try {
     const url = `http://127.0.0.1:${await app.listen(0, "127.0.0.1")}/graphql`;
+    const signing = await app.platform.database.prisma.signingKey.findFirstOrThrow({ where: { retiredAt: null } });
+    baseline = await startAuthBaseline(pool, await importJWK(signing.publicJwk as JWK, config.JWT_ALGORITHM), config);
     const passwordHash = await bcrypt.hash(PASSWORD, config.BCRYPT_COST);
     const emails = Array.from({ length: 50 }, () => `${randomUUID()}@example.test`);
     await app.platform.database.prisma.user.createMany({ data: emails.map((email) => ({ email, passwordHash, status: "ACTIVE" as const, emailVerifiedAt: new Date() })) });
@@ -92,65 +195,30 @@ export async function benchAuth(): Promise<void> {
     rows.push(`| login (bcrypt cost ${config.BCRYPT_COST}) | ${logins.toFixed(1)} logins/s | raw bcrypt.compare ${rawCompare.toFixed(1)}/s | ${(logins / rawCompare).toFixed(2)}x |`);
     rows.push(`| during the login storm | event loop p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms | me p99 ${meP99.toFixed(1)} ms (${meDuringStorm.length} probes) | |`);
 
-    // 2. Refresh rotation against the same rotation in raw SQL: each worker rotates its own session's chain.
-    const chains: string[] = [];
-    for (let i = 0; i < CONCURRENCY; i += 1) chains.push(((await login()).data?.login?.refreshToken ?? "") as string);
-    let failures = 0;
-    const rotations = await rate(async (worker) => {
-      const res = await gql(url, REFRESH, { t: chains[worker] });
-      const next = res.data?.refreshTokens?.refreshToken;
-      if (next) chains[worker] = next;
-      else failures += 1;
-    });
-    if (failures > 0) throw new Error(`${failures} refreshes failed in the benchmark`);
+    // 2. Refresh rotation against the same rotation done in raw SQL through pg behind node:http, with
+    //    the same JWT signing; each of the CONCURRENCY connections rotates its own session's chain.
+    const appChains: string[] = [];
+    for (let i = 0; i < CONCURRENCY; i += 1) appChains.push(((await login()).data?.login?.refreshToken ?? "") as string);
     const sessionIds = (await app.platform.database.prisma.session.findMany({ take: CONCURRENCY, select: { id: true } })).map((s) => s.id);
-    const rawChains = sessionIds.map(() => newOpaqueToken());
+    const baseChains = sessionIds.map(() => newOpaqueToken());
     for (const [i, id] of sessionIds.entries()) {
-      await pool.query("INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')", [randomUUID(), id, hashToken(rawChains[i] as string)]);
+      await pool.query("INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')", [randomUUID(), id, hashToken(baseChains[i] as string)]);
     }
-    const rawRotations = await rate(async (worker) => {
-      const client = await pool.connect();
-      try {
-        await client.query("BEGIN");
-        const spent = await client.query<{ session_id: string }>("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING session_id", [hashToken(rawChains[worker] as string)]);
-        const sessionId = spent.rows[0]?.session_id;
-        if (!sessionId) throw new Error("raw rotation lost its chain");
-        const next = newOpaqueToken();
-        await client.query("UPDATE sessions SET last_active_at = now() WHERE id = $1", [sessionId]);
-        await client.query("INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + interval '1 day')", [randomUUID(), sessionId, hashToken(next)]);
-        await client.query("COMMIT");
-        rawChains[worker] = next;
-      } finally {
-        client.release();
-      }
-    });
-    rows.push(`| refresh rotation (${CONCURRENCY} sessions at once) | ${rotations.toFixed(0)} rotations/s | raw SQL via pg ${rawRotations.toFixed(0)}/s | ${(rotations / rawRotations).toFixed(2)}x |`);
+    const appRotations = await rotations(url, appChains);
+    const baseRotations = await rotations(baseline.url, baseChains);
+    rows.push(`| refresh rotation (${CONCURRENCY} sessions at once) | ${appRotations.rps.toFixed(0)} rotations/s, p99 ${appRotations.p99} ms | node:http + pg + jose ${baseRotations.rps.toFixed(0)}/s, p99 ${baseRotations.p99} ms | ${(appRotations.rps / baseRotations.rps).toFixed(2)}x |`);
 
     // 3. Authenticated `me` against bare node:http + jose + pg.
-    const jwks = app.platform.database.prisma.signingKey.findFirstOrThrow({ where: { retiredAt: null } });
-    const publicKey = await importJWK((await jwks).publicJwk as JWK, config.JWT_ALGORITHM);
-    const baseline = createServer(async (req, res) => {
-      try {
-        for await (const _ of req);
-        const { payload } = await jwtVerify((req.headers.authorization ?? "").slice(7), publicKey, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, typ: "at+jwt" });
-        const { rows: users } = await pool.query("SELECT id, email, name FROM users WHERE id = $1", [payload.sub]);
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: { me: { id: users[0]?.id, email: users[0]?.email, displayName: users[0]?.name ?? "Member" } } }));
-      } catch (error) {
-        res.writeHead(500).end(String(error));
-      }
-    });
-    await new Promise<void>((resolve) => baseline.listen(0, "127.0.0.1", resolve));
     const load = (target: string) =>
       autocannon({ url: target, method: "POST", connections: 16, duration: DURATION_MS / 1000, headers: { "content-type": "application/json", authorization: `Bearer ${session.accessToken}` }, body: JSON.stringify({ query: ME }) });
     const fresh = (await login()).data?.login;
     if (fresh) session.accessToken = fresh.accessToken;
     const appMe = await load(url);
-    const baseMe = await load(`http://127.0.0.1:${(baseline.address() as AddressInfo).port}/`);
-    baseline.closeAllConnections();
-    await new Promise((resolve) => baseline.close(resolve));
+    const baseMe = await load(baseline.url);
     if (appMe.non2xx > 0 || appMe.errors > 0) throw new Error(`me failed under load: ${appMe.non2xx} non-2xx`);
     rows.push(`| authenticated me | ${appMe.requests.average.toFixed(0)} req/s, p99 ${appMe.latency.p99} ms | node:http + jose + pg ${baseMe.requests.average.toFixed(0)} req/s, p99 ${baseMe.latency.p99} ms | ${(appMe.requests.average / baseMe.requests.average).toFixed(2)}x |`);
   } finally {
+    await baseline?.close();
     await pool.end();
     await app.stop();
     await dropDatabase(databaseUrl);

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { createHash, createHmac, randomUUID } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
@@ -165,6 +165,37 @@ describe("refresh tokens", () => {
     const auth = await login(await account());
     const results = await Promise.all(Array.from({ length: 10 }, () => graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken })));
     expect(results.filter((r) => r.data?.refreshTokens).length).toBe(1);
+  });
+
+  it("returns the session's device details and, when selected, the user with private fields", async () => {
+    const auth = await login(await account());
+    const res = await graphql<{ refreshTokens: { session: { id: string; deviceName: string; current: boolean; lastActiveAt: string }; user: { id: string; email: string } } }, { t: string }>(
+      h.t.baseUrl,
+      "mutation($t: String!) { refreshTokens(refreshToken: $t) { session { id deviceName current lastActiveAt } user { id email } } }",
+      { t: auth.refreshToken },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.refreshTokens.session).toMatchObject({ id: auth.session.id, deviceName: "Pixel", current: true });
+    expect(new Date(res.data?.refreshTokens.session.lastActiveAt ?? 0).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(res.data?.refreshTokens.user).toEqual({ id: auth.user.id, email: auth.user.email });
+  });
+
+  it("limits rotations to REFRESH_RATE_LIMIT (10) a minute per session; a limited refresh does not spend its token", async () => {
+    const email = await account();
+    const [busy, other] = [await login(email), await login(email)];
+    let token = busy.refreshToken;
+    for (let i = 0; i < 10; i += 1) {
+      const res = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: token });
+      token = res.data?.refreshTokens.refreshToken as string;
+      expect(token).toBeDefined();
+    }
+    const limited = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: token });
+    expect(limited.errors?.[0]?.extensions?.code).toBe("RATE_LIMITED");
+    expect(limited.errors?.[0]?.extensions?.retryAfter).toEqual(expect.any(Number));
+    const held = await h.t.app.platform.database.prisma.refreshToken.findUniqueOrThrow({ where: { tokenHash: createHash("sha256").update(token).digest("hex") } });
+    expect(held.usedAt).toBeNull();
+    // Another session of the same account has its own budget.
+    expect((await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: other.refreshToken })).data?.refreshTokens.session.id).toBe(other.session.id);
   });
 
   it("SECURITY 19: stores only hashes of refresh tokens", async () => {

@@ -66,8 +66,9 @@ export class AuthPayload {
   @Field(() => SessionInfo)
   session!: SessionInfo;
 
+  /** Loaded only when selected (a refresh usually asks for tokens alone). */
   @Field(() => User)
-  user!: User;
+  user!: User | Promise<User>;
 }
 
 export enum MfaMethod {

@@ -10,30 +10,34 @@ import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import { consume, limitedUntilReset, type RateLimitStore } from "../../platform/ratelimit/store";
 import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
 import { InputCheck } from "../accounts/validation";
-import { isUuid, privateUser } from "../users/user.service";
+import { isUuid, privateUser, type UserRow } from "../users/user.service";
 import type { User } from "../users/user.type";
 import type { SessionRevocations } from "./revocations";
 import type { AuthPayload, LoginInput, SessionInfo } from "./session.types";
 
 const LOGIN_FAILED = "Invalid email or password";
-/** Product defaults: 5 logins per 15 minutes per account and IP; 10 refreshes per minute per token family. */
+/** Product defaults: 5 logins per 15 minutes per account and IP. */
 const LOGIN_LIMIT = 5;
 const LOGIN_WINDOW_MS = 15 * 60_000;
 /** NIST 800-63B: at most 100 failed attempts per account (per hour here, from any address). */
 const ACCOUNT_FAILURES_PER_HOUR = 100;
 const HOUR = 3_600_000;
-const REFRESH_LIMIT = 10;
 const REFRESH_WINDOW_MS = 60_000;
 
 export interface SessionSettings {
   refreshIdleMs: number;
   sessionMs: number;
   rememberMeSessionMs: number;
+  /** Rotations allowed per session per minute. */
+  refreshPerMinute: number;
 }
 
-type SessionRow = NonNullable<Awaited<ReturnType<Tx["session"]["findUnique"]>>>;
+type SessionFields = Pick<NonNullable<Awaited<ReturnType<Tx["session"]["findUnique"]>>>, "id" | "deviceName" | "userAgent" | "ipAddress" | "country" | "createdAt" | "lastActiveAt" | "expiresAt">;
 
-export function toSessionInfo(session: SessionRow, currentSessionId: string | null): SessionInfo {
+/** The rotation statement's row: the spent token's session, and the live session it was rotated in (null columns when not). */
+type RotationRow = { spentSessionId: string } & { [K in keyof SessionFields]: SessionFields[K] | null } & { userId: string | null };
+
+export function toSessionInfo(session: SessionFields, currentSessionId: string | null): SessionInfo {
   return {
     id: session.id,
     deviceName: session.deviceName,
@@ -135,44 +139,64 @@ export class SessionsService {
       }
       return created;
     });
-    return this.payload(user, session, refreshToken);
+    return this.payload(user.id, session, refreshToken, async () => user);
   }
 
   /**
    * Rotates a refresh token: the presented one is spent by an atomic compare-and-swap (of
-   * concurrent refreshes exactly one wins) and a new one issued. Presenting a spent token again
-   * revokes the whole session and emits `session.token_reuse_detected`.
+   * concurrent refreshes exactly one wins) and a new one issued, in one SQL statement. Presenting
+   * a spent token again revokes the whole session and emits `session.token_reuse_detected`.
+   * Rotations are limited per session (`REFRESH_RATE_LIMIT` a minute); a limited refresh rolls
+   * back, so the presented token stays usable.
    */
   async refresh(presented: string, origin: Origin): Promise<AuthPayload> {
     const denied = new UnauthenticatedError("Invalid or expired refresh token");
     if (!/^[A-Za-z0-9_-]{43}$/.test(presented)) throw denied;
     const tokenHash = hashToken(presented);
-    await consume(this.rateLimits, `refresh:${tokenHash}`, REFRESH_LIMIT, REFRESH_WINDOW_MS);
     const next = newOpaqueToken();
     const now = this.clock.now();
+    const idleExpiry = new Date(now.getTime() + this.settings.refreshIdleMs);
     const outcome = await this.unitOfWork.run(origin, async (scope) => {
-      const spent = await scope.tx.$queryRaw<{ session_id: string }[]>`
-        UPDATE refresh_tokens SET used_at = ${now} WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > ${now} RETURNING session_id`;
-      const sessionId = spent[0]?.session_id;
-      if (!sessionId) {
-        const known = await scope.tx.refreshToken.findUnique({ where: { tokenHash }, include: { session: true } });
-        if (!known?.usedAt || known.session.revokedAt) return { kind: "denied" as const };
-        await scope.tx.session.update({ where: { id: known.sessionId }, data: { revokedAt: now, revokeReason: "token_reuse" } });
-        scope.publish("session.token_reuse_detected", known.sessionId, { userId: known.session.userId });
-        scope.publish("session.revoked", known.sessionId, { userId: known.session.userId, reason: "token_reuse" });
-        scope.audit({ action: "session.token_reuse", outcome: "denied", subjectType: "session", subjectId: known.sessionId });
-        return { kind: "reused" as const, sessionId: known.sessionId };
-      }
-      const session = await scope.tx.session.findUniqueOrThrow({ where: { id: sessionId }, include: { user: true } });
-      if (session.revokedAt || session.expiresAt <= now || session.user.status !== "ACTIVE") return { kind: "denied" as const };
-      const updated = await scope.tx.session.update({ where: { id: sessionId }, data: { lastActiveAt: now } });
-      await this.storeRefreshToken(scope.tx, updated, next, now);
-      scope.audit({ action: "session.refresh", subjectType: "session", subjectId: sessionId });
-      return { kind: "rotated" as const, session: updated, user: session.user };
+      const [row] = await scope.tx.$queryRaw<RotationRow[]>`
+        WITH spent AS (
+          UPDATE refresh_tokens SET used_at = ${now}
+          WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > ${now}
+          RETURNING session_id
+        ), live AS (
+          UPDATE sessions s SET last_active_at = ${now}
+          FROM spent, users u
+          WHERE s.id = spent.session_id AND u.id = s.user_id AND s.revoked_at IS NULL AND s.expires_at > ${now}
+            AND u.status = 'ACTIVE' AND u.deleted_at IS NULL
+          RETURNING s.*
+        ), issued AS (
+          INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
+          SELECT ${randomUUID()}::uuid, live.id, ${hashToken(next)}, LEAST(${idleExpiry}::timestamptz, live.expires_at) FROM live
+        )
+        SELECT spent.session_id AS "spentSessionId", live.id, live.user_id AS "userId", live.device_name AS "deviceName",
+               live.user_agent AS "userAgent", live.ip_address AS "ipAddress", live.country, live.created_at AS "createdAt",
+               live.last_active_at AS "lastActiveAt", live.expires_at AS "expiresAt"
+        FROM spent LEFT JOIN live ON true`;
+      if (!row) return this.detectReuse(scope, tokenHash, now);
+      if (row.id === null) return { kind: "denied" as const };
+      await consume(this.rateLimits, `refresh:${row.id}`, this.settings.refreshPerMinute, REFRESH_WINDOW_MS);
+      scope.audit({ action: "session.refresh", subjectType: "session", subjectId: row.id });
+      return { kind: "rotated" as const, session: row as SessionFields & { userId: string } };
     });
     if (outcome.kind === "reused") await this.revocations.markRevoked([outcome.sessionId]);
     if (outcome.kind !== "rotated") throw denied;
-    return this.payload(outcome.user, outcome.session, next);
+    const { userId } = outcome.session;
+    return this.payload(userId, outcome.session, next, () => this.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
+  }
+
+  /** A token that could not be spent: unknown or expired (denied), or spent before (reuse: the session ends). */
+  private async detectReuse(scope: WorkScope, tokenHash: string, now: Date): Promise<{ kind: "denied" } | { kind: "reused"; sessionId: string }> {
+    const known = await scope.tx.refreshToken.findUnique({ where: { tokenHash }, include: { session: true } });
+    if (!known?.usedAt || known.session.revokedAt) return { kind: "denied" };
+    await scope.tx.session.update({ where: { id: known.sessionId }, data: { revokedAt: now, revokeReason: "token_reuse" } });
+    scope.publish("session.token_reuse_detected", known.sessionId, { userId: known.session.userId });
+    scope.publish("session.revoked", known.sessionId, { userId: known.session.userId, reason: "token_reuse" });
+    scope.audit({ action: "session.token_reuse", outcome: "denied", subjectType: "session", subjectId: known.sessionId });
+    return { kind: "reused", sessionId: known.sessionId };
   }
 
   /** Ends the caller's session, or every session of the caller. */
@@ -223,9 +247,19 @@ export class SessionsService {
     });
   }
 
-  private async payload(user: Parameters<typeof privateUser>[0], session: SessionRow, refreshToken: string): Promise<AuthPayload> {
+  /** Tokens for a session; the user is loaded only when the operation selects it. */
+  private async payload(userId: string, session: SessionFields, refreshToken: string, loadUser: () => Promise<UserRow>): Promise<AuthPayload> {
     const roles = ["USER"];
-    const accessToken = await this.tokens.issue({ userId: user.id, sessionId: session.id, roles });
-    return { accessToken, refreshToken, tokenType: "Bearer", expiresIn: this.tokens.ttlSeconds, session: toSessionInfo(session, session.id), user: privateUser(user, roles) };
+    const accessToken = await this.tokens.issue({ userId, sessionId: session.id, roles });
+    return {
+      accessToken,
+      refreshToken,
+      tokenType: "Bearer",
+      expiresIn: this.tokens.ttlSeconds,
+      session: toSessionInfo(session, session.id),
+      get user() {
+        return loadUser().then((row) => privateUser(row, roles));
+      },
+    };
   }
 }

@@ -18,7 +18,7 @@ export function toPublicUser(row: PublicRow): User {
   return { id: row.id, displayName: name ? name : "Member", avatarUrl: row.avatarUrl };
 }
 
-interface UserRow extends PublicRow {
+export interface UserRow extends PublicRow {
   email: string;
   emailVerifiedAt: Date | null;
   status: string;
