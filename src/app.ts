@@ -27,6 +27,7 @@ import { SessionRevocations } from "./modules/sessions/revocations";
 import { SessionsService } from "./modules/sessions/sessions.service";
 import { AccessTokens } from "./platform/jwt/access-tokens";
 import { KeyStore } from "./platform/jwt/keys";
+import { BackgroundTasks } from "./platform/background-tasks";
 import { PasswordHasher } from "./platform/crypto/passwords";
 import { openDatabase, type Database } from "./platform/db/database";
 import type { Logger } from "./platform/logging/logger";
@@ -136,7 +137,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, clock);
   const revocations = new SessionRevocations(prisma, platform.redis, `${options.redisPrefix ?? "identity:"}revoked-session:`, config.ACCESS_TOKEN_TTL_S);
   revocations.subscribe(platform.events.handlers);
-  const hasher = new PasswordHasher(config.BCRYPT_COST);
+  const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, (operation, cost, seconds) =>
+    metrics.passwordHashing.observe({ operation, cost: String(cost) }, seconds),
+  );
+  const background = new BackgroundTasks(logger);
   const accountSettings = { publicUrl: config.PUBLIC_URL, passwordPolicy: config.PASSWORD_POLICY, emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000 };
   const services = {
     users: new UserService(platform.database.prisma),
@@ -146,9 +150,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
       refreshPerMinute: config.REFRESH_RATE_LIMIT,
     }),
-    accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, accountSettings),
+    accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, accountSettings, background),
     audit: new AuditService(prisma),
-    passwords: new PasswordsService(prisma, platform.events.unitOfWork, hasher, revocations, platform.rateLimits, clock, accountSettings),
+    passwords: new PasswordsService(prisma, platform.events.unitOfWork, hasher, revocations, platform.rateLimits, clock, accountSettings, background),
   };
   const authenticator: Authenticator = new JwtAuthenticator(tokens, revocations);
   const schema = await buildFederatedSchema(platform.pubSub);
@@ -242,6 +246,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     async stop() {
       shuttingDown = true;
       await apollo.stop();
+      await background.drain();
+      await hasher.close();
       await platform.close();
     },
   };

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { normalizeIp } from "./http/client-ip";
 
@@ -170,6 +171,11 @@ export const configSpec = {
     const min = isProduction(env) ? 10 : 4;
     if (!(cost >= min && cost <= 15)) throw new Invalid(`expected an integer between ${min} and 15`);
     return cost;
+  }),
+  BCRYPT_THREADS: spec("Threads hashing passwords at lowered priority (default: one per CPU)", "", (raw) => {
+    if (raw === undefined || raw === "") return availableParallelism();
+    if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64) throw new Invalid("expected an integer between 1 and 64");
+    return Number(raw);
   }),
   JWT_ALGORITHM: oneOf("Access token signature algorithm", ["ES256", "RS256", "EdDSA"] as const, "ES256"),
   JWT_AUDIENCE: spec("The aud claim of access tokens", "identity-platform", (raw) => raw || "identity-platform"),

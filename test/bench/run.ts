@@ -1,11 +1,12 @@
 // npm run bench — every benchmark, each beside a baseline measured in the same run.
-// BENCH=entities, BENCH=events or BENCH=auth runs one of them.
+// BENCH=entities, BENCH=events, BENCH=auth or BENCH=timing runs one of them.
 import "reflect-metadata";
 import { benchAuth } from "./auth";
 import { benchEntities } from "./entities";
 import { benchEvents } from "./events";
+import { benchTiming } from "./timing";
 
-const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth };
+const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, timing: benchTiming };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH;

@@ -21,6 +21,20 @@ describe("register", () => {
     expect(await h.t.app.platform.database.prisma.user.count({ where: { email } })).toBe(1);
   });
 
+  it("of five registrations of one new address at once, one creates the account and four tell its owner", async () => {
+    const email = newEmail();
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => graphql(h.t.baseUrl, RegisterDocument, { input: { email: i % 2 ? email.toUpperCase() : email, password: PASSWORD } }, from())));
+    expect(answers.map((a) => a.data)).toEqual(Array(5).fill({ register: { status: "VERIFICATION_EMAIL_SENT" } }));
+    const prisma = h.t.app.platform.database.prisma;
+    expect(await prisma.user.count({ where: { email } })).toBe(1);
+    expect(await prisma.emailVerificationToken.count({ where: { user: { email } } })).toBe(1);
+    const mails = await waitUntil("five mails", async () => {
+      const jobs = (await h.queues.jobs("notifications")).filter((j) => (j.data as { to: string }).to.toLowerCase() === email);
+      return jobs.length === 5 ? jobs : undefined;
+    });
+    expect(mails.map((j) => j.name).sort()).toEqual(["account-exists", "account-exists", "account-exists", "account-exists", "verify-email"]);
+  });
+
   it("publishes user.registered and stores a bcrypt hash, never the password", async () => {
     const email = newEmail();
     await graphql(h.t.baseUrl, RegisterDocument, { input: { email, password: PASSWORD, locale: "pt-br", timezone: "America/Sao_Paulo", preferredCurrency: "brl" } }, from());

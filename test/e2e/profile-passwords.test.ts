@@ -108,11 +108,22 @@ describe("changePassword", () => {
 });
 
 describe("password reset", () => {
-  it("SECURITY 31: answers true whether or not the account exists", async () => {
+  it("SECURITY 31: answers true whether or not the account exists, before any lookup; each request is audited", async () => {
+    const audited = () => h.t.app.platform.database.prisma.auditEvent.findMany({ where: { action: "password.reset_request" }, orderBy: { id: "asc" } });
+    const before = (await audited()).length;
     const known = await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email: await account() }, fromNewIp());
     const unknown = await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email: newEmail() }, fromNewIp());
     expect(known.data).toEqual({ requestPasswordReset: true });
     expect({ status: unknown.status, data: unknown.data, errors: unknown.errors }).toEqual({ status: known.status, data: known.data, errors: known.errors });
+    const rows = await waitUntil("both requests audited", async () => {
+      const after = (await audited()).slice(before);
+      return after.length === 2 ? after : undefined;
+    });
+    // The two ran in the background, in either order.
+    expect(rows.map((r) => [r.outcome, r.subjectType, r.metadata]).sort()).toEqual([
+      ["failure", null, { reason: "unknown_account" }],
+      ["success", "user", {}],
+    ]);
   });
 
   it("SECURITY 32, 33, 34 and 21: a single-use hashed token, a link on PUBLIC_URL whatever the Host, every session ended, no login", async () => {

@@ -59,10 +59,21 @@ describe("login", () => {
       const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email: e, password: p } }, from());
       return { status: res.status, data: res.data, errors: res.errors?.map(({ message, extensions }) => ({ message, code: extensions?.code })) };
     };
-    const unknown = await attempt(`${randomUUID()}@example.test`, PASSWORD);
+    // The bcrypt comparisons each case ran, at which cost (the app's own metric, over HTTP).
+    const compares = async () => {
+      const text = await (await fetch(`${h.t.baseUrl}/metrics`)).text();
+      return Number(/^password_hashing_seconds_count\{operation="compare",cost="4"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const counted = async (e: string, p: string) => {
+      const before = await compares();
+      const result = await attempt(e, p);
+      return { ...result, compares: (await compares()) - before };
+    };
+    const unknown = await counted(`${randomUUID()}@example.test`, PASSWORD);
     expect(unknown.errors).toEqual([{ message: "Invalid email or password", code: "UNAUTHENTICATED" }]);
-    expect(await attempt(email, "Wrong-Horse-42!")).toEqual(unknown);
-    expect(await attempt(pending, PASSWORD)).toEqual(unknown);
+    expect(unknown.compares).toBe(1);
+    expect(await counted(email, "Wrong-Horse-42!")).toEqual(unknown);
+    expect(await counted(pending, PASSWORD)).toEqual(unknown);
   });
 
   it("SECURITY 9: a password of 72 bytes plus more never matches (no silent truncation)", async () => {

@@ -1,7 +1,8 @@
+import { readFileSync, readdirSync } from "node:fs";
 import { loadConfig } from "../../src/config";
 import { AccountsService } from "../../src/modules/accounts/accounts.service";
 import { passwordProblems } from "../../src/modules/accounts/password-policy";
-import { PasswordHasher } from "../../src/platform/crypto/passwords";
+import { HASHING_NICE, PasswordHasher } from "../../src/platform/crypto/passwords";
 import { MemoryRateLimitStore } from "../../src/platform/ratelimit/store";
 import { BadUserInputError } from "../../src/graphql/errors";
 
@@ -36,45 +37,86 @@ describe("password policy", () => {
 
 describe("hashing", () => {
   it("SECURITY 10: the production default is bcrypt cost 12 ($2b$12$), no pre-hash", async () => {
-    const hasher = new PasswordHasher(loadConfig({}).BCRYPT_COST);
-    const hash = await hasher.hash("Correct-Horse-42!");
-    expect(hash).toMatch(/^\$2b\$12\$.{53}$/);
-    expect(await hasher.verify("Correct-Horse-42!", hash)).toBe(true);
-    expect(await hasher.verify("Correct-Horse-43!", hash)).toBe(false);
-    expect(await hasher.verify("Correct-Horse-42!", null)).toBe(false);
+    const hasher = new PasswordHasher(loadConfig({}).BCRYPT_COST, 1);
+    try {
+      const hash = await hasher.hash("Correct-Horse-42!");
+      expect(hash).toMatch(/^\$2b\$12\$.{53}$/);
+      expect(await hasher.verify("Correct-Horse-42!", hash)).toBe(true);
+      expect(await hasher.verify("Correct-Horse-43!", hash)).toBe(false);
+      expect(await hasher.verify("Correct-Horse-42!", null)).toBe(false);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it("SECURITY 2: without a stored hash, compares against a dummy at the configured cost (the same bcrypt work)", async () => {
+    const seen: [string, number][] = [];
+    const hasher = new PasswordHasher(5, 1, (operation, cost) => seen.push([operation, cost]));
+    try {
+      const hash = await hasher.hash("Correct-Horse-42!");
+      expect(await hasher.verify("Correct-Horse-42!", undefined)).toBe(false);
+      expect(await hasher.verify("Wrong-Horse-42!", hash)).toBe(false);
+      expect(seen).toEqual([["hash", 5], ["compare", 5], ["compare", 5]]);
+    } finally {
+      await hasher.close();
+    }
   });
 
   it("SECURITY 3: a 1 MB password is refused before bcrypt ever sees it", async () => {
-    const hasher = new PasswordHasher(4);
+    const hasher = new PasswordHasher(4, 1);
     const hash = jest.spyOn(hasher, "hash");
-    const service = new AccountsService(null as never, null as never, hasher, new MemoryRateLimitStore(), { now: () => new Date() }, { publicUrl: "https://id.example.test", passwordPolicy: "product", emailVerificationTtlMs: 60_000 });
+    const service = new AccountsService(null as never, null as never, hasher, new MemoryRateLimitStore(), { now: () => new Date() }, { publicUrl: "https://id.example.test", passwordPolicy: "product", emailVerificationTtlMs: 60_000 }, null as never);
     const error = await service.register({ email: "a@example.test", password: "A1!a".repeat(262_144) }, { actor: { type: "anonymous", id: null } }).catch((e: unknown) => e);
+    await hasher.close();
     expect(error).toBeInstanceOf(BadUserInputError);
     expect((error as BadUserInputError).fields).toEqual([{ field: "input.password", message: "must be at most 72 bytes" }]);
     expect(hash).not.toHaveBeenCalled();
   });
 });
 
-describe("hashing concurrency", () => {
-  it("runs at most maxConcurrent bcrypt operations at once, leaving pool threads to others", async () => {
-    const bcrypt = jest.requireActual<typeof import("bcrypt")>("bcrypt");
-    let running = 0;
-    let peak = 0;
-    const spy = jest.spyOn(bcrypt, "compare").mockImplementation((async () => {
-      running += 1;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 20));
-      running -= 1;
-      return true;
-    }) as never);
+describe("hashing threads", () => {
+  /** Nice values of this process's threads (Linux /proc). */
+  const threadNices = () =>
+    readdirSync("/proc/self/task").map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, "utf8").split(") ")[1]?.split(" ")[16]));
+
+  it("hashes on its own threads at a lowered priority, never on the event loop or libuv's pool", async () => {
+    const before = threadNices().filter((nice) => nice === HASHING_NICE).length;
+    const hasher = new PasswordHasher(4, 3);
     try {
-      const hasher = new PasswordHasher(4, 2);
-      const results = await Promise.all(Array.from({ length: 7 }, () => hasher.verify("x", "$2b$04$abcdefghijklmnopqrstuu5jR9H0Xr2fEm3eYEqv3Bxk2sT.2zF2e")));
-      expect(results).toEqual(Array(7).fill(true));
-      expect(spy).toHaveBeenCalledTimes(7);
-      expect(peak).toBe(2);
+      const hash = await hasher.hash("Correct-Horse-42!");
+      const results = await Promise.all(Array.from({ length: 7 }, (_, i) => hasher.verify(i % 2 ? "Correct-Horse-42!" : "wrong", hash)));
+      expect(results).toEqual([false, true, false, true, false, true, false]);
+      expect(threadNices().filter((nice) => nice === HASHING_NICE).length - before).toBe(3);
+      expect(threadNices().filter((nice) => nice === 0).length).toBeGreaterThan(0);
+      expect(hasher.waiting).toBe(0);
     } finally {
-      spy.mockRestore();
+      await hasher.close();
+    }
+  });
+
+  it("queues beyond its threads; a malformed stored hash never matches; stops cleanly", async () => {
+    const hasher = new PasswordHasher(4, 1);
+    try {
+      const jobs = Array.from({ length: 4 }, () => hasher.hash("Correct-Horse-42!"));
+      expect(hasher.waiting).toBe(3);
+      const hashes = await Promise.all(jobs);
+      expect(new Set(hashes).size).toBe(4);
+      expect(await hasher.verify("x", "not a bcrypt hash")).toBe(false);
+      expect(await hasher.verify("Correct-Horse-42!", hashes[0])).toBe(true);
+    } finally {
+      await hasher.close();
+    }
+    await expect(hasher.hash("x")).rejects.toThrow("password hashing stopped");
+  });
+
+  it("fails an operation with bcrypt's own error, and the thread keeps serving", async () => {
+    const hasher = new PasswordHasher(40, 1);
+    try {
+      await expect(hasher.hash("Correct-Horse-42!")).rejects.toThrow(/Invalid salt/);
+      expect(await hasher.verify("Correct-Horse-42!", "$2b$04$PUnpMpxAGgCbi8df.f9IgO3OMW7ZIyvsBOYb0gg77wMqwz0bKxEEy")).toBe(false);
+      expect(await hasher.verify("x", "$2b$04$PUnpMpxAGgCbi8df.f9IgO3OMW7ZIyvsBOYb0gg77wMqwz0bKxEEy")).toBe(true);
+    } finally {
+      await hasher.close();
     }
   });
 });

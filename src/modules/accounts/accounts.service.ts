@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import type { Config } from "../../config";
 import { BadUserInputError } from "../../graphql/errors";
+import type { BackgroundTasks } from "../../platform/background-tasks";
 import type { Clock } from "../../platform/clock";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
@@ -35,6 +37,7 @@ export class AccountsService {
     private readonly rateLimits: RateLimitStore,
     private readonly clock: Clock,
     private readonly settings: AccountsSettings,
+    private readonly background: BackgroundTasks,
   ) {}
 
   async register(input: RegisterInput, origin: Origin): Promise<{ status: RegistrationStatus }> {
@@ -48,30 +51,37 @@ export class AccountsService {
     for (const message of passwordProblems(input.password, this.settings.passwordPolicy, { email, name })) check.problem("password", message);
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
 
-    // Hashed whether or not the email is taken: both paths cost one bcrypt.
+    // Whether or not the email is taken, both paths cost one bcrypt and run the same statement (an
+    // insert that does nothing on a taken address) in one audited unit of work with one mail.
     const passwordHash = await this.hasher.hash(input.password);
-    const create = () =>
-      this.unitOfWork.run(origin, async (scope) => {
-        const existing = await scope.tx.user.findUnique({ where: { email }, select: { id: true, email: true, locale: true } });
-        if (existing) {
-          scope.notify({ to: existing.email, template: "account-exists", locale: existing.locale, params: { link: `${this.settings.publicUrl}/login` } });
-          scope.audit({ action: "user.register", outcome: "failure", subjectType: "user", subjectId: existing.id, metadata: { reason: "email_taken" } });
-          return;
-        }
-        const user = await scope.tx.user.create({
-          data: { email, passwordHash, name, locale: locale ?? "en", timezone: timezone ?? "UTC", preferredCurrency: preferredCurrency ?? "USD" },
-        });
-        scope.publish("user.registered", user.id, { email: user.email, locale: user.locale });
-        scope.audit({ action: "user.register", subjectType: "user", subjectId: user.id });
-        await this.sendVerification(scope, user);
-      });
-    try {
-      await create();
-    } catch (error) {
-      // Two registrations of one email at once: the loser answers as for a taken email.
-      if ((error as { code?: string }).code !== "P2002") throw error;
-      await create();
-    }
+    const token = newOpaqueToken();
+    const expiresAt = new Date(this.clock.now().getTime() + this.settings.emailVerificationTtlMs);
+    await this.unitOfWork.run(origin, async (scope) => {
+      const [row] = await scope.tx.$queryRaw<{ id: string; email: string; locale: string; created: boolean }[]>`
+        WITH created AS (
+          INSERT INTO users (id, email, password_hash, name, locale, timezone, preferred_currency, updated_at)
+          VALUES (${randomUUID()}::uuid, ${email}, ${passwordHash}, ${name}, ${locale ?? "en"}, ${timezone ?? "UTC"}, ${preferredCurrency ?? "USD"}, now())
+          ON CONFLICT (email) DO NOTHING
+          RETURNING id, email::text, locale
+        ), token AS (
+          INSERT INTO email_verification_tokens (id, user_id, token_hash, expires_at)
+          SELECT ${randomUUID()}::uuid, id, ${hashToken(token)}, ${expiresAt} FROM created
+        )
+        SELECT id, email, locale, true AS created FROM created
+        UNION ALL
+        SELECT id, email::text, locale, false FROM users WHERE email = ${email}::citext AND NOT EXISTS (SELECT FROM created)`;
+      if (row?.created) {
+        scope.publish("user.registered", row.id, { email: row.email, locale: row.locale });
+        scope.audit({ action: "user.register", subjectType: "user", subjectId: row.id });
+        this.verificationMail(scope, row, token);
+        return;
+      }
+      // Taken; its owner is told. (No row: a registration of the same address committed after this
+      // statement began, so its snapshot cannot see the user: read it now.)
+      const existing = row ?? (await scope.tx.user.findUniqueOrThrow({ where: { email }, select: { id: true, email: true, locale: true } }));
+      scope.notify({ to: existing.email, template: "account-exists", locale: existing.locale, params: { link: `${this.settings.publicUrl}/login` } });
+      scope.audit({ action: "user.register", outcome: "failure", subjectType: "user", subjectId: existing.id, metadata: { reason: "email_taken" } });
+    });
     return { status: RegistrationStatus.VERIFICATION_EMAIL_SENT };
   }
 
@@ -102,14 +112,18 @@ export class AccountsService {
     await consume(this.rateLimits, `resend:ip:${origin.ipAddress ?? "unknown"}`, RESEND_PER_IP_PER_HOUR, HOUR);
     const email = emailArgument(rawEmail);
     await consume(this.rateLimits, `resend:email:${email.toLowerCase()}`, RESEND_PER_EMAIL_PER_HOUR, HOUR);
-    const user = await this.prisma.user.findFirst({ where: { email, status: "PENDING_VERIFICATION", deletedAt: null } });
-    if (user) {
-      await this.unitOfWork.run(origin, async (scope) => {
-        await this.sendVerification(scope, user);
-        scope.audit({ action: "user.resend_verification", subjectType: "user", subjectId: user.id });
-      });
-    }
+    this.background.run("verification email", () => this.resendVerification(email, origin));
     return true;
+  }
+
+  /** A new verification mail for an account still waiting for one (in the background: the answer is the same either way). */
+  private async resendVerification(email: string, origin: Origin): Promise<void> {
+    const user = await this.prisma.user.findFirst({ where: { email, status: "PENDING_VERIFICATION", deletedAt: null } });
+    if (!user) return;
+    await this.unitOfWork.run(origin, async (scope) => {
+      await this.sendVerification(scope, user);
+      scope.audit({ action: "user.resend_verification", subjectType: "user", subjectId: user.id });
+    });
   }
 
   /** Changes the caller's own profile; every bad field is named, nothing is written unless all are good. */
@@ -142,6 +156,10 @@ export class AccountsService {
     await scope.tx.emailVerificationToken.create({
       data: { userId: user.id, tokenHash: hashToken(token), expiresAt: new Date(this.clock.now().getTime() + this.settings.emailVerificationTtlMs) },
     });
+    this.verificationMail(scope, user, token);
+  }
+
+  private verificationMail(scope: WorkScope, user: { email: string; locale: string }, token: string): void {
     const link = `${this.settings.publicUrl}/verify-email?token=${token}`;
     scope.notify({ to: user.email, template: "verify-email", locale: user.locale, params: { token, link } });
   }

@@ -1,5 +1,6 @@
 import { BadUserInputError, ForbiddenError } from "../../graphql/errors";
 import type { Viewer } from "../../graphql/context";
+import type { BackgroundTasks } from "../../platform/background-tasks";
 import type { Clock } from "../../platform/clock";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
@@ -34,6 +35,7 @@ export class PasswordsService {
     private readonly rateLimits: RateLimitStore,
     private readonly clock: Clock,
     private readonly settings: AccountsSettings,
+    private readonly background: BackgroundTasks,
   ) {}
 
   private checkNew(field: string, password: string, user: { email: string; name: string | null }): void {
@@ -63,22 +65,34 @@ export class PasswordsService {
     return true;
   }
 
-  /** Always true, whether or not the account exists; the link is built from PUBLIC_URL only. */
+  /**
+   * Always true, whether or not the account exists, and in the same time (SECURITY 31): after the
+   * rate limits the answer is given and the rest (lookup, token, mail through the outbox, audit)
+   * runs in the background. The link is built from PUBLIC_URL only.
+   */
   async requestPasswordReset(rawEmail: string, origin: Origin): Promise<true> {
     await consume(this.rateLimits, `reset:ip:${origin.ipAddress ?? "unknown"}`, RESET_PER_HOUR, HOUR);
     const email = emailArgument(rawEmail);
     await consume(this.rateLimits, `reset:email:${email.toLowerCase()}`, RESET_PER_HOUR, HOUR);
+    this.background.run("password reset request", () => this.issueResetToken(email, origin));
+    return true;
+  }
+
+  /** A reset token and its mail for an account that may use one; a request for an unknown address is audited without it. */
+  private async issueResetToken(email: string, origin: Origin): Promise<void> {
     const user = await this.prisma.user.findFirst({ where: { email, deletedAt: null, status: { in: ["ACTIVE", "PENDING_VERIFICATION"] } } });
-    if (!user) return true;
     const token = newOpaqueToken();
     const expiresAt = new Date(this.clock.now().getTime() + RESET_TTL_MS);
     await this.unitOfWork.run(origin, async (scope) => {
+      if (!user) {
+        scope.audit({ action: "password.reset_request", outcome: "failure", metadata: { reason: "unknown_account" } });
+        return;
+      }
       await scope.tx.passwordResetToken.create({ data: { userId: user.id, tokenHash: hashToken(token), expiresAt } });
       scope.notify({ to: user.email, template: "password-reset", locale: user.locale, params: { token, link: `${this.settings.publicUrl}/reset-password?token=${token}` } });
       scope.publish("password.reset_requested", user.id, { expiresAt: expiresAt.toISOString() });
       scope.audit({ action: "password.reset_request", subjectType: "user", subjectId: user.id });
     });
-    return true;
   }
 
   /** Sets the password with a reset token (once, within 30 minutes) and ends every session. No login. */

@@ -104,12 +104,17 @@ export class SessionsService {
     const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash)) && !tooLong;
     if (!user || !matches || user.status !== "ACTIVE" || user.deletedAt) {
       await this.rateLimits.hit(failuresKey, HOUR);
-      if (user) {
-        await this.unitOfWork.run(origin, async (scope) => {
-          scope.publish("user.login_failed", user.id, { reason: matches ? "not_active" : "bad_password" });
-          scope.audit({ action: "user.login", outcome: "failure", subjectType: "user", subjectId: user.id, metadata: { reason: matches ? "not_active" : "bad_password" } });
-        });
-      }
+      // Every failure commits an audited unit of work, an unknown email's too (without the
+      // address), so that no branch answers measurably sooner (SECURITY 2).
+      await this.unitOfWork.run(origin, async (scope) => {
+        if (!user) {
+          scope.audit({ action: "user.login", outcome: "failure", metadata: { reason: "unknown_account" } });
+          return;
+        }
+        const reason = matches ? "not_active" : "bad_password";
+        scope.publish("user.login_failed", user.id, { reason });
+        scope.audit({ action: "user.login", outcome: "failure", subjectType: "user", subjectId: user.id, metadata: { reason } });
+      });
       throw new UnauthenticatedError(LOGIN_FAILED);
     }
 

@@ -1,43 +1,140 @@
-import bcrypt from "bcrypt";
+import { Worker } from "node:worker_threads";
+
+/** Scheduling priority of the hashing threads: below the event loop, PostgreSQL and Redis. */
+export const HASHING_NICE = 10;
 
 /**
- * bcrypt through the library's asynchronous API, which hashes on libuv's thread pool: the event
- * loop never waits for it. At most `maxConcurrent` hashes run at once, so that a login storm
- * leaves pool threads to everything else that needs them (WebCrypto signatures of every token,
- * DNS, files). Inputs are checked against bcrypt's 72-byte limit by the password policy first.
+ * Each worker lowers its own thread's priority (on Linux `nice` is per thread) and then hashes
+ * synchronously on that thread, one job at a time.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const bcrypt = require(workerData.bcrypt);
+try { require("node:os").setPriority(0, workerData.nice); } catch {}
+parentPort.on("message", ({ op, password, hash, cost }) => {
+  const started = performance.now();
+  try {
+    const result = op === "hash" ? bcrypt.hashSync(password, cost) : bcrypt.compareSync(password, hash);
+    parentPort.postMessage({ result, ms: performance.now() - started });
+  } catch (error) {
+    parentPort.postMessage({ error: error instanceof Error ? error.message : String(error) });
+  }
+});`;
+
+/** Told of every finished operation: its kind, the bcrypt cost it ran at and its time on a hashing thread. */
+export type HashingObserver = (operation: "hash" | "compare", cost: number, seconds: number) => void;
+
+/** The cost factor written in a bcrypt hash (`$2b$12$...`). */
+function costOf(hash: string): number {
+  return Number(/^\$2[abxy]?\$(\d{2})\$/.exec(hash)?.[1] ?? 0);
+}
+
+type Request = { op: "hash"; password: string; cost: number } | { op: "compare"; password: string; hash: string };
+
+interface Job {
+  request: Request;
+  resolve(value: string | boolean): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+/**
+ * bcrypt on a pool of worker threads that run at a lower scheduling priority. A login storm then
+ * uses every idle CPU cycle, yet the event loop, PostgreSQL and Redis preempt it, so other
+ * requests keep their latency; libuv's thread pool stays free for WebCrypto, DNS and files.
+ * Inputs are checked against bcrypt's 72-byte limit by the password policy first.
  */
 export class PasswordHasher {
-  /** Verified against when the account does not exist, so that path costs the same time. */
-  private readonly dummy: Promise<string>;
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  /**
+   * Verified against when the account does not exist, so that path does the same work: a
+   * well-formed hash at the configured cost (bcrypt's work depends only on the cost) that no
+   * password matches in practice, and that the caller's `hash !== null` check rules out anyway.
+   */
+  private readonly dummy: string;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private closed = false;
 
   constructor(
     readonly cost: number,
-    private readonly maxConcurrent = 2,
+    readonly threads: number,
+    private readonly observe: HashingObserver = () => undefined,
   ) {
-    this.dummy = bcrypt.hash("identity-subgraph dummy password", cost);
+    for (let i = 0; i < threads; i += 1) this.slots.push(this.spawn());
+    this.dummy = `$2b$${String(cost).padStart(2, "0")}$identitysubgraphdummyhashidentitysubgraphdummyhashida`;
   }
 
   hash(password: string): Promise<string> {
-    return this.limited(() => bcrypt.hash(password, this.cost));
+    return this.run({ op: "hash", password, cost: this.cost }) as Promise<string>;
   }
 
   /** Compares with the stored hash, or with a dummy hash when there is none (same cost, same time). */
   async verify(password: string, hash: string | null | undefined): Promise<boolean> {
-    const against = hash ?? (await this.dummy);
-    const matches = await this.limited(() => bcrypt.compare(password, against));
+    const against = hash ?? this.dummy;
+    const matches = (await this.run({ op: "compare", password, hash: against })) === true;
     return matches && hash !== null && hash !== undefined;
   }
 
-  private async limited<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= this.maxConcurrent) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running += 1;
-    try {
-      return await work();
-    } finally {
-      this.running -= 1;
-      this.waiting.shift()?.();
+  /** Operations waiting for a free thread. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new Error("password hashing stopped"));
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private run(request: Request): Promise<string | boolean> {
+    if (this.closed) return Promise.reject(new Error("password hashing stopped"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.job) continue;
+      const job = this.queue.shift();
+      if (!job) return;
+      slot.job = job;
+      slot.worker.postMessage(job.request);
     }
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcrypt: require.resolve("bcrypt"), nice: HASHING_NICE } });
+    // Idle hashing threads never keep the process alive.
+    worker.unref();
+    const slot: Slot = { worker, job: null };
+    worker.on("message", (reply: { result?: string | boolean; ms?: number; error?: string }) => {
+      const job = slot.job;
+      slot.job = null;
+      if (reply.error !== undefined) job?.reject(new Error(reply.error));
+      else if (job) {
+        const { request } = job;
+        this.observe(request.op, request.op === "hash" ? request.cost : costOf(request.hash), (reply.ms ?? 0) / 1000);
+        job.resolve(reply.result as string | boolean);
+      }
+      this.dispatch();
+    });
+    // A thread that dies fails its job and is replaced.
+    worker.on("error", (error) => {
+      slot.job?.reject(error);
+      slot.job = null;
+    });
+    worker.on("exit", () => {
+      if (this.closed) return;
+      slot.job?.reject(new Error("password hashing thread exited"));
+      this.slots[this.slots.indexOf(slot)] = this.spawn();
+      this.dispatch();
+    });
+    return slot;
   }
 }

@@ -38,6 +38,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly passwordHashing = new Histogram({
+    name: "password_hashing_seconds",
+    help: "bcrypt time on a hashing thread, by operation (hash, compare) and cost factor",
+    labelNames: ["operation", "cost"] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
   readonly outboxPublished = new Counter({
     name: "outbox_published_total",
     help: "Outbox messages delivered, by destination (queue or internal consumer)",

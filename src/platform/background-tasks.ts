@@ -1,0 +1,25 @@
+import type { Logger } from "./logging/logger";
+
+/**
+ * Work that a request starts but does not wait for (so that its answer takes the same time whatever
+ * the work finds). A failure is logged; `drain()` waits for what is still running, so a graceful
+ * shutdown loses none of it.
+ */
+export class BackgroundTasks {
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  run(name: string, work: () => Promise<unknown>): void {
+    const task = work().then(
+      () => undefined,
+      (error: unknown) => this.logger.error({ err: error, task: name }, "background task failed"),
+    );
+    this.running.add(task);
+    void task.finally(() => this.running.delete(task));
+  }
+
+  async drain(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
+  }
+}
