@@ -149,7 +149,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       sessionMs: config.SESSION_TTL_S * 1000,
       rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
       refreshPerMinute: config.REFRESH_RATE_LIMIT,
-    }),
+    }, background),
     accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, accountSettings, background),
     audit: new AuditService(prisma),
     passwords: new PasswordsService(prisma, platform.events.unitOfWork, hasher, revocations, platform.rateLimits, clock, accountSettings, background),

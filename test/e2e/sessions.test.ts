@@ -76,6 +76,29 @@ describe("login", () => {
     expect(await counted(pending, PASSWORD)).toEqual(unknown);
   });
 
+  it("SECURITY 60: records every failure: user.login_failed and an audit row for an account, an audit row without the address for an unknown email", async () => {
+    const email = await account();
+    const { id } = await h.t.app.platform.database.prisma.user.findUniqueOrThrow({ where: { email } });
+    const stranger = newEmail();
+    const ip = from();
+    await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: "Wrong-Horse-42!" } }, ip);
+    await graphql(h.t.baseUrl, LoginDocument, { input: { email: stranger, password: PASSWORD } }, ip);
+    const event = await waitUntil("user.login_failed", async () =>
+      (await h.queues.jobs("user-events")).find((j) => j.name === "user.login_failed" && (j.data as { aggregateId: string }).aggregateId === id),
+    );
+    expect((event.data as { data: unknown }).data).toEqual({ reason: "bad_password" });
+    const rows = await waitUntil("two audit rows", async () => {
+      const found = await h.t.app.platform.database.prisma.auditEvent.findMany({ where: { action: "user.login", outcome: "failure", ipAddress: ip["x-forwarded-for"] } });
+      return found.length === 2 ? found : undefined;
+    });
+    // Recorded in the background, in either order: the unknown email's row (no subject) last.
+    expect(rows.map((r) => [r.subjectId, r.metadata]).sort(([a]) => (a === null ? 1 : -1))).toEqual([
+      [id, { reason: "bad_password" }],
+      [null, { reason: "unknown_account" }],
+    ]);
+    expect(JSON.stringify(rows, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))).not.toContain(stranger);
+  });
+
   it("SECURITY 9: a password of 72 bytes plus more never matches (no silent truncation)", async () => {
     const exact = `Aa1!${"x".repeat(68)}`;
     const email = await account(exact);

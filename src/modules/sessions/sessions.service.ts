@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from "../../graphql/errors";
 import type { Viewer } from "../../graphql/context";
+import type { BackgroundTasks } from "../../platform/background-tasks";
 import type { Clock } from "../../platform/clock";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
@@ -79,6 +80,7 @@ export class SessionsService {
     private readonly rateLimits: RateLimitStore,
     private readonly clock: Clock,
     private readonly settings: SessionSettings,
+    private readonly background: BackgroundTasks,
   ) {}
 
   /**
@@ -104,9 +106,9 @@ export class SessionsService {
     const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash)) && !tooLong;
     if (!user || !matches || user.status !== "ACTIVE" || user.deletedAt) {
       await this.rateLimits.hit(failuresKey, HOUR);
-      // Every failure commits an audited unit of work, an unknown email's too (without the
-      // address), so that no branch answers measurably sooner (SECURITY 2).
-      await this.unitOfWork.run(origin, async (scope) => {
+      // Recorded in the background, so that the answer takes the same time whatever is recorded
+      // (SECURITY 2); an unknown email's failure is audited too, without the address.
+      this.background.run("failed login record", () => this.unitOfWork.run(origin, async (scope) => {
         if (!user) {
           scope.audit({ action: "user.login", outcome: "failure", metadata: { reason: "unknown_account" } });
           return;
@@ -114,7 +116,7 @@ export class SessionsService {
         const reason = matches ? "not_active" : "bad_password";
         scope.publish("user.login_failed", user.id, { reason });
         scope.audit({ action: "user.login", outcome: "failure", subjectType: "user", subjectId: user.id, metadata: { reason } });
-      });
+      }));
       throw new UnauthenticatedError(LOGIN_FAILED);
     }
 
