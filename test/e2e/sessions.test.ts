@@ -195,6 +195,20 @@ describe("refresh tokens", () => {
     await waitUntil("session.token_reuse_detected", async () => (await h.queues.jobs("user-events")).find((j) => j.name === "session.token_reuse_detected" && (j.data as { aggregateId: string }).aggregateId === auth.session.id));
   });
 
+  it("audits each rotation in the same statement, with who and where; a refused refresh writes no rotation record", async () => {
+    const auth = await login(await account());
+    const ip = from();
+    const rotated = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken }, { ...ip, "user-agent": "bench/1" });
+    expect(rotated.errors).toBeUndefined();
+    const prisma = h.t.app.platform.database.prisma;
+    const rows = await prisma.auditEvent.findMany({ where: { action: "session.refresh", subjectId: auth.session.id } });
+    expect(rows).toEqual([expect.objectContaining({ subjectType: "session", outcome: "success", actorType: "user", actorId: auth.user.id, ipAddress: ip["x-forwarded-for"], userAgent: "bench/1" })]);
+    await graphql(h.t.baseUrl, LogoutDocument, {}, bearer(rotated.data?.refreshTokens.accessToken as string));
+    const refused = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: rotated.data?.refreshTokens.refreshToken as string });
+    expect(refused.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(await prisma.auditEvent.count({ where: { action: "session.refresh", subjectId: auth.session.id } })).toBe(1);
+  });
+
   it("SECURITY 18: of 10 concurrent refreshes with one token exactly one succeeds", async () => {
     const auth = await login(await account());
     const results = await Promise.all(Array.from({ length: 10 }, () => graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken })));

@@ -5,7 +5,7 @@ import type { BackgroundTasks } from "../../platform/background-tasks";
 import type { Clock } from "../../platform/clock";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
-import type { Prisma, Tx } from "../../platform/db/database";
+import { sql, type Prisma, type Tx } from "../../platform/db/database";
 import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import { consume, limitedUntilReset, type RateLimitStore } from "../../platform/ratelimit/store";
@@ -151,21 +151,29 @@ export class SessionsService {
 
   /**
    * Rotates a refresh token: the presented one is spent by an atomic compare-and-swap (of
-   * concurrent refreshes exactly one wins) and a new one issued, in one SQL statement. Presenting
-   * a spent token again revokes the whole session and emits `session.token_reuse_detected`.
-   * Rotations are limited per session (`REFRESH_RATE_LIMIT` a minute); a limited refresh rolls
-   * back, so the presented token stays usable.
+   * concurrent refreshes exactly one wins) and a new one issued, with the audit record, in one SQL
+   * statement and no interactive transaction. Presenting a spent token again revokes the whole
+   * session and emits `session.token_reuse_detected`. Rotations are limited per session
+   * (`REFRESH_RATE_LIMIT` a minute), counted before anything is spent, so a limited refresh leaves
+   * the presented token usable.
    */
   async refresh(presented: string, origin: Origin): Promise<AuthPayload> {
     const denied = new UnauthenticatedError("Invalid or expired refresh token");
     if (!/^[A-Za-z0-9_-]{43}$/.test(presented)) throw denied;
     const tokenHash = hashToken(presented);
+    const [held] = await this.prisma.$queryRaw<{ sessionId: string; userId: string; usedAt: Date | null }[]>`
+      SELECT t.session_id AS "sessionId", s.user_id AS "userId", t.used_at AS "usedAt"
+      FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ${tokenHash}`;
+    if (!held) throw denied;
+    if (held.usedAt) return this.refuseReuse(origin, tokenHash, denied);
+    await consume(this.rateLimits, `refresh:${held.sessionId}`, this.settings.refreshPerMinute, REFRESH_WINDOW_MS);
     const next = newOpaqueToken();
     const now = this.clock.now();
     const idleExpiry = new Date(now.getTime() + this.settings.refreshIdleMs);
-    const outcome = await this.unitOfWork.run(origin, async (scope) => {
-      const [row] = await scope.tx.$queryRaw<RotationRow[]>`
-        WITH spent AS (
+    const [row] = await this.unitOfWork.statement<RotationRow>(
+      { ...origin, actor: { type: "user", id: held.userId } },
+      [{ action: "session.refresh", subjectType: "session", subjectId: held.sessionId }],
+      sql`spent AS (
           UPDATE refresh_tokens SET used_at = ${now}
           WHERE token_hash = ${tokenHash} AND used_at IS NULL AND expires_at > ${now}
           RETURNING session_id
@@ -178,32 +186,32 @@ export class SessionsService {
         ), issued AS (
           INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
           SELECT ${randomUUID()}::uuid, live.id, ${hashToken(next)}, LEAST(${idleExpiry}::timestamptz, live.expires_at) FROM live
-        )
-        SELECT spent.session_id AS "spentSessionId", live.id, live.user_id AS "userId", live.device_name AS "deviceName",
+        ), done AS (SELECT FROM live)`,
+      sql`SELECT spent.session_id AS "spentSessionId", live.id, live.user_id AS "userId", live.device_name AS "deviceName",
                live.user_agent AS "userAgent", live.ip_address AS "ipAddress", live.country, live.created_at AS "createdAt",
                live.last_active_at AS "lastActiveAt", live.expires_at AS "expiresAt"
-        FROM spent LEFT JOIN live ON true`;
-      if (!row) return this.detectReuse(scope, tokenHash, now);
-      if (row.id === null) return { kind: "denied" as const };
-      await consume(this.rateLimits, `refresh:${row.id}`, this.settings.refreshPerMinute, REFRESH_WINDOW_MS);
-      scope.audit({ action: "session.refresh", subjectType: "session", subjectId: row.id });
-      return { kind: "rotated" as const, session: row as SessionFields & { userId: string } };
-    });
-    if (outcome.kind === "reused") await this.revocations.markRevoked([outcome.sessionId]);
-    if (outcome.kind !== "rotated") throw denied;
-    const { userId } = outcome.session;
-    return this.payload(userId, outcome.session, next, () => this.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
+        FROM spent LEFT JOIN live ON true`,
+    );
+    // Not spent now: expired, or spent a moment ago by a concurrent refresh (a second use too).
+    if (!row) return this.refuseReuse(origin, tokenHash, denied);
+    if (row.id === null || row.userId === null) throw denied;
+    const { userId } = row;
+    return this.payload(userId, row as SessionFields, next, () => this.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
   }
 
-  /** A token that could not be spent: unknown or expired (denied), or spent before (reuse: the session ends). */
-  private async detectReuse(scope: WorkScope, tokenHash: string, now: Date): Promise<{ kind: "denied" } | { kind: "reused"; sessionId: string }> {
-    const known = await scope.tx.refreshToken.findUnique({ where: { tokenHash }, include: { session: true } });
-    if (!known?.usedAt || known.session.revokedAt) return { kind: "denied" };
-    await scope.tx.session.update({ where: { id: known.sessionId }, data: { revokedAt: now, revokeReason: "token_reuse" } });
-    scope.publish("session.token_reuse_detected", known.sessionId, { userId: known.session.userId });
-    scope.publish("session.revoked", known.sessionId, { userId: known.session.userId, reason: "token_reuse" });
-    scope.audit({ action: "session.token_reuse", outcome: "denied", subjectType: "session", subjectId: known.sessionId });
-    return { kind: "reused", sessionId: known.sessionId };
+  /** A spent token presented again: its session ends, unless it has already ended; the caller is refused either way. */
+  private async refuseReuse(origin: Origin, tokenHash: string, denied: UnauthenticatedError): Promise<never> {
+    const reused = await this.unitOfWork.run(origin, async (scope) => {
+      const known = await scope.tx.refreshToken.findUnique({ where: { tokenHash }, include: { session: true } });
+      if (!known?.usedAt || known.session.revokedAt) return null;
+      await scope.tx.session.update({ where: { id: known.sessionId }, data: { revokedAt: this.clock.now(), revokeReason: "token_reuse" } });
+      scope.publish("session.token_reuse_detected", known.sessionId, { userId: known.session.userId });
+      scope.publish("session.revoked", known.sessionId, { userId: known.session.userId, reason: "token_reuse" });
+      scope.audit({ action: "session.token_reuse", outcome: "denied", subjectType: "session", subjectId: known.sessionId });
+      return known.sessionId;
+    });
+    if (reused) await this.revocations.markRevoked([reused]);
+    throw denied;
   }
 
   /** Ends the caller's session, or every session of the caller. */

@@ -5,7 +5,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import type { Config } from "../../config";
-import { PrismaClient, type Prisma as PrismaNamespace } from "../../generated/prisma/client";
+import { PrismaClient, Prisma as PrismaNamespace } from "../../generated/prisma/client";
 import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import { ensureDatabase } from "./ensure-database";
@@ -15,6 +15,9 @@ import type { SqlSession } from "./sql";
 export type Prisma = PrismaClient<"query">;
 /** The client inside an interactive transaction. */
 export type Tx = PrismaNamespace.TransactionClient;
+/** A parameterised SQL fragment for `$queryRaw`, composable into larger statements. */
+export type Sql = PrismaNamespace.Sql;
+export const { sql, empty } = PrismaNamespace;
 
 /** The database of one app: a Prisma client plus what start-up and health checks need. */
 export interface Database {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock";
-import type { Prisma, Tx } from "../db/database";
+import { empty, sql, type Prisma, type Sql, type Tx } from "../db/database";
 import { eventCatalogue, validatePayload, type EventEnvelope, type EventPayload, type EventType } from "./catalogue";
 import type { EventHandlers } from "./handlers";
 import type { Notification } from "./notifications";
@@ -69,6 +69,17 @@ interface AuditRow {
   metadata: unknown;
 }
 
+/** A WITH query `audit` inserting the rows in order, when `condition` (a WHERE clause, or empty) holds. */
+function auditInsert(rows: AuditRow[], condition: Sql): Sql {
+  return sql`audit AS (
+    INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, outcome, ip_address, user_agent, request_id, metadata)
+    SELECT (e->>'occurredAt')::timestamptz, e->>'actorType', e->>'actorId', e->>'action', e->>'subjectType', e->>'subjectId',
+           e->>'outcome', e->>'ipAddress', e->>'userAgent', e->>'requestId', e->'metadata'
+    FROM jsonb_array_elements(${JSON.stringify(rows)}::jsonb) WITH ORDINALITY AS rows(e, n) ${condition} ORDER BY n
+    RETURNING 1
+  )`;
+}
+
 interface OutboxRow {
   id: string;
   destination: string;
@@ -119,9 +130,20 @@ export class UnitOfWork {
   }
 
   /**
-   * Outbox rows, audit rows and the relay's wake-up in one statement: on a hot path such as a
-   * token refresh, Prisma's createMany cost more than the rest of the transaction. Rows keep the
-   * order they were recorded in (seq and audit ids follow it).
+   * A unit of work that is one data-modifying statement, without an interactive transaction: a
+   * statement is atomic by itself, and a hot path (token refresh) saves BEGIN, COMMIT and Prisma's
+   * bookkeeping. `ctes` are the statement's WITH queries, the last of them named `done`; `select`
+   * is its final query. The audit entries are inserted by the same statement when `done` has a row.
+   */
+  async statement<R>(origin: Origin, audits: AuditEntry[], ctes: Sql, select: Sql): Promise<R[]> {
+    const rows = audits.map((entry) => this.auditRow(origin, entry));
+    return this.prisma.$queryRaw<R[]>`WITH ${ctes}, ${auditInsert(rows, sql`WHERE EXISTS (SELECT FROM done)`)} ${select}`;
+  }
+
+  /**
+   * Outbox rows, audit rows and the relay's wake-up in one statement: on a hot path Prisma's
+   * createMany cost more than the rest of the transaction. Rows keep the order they were recorded
+   * in (seq and audit ids follow it).
    */
   private async record(tx: Tx, outbox: OutboxRow[], audits: AuditRow[]): Promise<void> {
     await tx.$executeRaw`
@@ -130,13 +152,7 @@ export class UnitOfWork {
         SELECT (e->>'id')::uuid, e->>'destination', e->>'name', e->>'aggregateType', e->>'aggregateId', e->'payload'
         FROM jsonb_array_elements(${JSON.stringify(outbox)}::jsonb) WITH ORDINALITY AS rows(e, n) ORDER BY n
         RETURNING 1
-      ), audit AS (
-        INSERT INTO audit_events (occurred_at, actor_type, actor_id, action, subject_type, subject_id, outcome, ip_address, user_agent, request_id, metadata)
-        SELECT (e->>'occurredAt')::timestamptz, e->>'actorType', e->>'actorId', e->>'action', e->>'subjectType', e->>'subjectId',
-               e->>'outcome', e->>'ipAddress', e->>'userAgent', e->>'requestId', e->'metadata'
-        FROM jsonb_array_elements(${JSON.stringify(audits)}::jsonb) WITH ORDINALITY AS rows(e, n) ORDER BY n
-        RETURNING 1
-      )
+      ), ${auditInsert(audits, empty)}
       SELECT pg_notify('identity_outbox', '') WHERE EXISTS (SELECT FROM outbox)`;
   }
 
