@@ -105,7 +105,7 @@ describe("limits", () => {
     expect(res.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
   });
 
-  it("rejects a fragment bomb quickly and clearly", async () => {
+  it("SECURITY 44: rejects a fragment bomb quickly and clearly", async () => {
     const defs = Array.from({ length: 30 }, (_, i) => `fragment B${i} on User { ...B${i + 1} ...B${i + 1} }`).join("\n");
     const res = await graphql(t.baseUrl, `query Bomb { user(id: "${ids[0]}") { ...B0 } }\n${defs}\nfragment B30 on User { id }`);
     expect(res.status).toBe(400);
@@ -119,7 +119,7 @@ describe("limits", () => {
     expect(body.errors[0]?.extensions.code).toBe("PAYLOAD_TOO_LARGE");
   });
 
-  it("refuses a batched array", async () => {
+  it("SECURITY 45: refuses a batched array with 400", async () => {
     const res = await post([{ query: "{ _service { sdl } }" }, { query: "{ _service { sdl } }" }]);
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/batching/i);

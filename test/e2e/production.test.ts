@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-it("rejects an over-deep operation before execution, naming the limit", async () => {
+it("SECURITY 44: rejects an over-deep operation before execution, naming the limit", async () => {
   const res = await graphql(t.baseUrl, `query Deep { user(id: "${randomUUID()}") { id } }`);
   expect(res.status).toBe(400);
   expect(res.errors?.map((e) => e.message)).toEqual(['Operation "Deep" is 2 levels deep; the maximum depth is 1']);
@@ -28,7 +28,7 @@ it("SECURITY 43: refuses introspection with INTROSPECTION_DISABLED", async () =>
   expect(res.errors?.[0]?.extensions?.code).toBe("INTROSPECTION_DISABLED");
 });
 
-it("gives no field suggestions", async () => {
+it("SECURITY 43: gives no field suggestions", async () => {
   const res = await graphql(t.baseUrl, `{ usr }`);
   expect(res.status).toBe(400);
   expect(JSON.stringify(res.errors)).not.toMatch(/Did you mean/);
@@ -39,7 +39,7 @@ it("serves no IDE to a browser", async () => {
   expect(await res.text()).not.toMatch(/sandbox|embeddable|<html/i);
 });
 
-it("answers an unexpected failure with INTERNAL_SERVER_ERROR, a request id and nothing else", async () => {
+it("SECURITY 47: answers an unexpected failure with INTERNAL_SERVER_ERROR, a request id and nothing else", async () => {
   const other = await startTestApp(PRODUCTION);
   await other.app.platform.database.close(); // fault injection: the database goes away mid-life
   try {

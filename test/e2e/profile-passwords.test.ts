@@ -75,20 +75,31 @@ describe("myAuditEvents", () => {
     expect((await graphql(h.t.baseUrl, MyAuditEventsDocument, { after: "bm9wZQ" }, bearer(auth.accessToken))).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     expect((await graphql(h.t.baseUrl, MyAuditEventsDocument, {})).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
+
+  it("SECURITY 44: first: 99999999 is refused before execution by the cost limit, and beyond 100 as a variable", async () => {
+    const auth = (await login(await account()))!;
+    const literal = await graphql(h.t.baseUrl, "query Huge { myAuditEvents(first: 99999999) { edges { node { action } } } }", undefined, bearer(auth.accessToken));
+    expect(literal.status).toBe(400);
+    expect(literal.errors?.[0]).toMatchObject({ message: expect.stringMatching(/maximum cost is 5000/), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } });
+    const variable = await graphql(h.t.baseUrl, MyAuditEventsDocument, { first: 99999999 }, bearer(auth.accessToken));
+    expect(variable.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "first", message: "must be between 1 and 100" }] });
+  });
 });
 
 describe("changePassword", () => {
-  it("SECURITY 11: a wrong current password is FORBIDDEN and leaves the hash unchanged", async () => {
+  it("SECURITY 4 and 11: a wrong current password is FORBIDDEN and leaves the hash unchanged", async () => {
     const email = await account();
     const auth = (await login(email))!;
     const prisma = h.t.app.platform.database.prisma;
     const before = (await prisma.user.findUniqueOrThrow({ where: { email } })).passwordHash;
-    const res = await graphql(h.t.baseUrl, ChangePasswordDocument, { input: { currentPassword: "Wrong-Horse-42!", newPassword: "Brand-New-Pass-9#" } }, bearer(auth.accessToken));
-    expect(res.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    for (const currentPassword of ["Wrong-Horse-42!", ""]) {
+      const res = await graphql(h.t.baseUrl, ChangePasswordDocument, { input: { currentPassword, newPassword: "Brand-New-Pass-9#" } }, bearer(auth.accessToken));
+      expect(res.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    }
     expect((await prisma.user.findUniqueOrThrow({ where: { email } })).passwordHash).toBe(before);
   });
 
-  it("sets the new password, ends the other sessions when asked, and tells the user", async () => {
+  it("SECURITY 5 and 21: sets the new password, ends the other sessions when asked, and tells the user", async () => {
     const email = await account();
     const here = (await login(email))!;
     const there = (await login(email))!;
@@ -126,7 +137,7 @@ describe("password reset", () => {
     ]);
   });
 
-  it("SECURITY 32, 33, 34 and 21: a single-use hashed token, a link on PUBLIC_URL whatever the Host, every session ended, no login", async () => {
+  it("SECURITY 5, 32, 33, 34 and 21: a single-use hashed token, a link on PUBLIC_URL whatever the Host, every session ended, no login, a confirmation mail", async () => {
     const email = await account();
     const session = (await login(email))!;
     await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email }, { ...fromNewIp(), "x-forwarded-host": "evil.test" });
@@ -142,6 +153,7 @@ describe("password reset", () => {
     const again = await graphql(h.t.baseUrl, ResetPasswordDocument, { input: { token: params.token as string, newPassword: "Another-Pass-2024!" } });
     expect(again.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "input.token", message: "is invalid or has expired" }] });
     expect(await login(email, "Reset-Pass-2024!")).not.toBeNull();
+    await h.mailTo(email, "password-changed");
   });
 
   it("SECURITY 32: refuses an expired token", async () => {

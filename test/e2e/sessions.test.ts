@@ -1,5 +1,5 @@
-import { createHash, createHmac, randomUUID } from "node:crypto";
-import { decodeJwt, decodeProtectedHeader } from "jose";
+import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
+import { CompactEncrypt, decodeJwt, decodeProtectedHeader } from "jose";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import {
@@ -128,7 +128,7 @@ describe("login limits", () => {
 });
 
 describe("access tokens", () => {
-  it("SECURITY 12, 13, 14: refuse alg none, HS256 with the public key, wrong aud, unknown or traversal kid, an embedded jwk, expired tokens and refresh tokens", async () => {
+  it("SECURITY 12, 13, 14, 15: refuse alg none, HS256 with the public key, wrong aud, unknown or traversal kid, an embedded jwk, expired tokens, refresh tokens and a JWE", async () => {
     const auth = await login(await account());
     const [header, payload] = auth.accessToken.split(".") as [string, string];
     const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
@@ -147,6 +147,8 @@ describe("access tokens", () => {
       `${b64({ ...decodeProtectedHeader(auth.accessToken), kid: "' OR 1=1--", jwk: jwks.keys[0] })}.${payload}.${auth.accessToken.split(".")[2]}`,
       `${header}.${b64({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 })}.${auth.accessToken.split(".")[2]}`,
       auth.refreshToken,
+      // SECURITY 15: a JWE (five parts) is never a bearer token.
+      await new CompactEncrypt(Buffer.from(payload, "base64url")).setProtectedHeader({ alg: "dir", enc: "A256GCM", typ: "at+jwt" }).encrypt(randomBytes(32)),
     ];
     for (const token of forged) {
       const res = await graphql(h.t.baseUrl, MeDocument, undefined, bearer(token));

@@ -1,0 +1,68 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { CompactEncrypt, SignJWT, generateKeyPair, type CryptoKey } from "jose";
+import { AccessTokens, InvalidTokenError } from "../../src/platform/jwt/access-tokens";
+import type { KeyStore } from "../../src/platform/jwt/keys";
+
+const ISSUER = "https://id.example.test";
+const AUDIENCE = "identity-platform";
+const now = new Date("2026-11-22T12:00:00Z");
+const t = Math.floor(now.getTime() / 1000);
+
+/** Tokens signed with the service's own key (so only the claims or headers are wrong). */
+async function setup() {
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  const keys = {
+    signingKey: () => ({ kid: "k1", alg: "ES256" as const, key: privateKey }),
+    verificationKey: (kid: unknown) => (kid === "k1" ? { kid: "k1", alg: "ES256" as const, publicKey } : undefined),
+  } as unknown as KeyStore;
+  const tokens = new AccessTokens(keys, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 900 }, { now: () => now });
+  const sign = (edit: { header?: Record<string, unknown>; claims?: Record<string, unknown>; key?: CryptoKey } = {}) =>
+    new SignJWT({ sid: randomUUID(), roles: ["USER"], sub: randomUUID(), iss: ISSUER, aud: AUDIENCE, iat: t, exp: t + 900, jti: randomUUID(), ...edit.claims })
+      .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "at+jwt", ...edit.header } as never)
+      .sign(edit.key ?? privateKey);
+  return { tokens, sign };
+}
+
+describe("access token verification", () => {
+  it("accepts its own token", async () => {
+    const { tokens, sign } = await setup();
+    await expect(tokens.verify(await sign())).resolves.toMatchObject({ roles: ["USER"] });
+    const issued = await tokens.issue({ userId: "u1", sessionId: "s1", roles: ["USER"] });
+    await expect(tokens.verify(issued)).resolves.toEqual({ userId: "u1", sessionId: "s1", roles: ["USER"] });
+  });
+
+  it("SECURITY 12 and 14: pins issuer, audience, type, expiry and not-before, with the right signature", async () => {
+    const { tokens, sign } = await setup();
+    const other = await generateKeyPair("ES256");
+    const cases: Record<string, Promise<string>> = {
+      "wrong iss": sign({ claims: { iss: "https://evil.test" } }),
+      "wrong aud": sign({ claims: { aud: "other-service" } }),
+      "typ JWT (not an access token)": sign({ header: { typ: "JWT" } }),
+      "typ of an MFA-pending token": sign({ header: { typ: "mfa+jwt" } }),
+      expired: sign({ claims: { iat: t - 1000, exp: t - 10 } }),
+      "not yet valid (nbf in the future)": sign({ claims: { nbf: t + 600 } }),
+      "no exp": sign({ claims: { exp: undefined } }),
+      "another key under our kid": sign({ key: other.privateKey }),
+      "unknown kid": sign({ header: { kid: "k2" } }),
+    };
+    for (const [name, token] of Object.entries(cases)) {
+      await expect(tokens.verify(await token).then(() => `${name}: accepted`)).rejects.toBeInstanceOf(InvalidTokenError);
+    }
+  });
+
+  it("SECURITY 15: refuses a JWE (an encrypted token is never accepted as a bearer)", async () => {
+    const { tokens } = await setup();
+    const payload = new TextEncoder().encode(JSON.stringify({ sub: "u1", sid: "s1", roles: ["ADMIN"], iss: ISSUER, aud: AUDIENCE, exp: t + 900 }));
+    const jwe = await new CompactEncrypt(payload).setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: "k1", typ: "at+jwt" }).encrypt(randomBytes(32));
+    expect(jwe.split(".")).toHaveLength(5);
+    await expect(tokens.verify(jwe)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it("SECURITY 15: jose is at or above the patched floor (4.9.2, CVE-2024-28176 fixed in 4.15.5) and jsonwebtoken is not installed", () => {
+    const version = (JSON.parse(readFileSync(require.resolve("jose").replace(/dist\/.*$/, "package.json"), "utf8")) as { version: string }).version;
+    const [major = 0, minor = 0, patch = 0] = version.split(".").map(Number);
+    expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(4_015_005);
+    expect(() => require.resolve("jsonwebtoken")).toThrow();
+  });
+});
