@@ -112,7 +112,7 @@ export class AccountsService {
     await consume(this.rateLimits, `resend:ip:${origin.ipAddress ?? "unknown"}`, RESEND_PER_IP_PER_HOUR, HOUR);
     const email = emailArgument(rawEmail);
     await consume(this.rateLimits, `resend:email:${email.toLowerCase()}`, RESEND_PER_EMAIL_PER_HOUR, HOUR);
-    this.background.run("verification email", () => this.resendVerification(email, origin));
+    await this.background.run("verification email", () => this.resendVerification(email, origin));
     return true;
   }
 

@@ -74,7 +74,7 @@ export class PasswordsService {
     await consume(this.rateLimits, `reset:ip:${origin.ipAddress ?? "unknown"}`, RESET_PER_HOUR, HOUR);
     const email = emailArgument(rawEmail);
     await consume(this.rateLimits, `reset:email:${email.toLowerCase()}`, RESET_PER_HOUR, HOUR);
-    this.background.run("password reset request", () => this.issueResetToken(email, origin));
+    await this.background.run("password reset request", () => this.issueResetToken(email, origin));
     return true;
   }
 

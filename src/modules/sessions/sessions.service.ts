@@ -108,7 +108,7 @@ export class SessionsService {
       await this.rateLimits.hit(failuresKey, HOUR);
       // Recorded in the background, so that the answer takes the same time whatever is recorded
       // (SECURITY 2); an unknown email's failure is audited too, without the address.
-      this.background.run("failed login record", () => this.unitOfWork.run(origin, async (scope) => {
+      await this.background.run("failed login record", () => this.unitOfWork.run(origin, async (scope) => {
         if (!user) {
           scope.audit({ action: "user.login", outcome: "failure", metadata: { reason: "unknown_account" } });
           return;
