@@ -35,8 +35,8 @@ export interface SessionSettings {
 
 type SessionFields = Pick<NonNullable<Awaited<ReturnType<Tx["session"]["findUnique"]>>>, "id" | "deviceName" | "userAgent" | "ipAddress" | "country" | "createdAt" | "lastActiveAt" | "expiresAt">;
 
-/** The rotation statement's row: the spent token's session, and the live session it was rotated in (null columns when not). */
-type RotationRow = { spentSessionId: string } & { [K in keyof SessionFields]: SessionFields[K] | null } & { userId: string | null };
+/** The rotation statement's row (none when nothing was spent): the live session the token was rotated in, null columns when it has ended. */
+type RotationRow = { [K in keyof SessionFields]: SessionFields[K] | null } & { userId: string | null };
 
 export function toSessionInfo(session: SessionFields, currentSessionId: string | null): SessionInfo {
   return {
@@ -187,7 +187,7 @@ export class SessionsService {
           INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
           SELECT ${randomUUID()}::uuid, live.id, ${hashToken(next)}, LEAST(${idleExpiry}::timestamptz, live.expires_at) FROM live
         ), done AS (SELECT FROM live)`,
-      sql`SELECT spent.session_id AS "spentSessionId", live.id, live.user_id AS "userId", live.device_name AS "deviceName",
+      sql`SELECT live.id, live.user_id AS "userId", live.device_name AS "deviceName",
                live.user_agent AS "userAgent", live.ip_address AS "ipAddress", live.country, live.created_at AS "createdAt",
                live.last_active_at AS "lastActiveAt", live.expires_at AS "expiresAt"
         FROM spent LEFT JOIN live ON true`,
