@@ -6,22 +6,24 @@ import type { KeyStore } from "../../src/platform/jwt/keys";
 
 const ISSUER = "https://id.example.test";
 const AUDIENCE = "identity-platform";
-const now = new Date("2026-11-22T12:00:00Z");
-const t = Math.floor(now.getTime() / 1000);
+const start = new Date("2026-11-22T12:00:00Z");
+const t = Math.floor(start.getTime() / 1000);
 
 /** Tokens signed with the service's own key (so only the claims or headers are wrong). */
 async function setup() {
   const { privateKey, publicKey } = await generateKeyPair("ES256");
+  const published = new Map<string, { kid: string; alg: "ES256"; publicKey: CryptoKey }>([["k1", { kid: "k1", alg: "ES256", publicKey }]]);
   const keys = {
     signingKey: () => ({ kid: "k1", alg: "ES256" as const, key: privateKey }),
-    verificationKey: (kid: unknown) => (kid === "k1" ? { kid: "k1", alg: "ES256" as const, publicKey } : undefined),
+    verificationKey: (kid: unknown) => published.get(kid as string),
   } as unknown as KeyStore;
-  const tokens = new AccessTokens(keys, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 900 }, { now: () => now });
+  const clock = { now: () => start };
+  const tokens = new AccessTokens(keys, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 900 }, clock);
   const sign = (edit: { header?: Record<string, unknown>; claims?: Record<string, unknown>; key?: CryptoKey } = {}) =>
     new SignJWT({ sid: randomUUID(), roles: ["USER"], sub: randomUUID(), iss: ISSUER, aud: AUDIENCE, iat: t, exp: t + 900, jti: randomUUID(), ...edit.claims })
       .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "at+jwt", ...edit.header } as never)
       .sign(edit.key ?? privateKey);
-  return { tokens, sign };
+  return { tokens, sign, published, clock };
 }
 
 describe("access token verification", () => {
@@ -49,6 +51,27 @@ describe("access token verification", () => {
     for (const [name, token] of Object.entries(cases)) {
       await expect(tokens.verify(await token).then(() => `${name}: accepted`)).rejects.toBeInstanceOf(InvalidTokenError);
     }
+  });
+
+  it("remembers a verified token until it expires or its key is withdrawn", async () => {
+    const { tokens, sign, published, clock } = await setup();
+    const token = await sign();
+    const claims = await tokens.verify(token);
+    // Remembered: the same token verifies without a signature check (here, against a replaced key).
+    const original = published.get("k1");
+    published.set("k1", { kid: "k1", alg: "ES256", publicKey: (await generateKeyPair("ES256")).publicKey });
+    await expect(tokens.verify(token)).resolves.toEqual(claims);
+    // A token never seen before is checked against the key in place, and fails.
+    await expect(tokens.verify(await sign())).rejects.toBeInstanceOf(InvalidTokenError);
+    published.set("k1", original as never);
+    // Its key withdrawn: refused at once, remembered or not.
+    published.delete("k1");
+    await expect(tokens.verify(token)).rejects.toBeInstanceOf(InvalidTokenError);
+    published.set("k1", original as never);
+    await expect(tokens.verify(token)).resolves.toEqual(claims);
+    // Expired: refused, though remembered.
+    clock.now = () => new Date(start.getTime() + 900_000);
+    await expect(tokens.verify(token)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
   it("SECURITY 15: refuses a JWE (an encrypted token is never accepted as a bearer)", async () => {

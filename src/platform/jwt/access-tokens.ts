@@ -4,6 +4,8 @@ import type { Clock } from "../clock";
 import type { KeyStore } from "./keys";
 
 export const ACCESS_TOKEN_TYPE = "at+jwt";
+/** Verified tokens remembered (a few hundred bytes each). */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 export interface AccessClaims {
   userId: string;
@@ -22,6 +24,8 @@ export class InvalidTokenError extends Error {
  * never read), so an unknown kid fails.
  */
 export class AccessTokens {
+  private readonly verified = new Map<string, { claims: AccessClaims; kid: string; expiresAtMs: number }>();
+
   constructor(
     private readonly keys: KeyStore,
     private readonly options: { issuer: string; audience: string; ttlSeconds: number },
@@ -46,14 +50,35 @@ export class AccessTokens {
       .sign(key);
   }
 
+  /**
+   * Verifies a token, or finds it among the tokens verified before: a signature check is most of
+   * an authenticated request's cost, and a client sends the same token for up to its lifetime. A
+   * cached token is taken only while it has not expired and its key is still in the local set (a
+   * key withdrawn in an emergency ends its tokens at once); the cache holds at most
+   * `VERIFIED_CACHE_SIZE` tokens, the least recently verified going first. Whether its session has
+   * ended is not cached: that is asked on every request.
+   */
   async verify(token: string): Promise<AccessClaims> {
+    const nowMs = this.clock.now().getTime();
+    const hit = this.verified.get(token);
+    if (hit && hit.expiresAtMs > nowMs && this.keys.verificationKey(hit.kid)) return hit.claims;
+    if (hit) this.verified.delete(token);
+    const { claims, kid, expiresAtMs } = await this.verifySignature(token);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(token, { claims, kid, expiresAtMs });
+    return claims;
+  }
+
+  private async verifySignature(token: string): Promise<{ claims: AccessClaims; kid: string; expiresAtMs: number }> {
     let payload: JWTPayload;
+    let kid = "";
     try {
       ({ payload } = await jwtVerify(
         token,
         async (header) => {
           const key = this.keys.verificationKey(header.kid);
           if (!key || header.alg !== key.alg) throw new InvalidTokenError("unknown signing key");
+          kid = key.kid;
           return key.publicKey;
         },
         {
@@ -70,6 +95,6 @@ export class AccessTokens {
     }
     const { sub, sid, roles } = payload as JWTPayload & { sid?: unknown; roles?: unknown };
     if (typeof sub !== "string" || typeof sid !== "string" || !Array.isArray(roles)) throw new InvalidTokenError("missing claims");
-    return { userId: sub, sessionId: sid, roles: roles.filter((r): r is string => typeof r === "string") };
+    return { claims: { userId: sub, sessionId: sid, roles: roles.filter((r): r is string => typeof r === "string") }, kid, expiresAtMs: (payload.exp as number) * 1000 };
   }
 }
