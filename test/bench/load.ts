@@ -1,0 +1,79 @@
+// The load generator, run in a child process so that it never shares the measured server's event
+// loop: `load(spec)` forks this file, which runs autocannon and sends back its figures.
+import { fork } from "node:child_process";
+import autocannon from "autocannon";
+
+export interface LoadSpec {
+  url: string;
+  connections: number;
+  seconds: number;
+  headers?: Record<string, string>;
+  body?: string;
+  /**
+   * Refresh-token chains: each request takes an idle chain's token and its response hands the
+   * chain back with the next token (one request in flight per connection, so as many chains as
+   * connections never run dry). Every rotation is checked.
+   */
+  refreshChains?: string[];
+  refreshQuery?: string;
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  failures: number;
+}
+
+async function run(spec: LoadSpec): Promise<LoadResult> {
+  const idle = [...(spec.refreshChains ?? [])];
+  let failures = 0;
+  const requests = spec.refreshChains
+    ? [
+        {
+          setupRequest: (request: autocannon.Request) => ({ ...request, body: JSON.stringify({ query: spec.refreshQuery, variables: { t: idle.shift() } }) }),
+          onResponse: (_status: number, body: string) => {
+            const next = (JSON.parse(body) as { data?: { refreshTokens?: { refreshToken: string } } }).data?.refreshTokens?.refreshToken;
+            if (next) idle.push(next);
+            else failures += 1;
+          },
+        },
+      ]
+    : undefined;
+  const result = await autocannon({
+    url: spec.url,
+    method: "POST",
+    connections: spec.connections,
+    duration: spec.seconds,
+    headers: { "content-type": "application/json", ...spec.headers },
+    ...(spec.body ? { body: spec.body } : {}),
+    ...(requests ? { requests } : {}),
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, failures: failures + result.non2xx + result.errors };
+}
+
+/** Runs the load from a child process; fails when any request failed. */
+export function load(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(__filename, [], { execArgv: ["-r", "@swc-node/register"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    child.once("message", (result: LoadResult) => {
+      if (result.failures > 0) reject(new Error(`${result.failures} requests failed at ${spec.url}`));
+      else resolve(result);
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
+    child.send(spec);
+  });
+}
+
+if (require.main === module) {
+  process.once("message", (spec: LoadSpec) => {
+    run(spec).then(
+      (result) => process.send?.(result, () => process.exit(0)),
+      (error: unknown) => {
+        process.stderr.write(`load failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  });
+}
