@@ -2,7 +2,7 @@
 // Starts the real app (service mode, fresh database, 1,000 users) and a bare node:http + pg server
 // running the same SQL, loads both with autocannon and prints req/s, p50/p99 and the ratio.
 import { randomInt, randomUUID } from "node:crypto";
-import autocannon from "autocannon";
+import { load, type LoadResult } from "./load";
 import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createLogger } from "../../src/platform/logging/logger";
@@ -22,12 +22,6 @@ interface Scenario {
   body: string;
   /** The ids the response must list, in order. */
   expected: string[];
-}
-
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
 }
 
 function pick(ids: string[], n: number): string[] {
@@ -51,10 +45,9 @@ async function check(url: string, scenario: Scenario): Promise<void> {
   if (JSON.stringify(got) !== JSON.stringify(scenario.expected)) throw new Error(`${url} answered ${scenario.name} wrongly: ${JSON.stringify(data).slice(0, 200)}`);
 }
 
-async function load(url: string, scenario: Scenario, seconds: number): Promise<Figures> {
-  const result = await autocannon({ url, method: "POST", headers: { "content-type": "application/json" }, body: scenario.body, connections: CONNECTIONS, duration: seconds });
-  if (result.errors > 0 || result.non2xx > 0) throw new Error(`${url} ${scenario.name}: ${result.errors} errors, ${result.non2xx} non-2xx`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+/** Loads from a child process (see load.ts), so the load generator never shares the server's event loop. */
+function loadScenario(url: string, scenario: Scenario, seconds: number): Promise<LoadResult> {
+  return load({ url, body: scenario.body, connections: CONNECTIONS, seconds });
 }
 
 export async function benchEntities(): Promise<void> {
@@ -73,20 +66,20 @@ export async function benchEntities(): Promise<void> {
     });
     const rows: string[] = [];
     for (const scenario of scenarios(ids)) {
-      const results: Figures[] = [];
+      const results: LoadResult[] = [];
       for (const url of [appUrl, baseline.url]) {
         await check(url, scenario);
-        await load(url, scenario, 1); // warm-up, discarded
-        results.push(await load(url, scenario, DURATION_S));
+        await loadScenario(url, scenario, 1); // warm-up, discarded
+        results.push(await loadScenario(url, scenario, DURATION_S));
       }
-      const [a, b] = results as [Figures, Figures];
+      const [a, b] = results as [LoadResult, LoadResult];
       rows.push(`| ${scenario.name} | ${a.rps.toFixed(0)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${(a.rps / b.rps).toFixed(2)}x |`);
       process.stdout.write(`${rows[rows.length - 1]}\n`);
     }
     process.stdout.write(
       [
         "",
-        `Node ${process.version}, ${CONNECTIONS} connections, ${DURATION_S} s per run after 1 s warm-up; app and baseline in the same process, same database.`,
+        `Node ${process.version}, ${CONNECTIONS} connections, ${DURATION_S} s per run after 1 s warm-up; app and baseline in the same process, same database; autocannon in a child process.`,
         "| scenario | app req/s | app p50 ms | app p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | app/baseline |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ...rows,
