@@ -162,15 +162,29 @@ describe("access tokens", () => {
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("UNAUTHENTICATED");
   });
 
-  it("authenticates a WebSocket connection_init with the same token", async () => {
+  it("SECURITY 6 (sessions part): a WebSocket connection_init is checked like HTTP, an ended session's token refused there too", async () => {
     const auth = await login(await account());
-    const client = createClient({ url: `${h.t.baseUrl.replace("http", "ws")}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${auth.accessToken}` }, retryAttempts: 0 });
-    const result = await new Promise((resolve, reject) => {
-      let value: unknown;
-      client.subscribe({ query: "{ me { id } }" }, { next: (v) => (value = v), error: reject, complete: () => resolve(value) });
-    });
-    expect(result).toEqual({ data: { me: { id: auth.user.id } } });
-    await client.dispose();
+    const meOverWs = async (token: string) => {
+      let closeCode: number | undefined;
+      const client = createClient({
+        url: `${h.t.baseUrl.replace("http", "ws")}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${token}` },
+        retryAttempts: 0,
+        on: { closed: (event) => (closeCode = (event as { code: number }).code) },
+      });
+      try {
+        return await new Promise((resolve) => {
+          let value: unknown;
+          client.subscribe({ query: "{ me { id } }" }, { next: (v) => (value = v), error: () => resolve({ closeCode }), complete: () => resolve(value) });
+        });
+      } finally {
+        await client.dispose();
+      }
+    };
+    expect(await meOverWs(auth.accessToken)).toEqual({ data: { me: { id: auth.user.id } } });
+    await graphql(h.t.baseUrl, LogoutDocument, {}, bearer(auth.accessToken));
+    expect(await meOverWs(auth.accessToken)).toEqual({ closeCode: 4403 });
   });
 });
 
