@@ -1,5 +1,5 @@
 /**
- * Runs `step` until stopped: again at once while it finds work, otherwise after `intervalMs` or as
+ * Runs `step` until stopped: again at once while it finds work (see `moreWaiting`), otherwise after `intervalMs` or as
  * soon as `wake()` is called. A failing step is reported and retried with a growing delay (at most
  * `intervalMs`). The outbox relay and the audit chainer are such loops.
  */
@@ -15,6 +15,11 @@ export abstract class BackgroundLoop {
   protected abstract step(): Promise<number>;
 
   protected abstract onError(error: unknown, consecutiveFailures: number): void;
+
+  /** Whether a round that found `found` items should be followed at once by another (default: it found any). */
+  protected moreWaiting(found: number): boolean {
+    return found > 0;
+  }
 
   start(): void {
     if (this.running) return;
@@ -44,7 +49,7 @@ export abstract class BackgroundLoop {
         failures += 1;
         this.onError(error, failures);
       }
-      if (found > 0 && failures === 0) continue;
+      if (failures === 0 && this.moreWaiting(found)) continue;
       await this.sleep(failures > 0 ? Math.min(this.intervalMs, 50 * 2 ** Math.min(failures, 6)) : this.intervalMs);
     }
   }

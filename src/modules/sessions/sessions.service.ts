@@ -17,6 +17,8 @@ import type { SessionRevocations } from "./revocations";
 import type { AuthPayload, LoginInput, SessionInfo } from "./session.types";
 
 const LOGIN_FAILED = "Invalid email or password";
+/** Made only when refused (an error captures its stack). */
+const refreshDenied = () => new UnauthenticatedError("Invalid or expired refresh token");
 /** Product defaults: 5 logins per 15 minutes per account and IP. */
 const LOGIN_LIMIT = 5;
 const LOGIN_WINDOW_MS = 15 * 60_000;
@@ -158,14 +160,13 @@ export class SessionsService {
    * the presented token usable.
    */
   async refresh(presented: string, origin: Origin): Promise<AuthPayload> {
-    const denied = new UnauthenticatedError("Invalid or expired refresh token");
-    if (!/^[A-Za-z0-9_-]{43}$/.test(presented)) throw denied;
+    if (!/^[A-Za-z0-9_-]{43}$/.test(presented)) throw refreshDenied();
     const tokenHash = hashToken(presented);
     const [held] = await this.prisma.$queryRaw<{ sessionId: string; userId: string; usedAt: Date | null }[]>`
       SELECT t.session_id AS "sessionId", s.user_id AS "userId", t.used_at AS "usedAt"
       FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ${tokenHash}`;
-    if (!held) throw denied;
-    if (held.usedAt) return this.refuseReuse(origin, tokenHash, denied);
+    if (!held) throw refreshDenied();
+    if (held.usedAt) return this.refuseReuse(origin, tokenHash);
     await consume(this.rateLimits, `refresh:${held.sessionId}`, this.settings.refreshPerMinute, REFRESH_WINDOW_MS);
     const next = newOpaqueToken();
     const now = this.clock.now();
@@ -193,14 +194,14 @@ export class SessionsService {
         FROM spent LEFT JOIN live ON true`,
     );
     // Not spent now: expired, or spent a moment ago by a concurrent refresh (a second use too).
-    if (!row) return this.refuseReuse(origin, tokenHash, denied);
-    if (row.id === null || row.userId === null) throw denied;
+    if (!row) return this.refuseReuse(origin, tokenHash);
+    if (row.id === null || row.userId === null) throw refreshDenied();
     const { userId } = row;
     return this.payload(userId, row as SessionFields, next, () => this.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
   }
 
   /** A spent token presented again: its session ends, unless it has already ended; the caller is refused either way. */
-  private async refuseReuse(origin: Origin, tokenHash: string, denied: UnauthenticatedError): Promise<never> {
+  private async refuseReuse(origin: Origin, tokenHash: string): Promise<never> {
     const reused = await this.unitOfWork.run(origin, async (scope) => {
       const known = await scope.tx.refreshToken.findUnique({ where: { tokenHash }, include: { session: true } });
       if (!known?.usedAt || known.session.revokedAt) return null;
@@ -211,7 +212,7 @@ export class SessionsService {
       return known.sessionId;
     });
     if (reused) await this.revocations.markRevoked([reused]);
-    throw denied;
+    throw refreshDenied();
   }
 
   /** Ends the caller's session, or every session of the caller. */

@@ -30,7 +30,8 @@ export interface Database {
 }
 
 function createPrisma(adapter: PrismaPg | PrismaPGlite, metrics: Metrics): Prisma {
-  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+  // "minimal": no call-site capture on every query (the stack of an unexpected error is logged anyway).
+  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }], errorFormat: "minimal" });
   prisma.$on("query", (event) => {
     metrics.dbQueries.inc();
     metrics.dbQueryDuration.observe(event.duration / 1000);
