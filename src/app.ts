@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
@@ -198,6 +198,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: config.SHUTDOWN_TIMEOUT_MS }),
       { serverWillStart: async () => ({ drainServer: () => subscriptions.dispose() }) },
       config.GRAPHQL_LANDING_PAGE ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      // No @cacheControl hints here (everything is per person): skip the per-field hint bookkeeping.
+      ApolloServerPluginCacheControlDisabled(),
       observabilityPlugin(metrics),
     ],
   });
