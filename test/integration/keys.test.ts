@@ -47,4 +47,35 @@ describe("AES-256-GCM", () => {
     expect(() => open(KEY, [v, iv, body, Buffer.from(tag, "base64url").subarray(0, 12).toString("base64url")].join("."), "row-1")).toThrow("truncated tag");
     expect(() => open(KEY, a, "row-2")).toThrow();
   });
+
+  it("signs with RS256 or EdDSA when configured, publishes the matching JWK, and pins each key's own algorithm", async () => {
+    const t = await startTestApp({ OUTBOX_RELAY: "false", JWT_ALGORITHM: "RS256" });
+    try {
+      const prisma = t.app.platform.database.prisma;
+      const options = { issuer: "https://id.example.test", audience: "identity-platform", ttlSeconds: 900 };
+      const rsa = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "RS256", 900_000, clock);
+      await rsa.init();
+      const rsaToken = await new AccessTokens(rsa, options, clock).issue({ userId: "u1", sessionId: "s1", roles: [] });
+      expect(decodeProtectedHeader(rsaToken)).toMatchObject({ alg: "RS256", typ: "at+jwt" });
+      const ed = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "EdDSA", 900_000, clock);
+      await ed.init();
+      await ed.rotate();
+      const edTokens = new AccessTokens(ed, options, clock);
+      const edToken = await edTokens.issue({ userId: "u2", sessionId: "s2", roles: [] });
+      expect(decodeProtectedHeader(edToken)).toMatchObject({ alg: "EdDSA" });
+      await expect(edTokens.verify(edToken)).resolves.toMatchObject({ userId: "u2" });
+      // The RSA token signed before the rotation still verifies, by its kid and that key's algorithm.
+      await expect(edTokens.verify(rsaToken)).resolves.toMatchObject({ userId: "u1" });
+      expect(ed.jwks().keys.map((k) => [k.kty, k.alg ?? null, k.crv ?? null]).sort()).toEqual([
+        ["OKP", "EdDSA", "Ed25519"],
+        ["RSA", "RS256", null],
+      ]);
+      // A token whose header names another algorithm than its key's is refused.
+      const [, payload, signature] = rsaToken.split(".") as [string, string, string];
+      const header = Buffer.from(JSON.stringify({ ...decodeProtectedHeader(rsaToken), alg: "PS256" })).toString("base64url");
+      await expect(edTokens.verify(`${header}.${payload}.${signature}`)).rejects.toThrow();
+    } finally {
+      await t.stop();
+    }
+  });
 });
