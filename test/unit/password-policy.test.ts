@@ -119,4 +119,18 @@ describe("hashing threads", () => {
       await hasher.close();
     }
   });
+
+  it("replaces a thread that dies: its job fails, the next ones are served", async () => {
+    const hasher = new PasswordHasher(10, 1);
+    try {
+      const pending = hasher.hash("Correct-Horse-42!");
+      const [slot] = (hasher as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+      await slot?.worker.terminate();
+      await expect(pending).rejects.toThrow("password hashing thread exited");
+      const next = await Promise.all([hasher.hash("Correct-Horse-42!"), hasher.hash("Other-Horse-42!")]);
+      expect(next.every((h) => h.startsWith("$2b$10$"))).toBe(true);
+    } finally {
+      await hasher.close();
+    }
+  });
 });

@@ -124,11 +124,9 @@ export class PasswordHasher {
       }
       this.dispatch();
     });
-    // A thread that dies fails its job and is replaced.
-    worker.on("error", (error) => {
-      slot.job?.reject(error);
-      slot.job = null;
-    });
+    // A thread that dies fails its job and is replaced; its slot takes no new job meanwhile
+    // ("error" is followed by "exit").
+    worker.on("error", (error) => slot.job?.reject(error));
     worker.on("exit", () => {
       if (this.closed) return;
       slot.job?.reject(new Error("password hashing thread exited"));
