@@ -145,6 +145,12 @@ describe("password reset", () => {
     expect(params.link).toBe(`https://id.example.test/reset-password?token=${params.token}`);
     const prisma = h.t.app.platform.database.prisma;
     expect(await prisma.passwordResetToken.count({ where: { tokenHash: params.token } })).toBe(0);
+    // Nor does the delivered mail's outbox row keep it: parameter names stay, values go.
+    const mail = await waitUntil("the mail's outbox row marked delivered", () =>
+      prisma.outboxEvent.findFirst({ where: { destination: "notifications", name: "password-reset", aggregateId: email.toLowerCase(), publishedAt: { not: null } } }),
+    );
+    expect((mail.payload as { params: unknown }).params).toEqual({ token: "[REDACTED]", link: "[REDACTED]" });
+    expect(JSON.stringify(await prisma.outboxEvent.findMany({ select: { payload: true } }))).not.toContain(params.token as string);
     const reset = await graphql(h.t.baseUrl, ResetPasswordDocument, { input: { token: params.token as string, newPassword: "Reset-Pass-2024!" } });
     expect(reset.data).toEqual({ resetPassword: true });
     expect(JSON.stringify(reset)).not.toMatch(/accessToken|refreshToken/);

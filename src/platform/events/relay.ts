@@ -4,7 +4,7 @@ import type { Prisma } from "../db/database";
 import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import type { EventHandlers } from "./handlers";
-import { HANDLER_PREFIX, TransportUnavailableError, type OutboxMessage, type Transport } from "./outbox";
+import { HANDLER_PREFIX, NOTIFICATIONS, TransportUnavailableError, type OutboxMessage, type Transport } from "./outbox";
 
 export interface RelayOptions {
   batchSize: number;
@@ -81,7 +81,14 @@ export class OutboxRelay extends BackgroundLoop {
         const failures = new Map([...(await this.transport.deliver(toTransport)), ...(await this.handlers.deliver(toHandlers, tx))]);
         const delivered = messages.filter((m) => !failures.has(m.id)).map((m) => m.id);
         if (delivered.length > 0) {
-          await tx.$executeRaw`UPDATE outbox_events SET published_at = now(), attempts = attempts + 1 WHERE id = ANY(${delivered}::uuid[])`;
+          // A delivered notification keeps its parameter names, not their values: verification and
+          // reset tokens (and links that carry them) must not outlive the mail in the database.
+          await tx.$executeRaw`
+            UPDATE outbox_events SET published_at = now(), attempts = attempts + 1,
+              payload = CASE WHEN destination = ${NOTIFICATIONS} THEN payload || jsonb_build_object('params',
+                COALESCE((SELECT jsonb_object_agg(k, '[REDACTED]'::text) FROM jsonb_object_keys(payload->'params') AS k), '{}'::jsonb))
+              ELSE payload END
+            WHERE id = ANY(${delivered}::uuid[])`;
         }
         for (const m of messages) {
           const labels = { destination: m.destination };
