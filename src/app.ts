@@ -127,9 +127,19 @@ export interface App {
 
 /** The composition root: builds every dependency once and wires them. */
 export async function createApp(config: Config, options: AppOptions): Promise<App> {
-  const { logger } = options;
   const metrics = new Metrics();
   const platform = await createPlatform(config, options, metrics);
+  try {
+    return await assemble(config, options, metrics, platform);
+  } catch (error) {
+    // A start that fails midway closes what it opened (pools, Redis, background loops).
+    await platform.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function assemble(config: Config, options: AppOptions, metrics: Metrics, platform: Platform): Promise<App> {
+  const { logger } = options;
   const clock = platform.clock;
   const prisma = platform.database.prisma;
   const keys = new KeyStore(prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock);

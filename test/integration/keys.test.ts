@@ -3,7 +3,11 @@ import { open, seal } from "../../src/platform/crypto/aead";
 import { AccessTokens } from "../../src/platform/jwt/access-tokens";
 import { KeyStore } from "../../src/platform/jwt/keys";
 import { startTestApp } from "../support/app";
-import { withClient } from "../support/db";
+import { createApp } from "../../src/app";
+import { loadConfig } from "../../src/config";
+import { createLogger } from "../../src/platform/logging/logger";
+import { dropDatabase, withClient } from "../support/db";
+import { REDIS_URL, uniqueSuffix } from "../support/env";
 
 const KEY = Buffer.alloc(32, 3);
 const clock = { now: () => new Date() };
@@ -76,6 +80,20 @@ describe("AES-256-GCM", () => {
       await expect(edTokens.verify(`${header}.${payload}.${signature}`)).rejects.toThrow();
     } finally {
       await t.stop();
+    }
+  });
+
+  it("a start that fails midway (signing keys sealed under another master key) closes what it opened", async () => {
+    const t = await startTestApp({ OUTBOX_RELAY: "false", KEY_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64") });
+    const databaseUrl = t.databaseUrl;
+    await t.app.stop();
+    try {
+      const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", REDIS_URL, DATABASE_URL: databaseUrl, KEY_ENCRYPTION_KEY: Buffer.alloc(32, 2).toString("base64") });
+      await expect(createApp(config, { logger: createLogger({ level: "silent" }), redisPrefix: `test:${uniqueSuffix()}:` })).rejects.toThrow("Unsupported state or unable to authenticate data");
+      const open = await withClient(databaseUrl, async (c) => (await c.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")).rows[0]?.n);
+      expect(open).toBe(0);
+    } finally {
+      await dropDatabase(databaseUrl);
     }
   });
 });
