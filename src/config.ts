@@ -134,6 +134,7 @@ export const configSpec = {
   OUTBOX_POLL_INTERVAL_MS: int("Relay polling interval (it is also woken by NOTIFY after each commit)", 1000, 10, 60_000),
   OUTBOX_MAX_ATTEMPTS: int("Delivery attempts of a message before it is parked (dead letter)", 8, 1, 100),
   OUTBOX_BACKOFF_MS: int("First retry delay of a failed message; doubles per attempt, at most 5 minutes", 1000, 1, 300_000),
+  OUTBOX_RETENTION_S: int("How long delivered outbox messages are kept before the relay deletes them", 604_800, 3600, 31_536_000),
   OUTBOX_RELAY: bool("Run the outbox relay and audit chainer in this instance", "true", () => true),
   QUEUE_PREFIX: spec("BullMQ key prefix of the queues", "bull", (raw) => raw || "bull"),
   QUEUE_RETENTION_S: int("How long delivered jobs stay in Redis (a re-published job id is recognised within it)", 604_800, 60, 31_536_000),

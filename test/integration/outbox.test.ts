@@ -229,3 +229,25 @@ describe("the process killed with SIGKILL mid-burst", () => {
     }
   }, 90_000);
 });
+
+describe("retention", () => {
+  it("deletes delivered messages and processed-event records past OUTBOX_RETENTION_S; undelivered and parked messages stay", async () => {
+    const t = await startTestApp({ OUTBOX_RELAY: "false", OUTBOX_RETENTION_S: "86400" });
+    try {
+      const prisma = t.app.platform.database.prisma;
+      const ids = await Promise.all(Array.from({ length: 4 }, () => register(t)));
+      const [oldDelivered, newDelivered, oldPending, oldParked] = ids as [string, string, string, string];
+      const ago = (days: number) => new Date(Date.now() - days * 86_400_000);
+      await prisma.outboxEvent.update({ where: { id: oldDelivered }, data: { publishedAt: ago(2) } });
+      await prisma.outboxEvent.update({ where: { id: newDelivered }, data: { publishedAt: ago(0.5) } });
+      await prisma.outboxEvent.update({ where: { id: oldPending }, data: { createdAt: ago(3) } });
+      await prisma.outboxEvent.update({ where: { id: oldParked }, data: { createdAt: ago(3), parkedAt: ago(2) } });
+      await prisma.$executeRaw`INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ('old', ${randomUUID()}::uuid, ${ago(2)}), ('new', ${randomUUID()}::uuid, ${ago(0.5)})`;
+      expect(await t.app.platform.events.relay.sweep()).toBe(1);
+      expect((await prisma.outboxEvent.findMany({ select: { id: true } })).map((r) => r.id).sort()).toEqual([newDelivered, oldPending, oldParked].sort());
+      expect((await prisma.$queryRaw<{ consumer: string }[]>`SELECT consumer FROM processed_events`).map((r) => r.consumer)).toEqual(["new"]);
+    } finally {
+      await t.stop();
+    }
+  });
+});

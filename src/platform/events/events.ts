@@ -29,7 +29,7 @@ export function createEvents(options: { config: Config; prisma: Prisma; transpor
     prisma,
     transport,
     handlers,
-    { batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, maxAttempts: config.OUTBOX_MAX_ATTEMPTS, backoffBaseMs: config.OUTBOX_BACKOFF_MS },
+    { batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, maxAttempts: config.OUTBOX_MAX_ATTEMPTS, backoffBaseMs: config.OUTBOX_BACKOFF_MS, retentionMs: config.OUTBOX_RETENTION_S * 1000 },
     clock,
     logger,
     metrics,

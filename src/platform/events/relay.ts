@@ -11,7 +11,13 @@ export interface RelayOptions {
   pollIntervalMs: number;
   maxAttempts: number;
   backoffBaseMs: number;
+  /** How long delivered messages (and consumers' processed-event records) are kept. */
+  retentionMs: number;
 }
+
+/** How often the relay deletes what has outlived the retention. */
+const SWEEP_EVERY_MS = 10 * 60_000;
+const SWEEP_BATCH = 5_000;
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 
@@ -49,8 +55,35 @@ export class OutboxRelay extends BackgroundLoop {
     super(options.pollIntervalMs);
   }
 
-  protected step(): Promise<number> {
+  private lastSweep = 0;
+
+  protected async step(): Promise<number> {
+    const now = this.clock.now().getTime();
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.lastSweep = now;
+      await this.sweep();
+    }
     return this.relayOnce();
+  }
+
+  /**
+   * Deletes delivered messages, and consumers' records of processed events, older than the
+   * retention (in batches, so no statement holds many locks). Undelivered and parked messages stay.
+   * Redelivery needs a processed-event record only while its message is undelivered, which a
+   * delivered message no longer is. Returns how many outbox rows it deleted.
+   */
+  async sweep(): Promise<number> {
+    const cutoff = new Date(this.clock.now().getTime() - this.options.retentionMs);
+    let deleted = 0;
+    for (;;) {
+      const n = await this.prisma.$executeRaw`
+        DELETE FROM outbox_events WHERE id IN (
+          SELECT id FROM outbox_events WHERE published_at < ${cutoff} LIMIT ${SWEEP_BATCH})`;
+      deleted += n;
+      if (n < SWEEP_BATCH) break;
+    }
+    await this.prisma.$executeRaw`DELETE FROM processed_events WHERE processed_at < ${cutoff}`;
+    return deleted;
   }
 
   protected onError(error: unknown, failures: number): void {
