@@ -95,6 +95,8 @@ export class AccessTokens {
     }
     const { sub, sid, roles } = payload as JWTPayload & { sid?: unknown; roles?: unknown };
     if (typeof sub !== "string" || typeof sid !== "string" || !Array.isArray(roles)) throw new InvalidTokenError("missing claims");
-    return { claims: { userId: sub, sessionId: sid, roles: roles.filter((r): r is string => typeof r === "string") }, kid, expiresAtMs: (payload.exp as number) * 1000 };
+    // Frozen: remembered claims are shared by every request that presents the token.
+    const claims = Object.freeze({ userId: sub, sessionId: sid, roles: Object.freeze(roles.filter((r): r is string => typeof r === "string")) as string[] });
+    return { claims, kid, expiresAtMs: (payload.exp as number) * 1000 };
   }
 }
