@@ -24,7 +24,7 @@ const median = (values: number[]) => {
 };
 
 /** Mann-Whitney U as a z score (normal approximation, ties given their mean rank). */
-export function mannWhitneyZ(a: number[], b: number[]): number {
+function mannWhitneyZ(a: number[], b: number[]): number {
   const all = [...a.map((v) => ({ v, a: true })), ...b.map((v) => ({ v, a: false }))].sort((x, y) => x.v - y.v);
   let rankSumA = 0;
   for (let i = 0; i < all.length; ) {
