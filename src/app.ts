@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
@@ -14,10 +14,13 @@ import { createLoaders, type CallerInfo, type Context, type Viewer } from "./gra
 import { createFormatError, toGraphQLError, AppError } from "./graphql/errors";
 import { observabilityPlugin } from "./graphql/plugins";
 import { buildFederatedSchema } from "./graphql/schema";
-import { extraValidationRules } from "./graphql/validation";
+import { createOperationGuard } from "./graphql/validation";
 import { createSubscriptionServer, originAllowed } from "./graphql/ws";
 import { callerInfo } from "./http/client-ip";
 import { healthRouter, type ReadinessCheck } from "./http/health";
+import { httpError } from "./http/http-error";
+import { routerGate } from "./http/router-gate";
+import { contractOperationNames } from "./graphql/operations";
 import { AccountsService } from "./modules/accounts/accounts.service";
 import { PasswordsService } from "./modules/accounts/passwords.service";
 import { AuditService } from "./modules/audit/audit.service";
@@ -119,6 +122,8 @@ export interface App {
   readonly platform: Platform;
   readonly metrics: Metrics;
   readonly httpServer: Server;
+  /** The port of the separate /metrics listener (METRICS_PORT), once listening. */
+  metricsPort(): number | null;
   /** Starts listening; resolves with the bound port (use port 0 for a free one). */
   listen(port?: number, host?: string): Promise<number>;
   /** Graceful: refuses new work, lets in-flight requests finish, closes sockets and pools. */
@@ -145,7 +150,15 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const keys = new KeyStore(prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock);
   await keys.init();
   const tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, clock);
-  const revocations = new SessionRevocations(prisma, platform.redis, `${options.redisPrefix ?? "identity:"}revoked-session:`, config.ACCESS_TOKEN_TTL_S);
+  const revocations = new SessionRevocations({
+    prisma,
+    redis: platform.redis,
+    pubSub: platform.pubSub,
+    clock,
+    logger,
+    prefix: `${options.redisPrefix ?? "identity:"}revoked-session:`,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_S,
+  });
   revocations.subscribe(platform.events.handlers);
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, (operation, cost, seconds) =>
     metrics.passwordHashing.observe({ operation, cost: String(cost) }, seconds),
@@ -166,13 +179,17 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   };
   const authenticator: Authenticator = new JwtAuthenticator(tokens, revocations);
   const schema = await buildFederatedSchema(platform.pubSub);
-  const validationRules = extraValidationRules({
+  const guard = createOperationGuard({
     maxDepth: config.GRAPHQL_MAX_DEPTH,
     maxCost: config.GRAPHQL_MAX_COST,
     maxAliases: config.GRAPHQL_MAX_ALIASES,
+    maxSelections: config.GRAPHQL_MAX_RECURSIVE_SELECTIONS,
+    maxRepeats: config.GRAPHQL_MAX_REPEATS,
+    maxTokens: config.GRAPHQL_MAX_TOKENS,
     introspection: config.GRAPHQL_INTROSPECTION,
+    hideSuggestions: config.production,
   });
-  const formatError = createFormatError({ exposeDetails: !config.production && config.NODE_ENV === "development" });
+  const formatError = createFormatError({ exposeDetails: !config.production && config.NODE_ENV === "development", hideSuggestions: config.production });
   const createContext = (requestId: string, viewer: Viewer | null, caller: CallerInfo): Context => ({
     requestId,
     logger,
@@ -190,14 +207,29 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
 
   const callerOptions = { trustedProxies: config.TRUSTED_PROXIES, countryHeader: config.COUNTRY_HEADER };
   let shuttingDown = false;
-  const subscriptions = createSubscriptionServer({ httpServer, schema, authenticator, allowedOrigins: config.CORS_ORIGINS, callerOptions, validationRules, formatError, createContext, logger });
+  const routerOnly = routerGate(config);
+  const subscriptions = createSubscriptionServer({
+    httpServer,
+    schema,
+    authenticator,
+    allowedOrigins: config.CORS_ORIGINS,
+    callerOptions,
+    guard,
+    maxPayloadBytes: config.HTTP_BODY_LIMIT_BYTES,
+    admits: routerOnly.admits,
+    formatError,
+    createContext,
+    logger,
+  });
+  const stopClosingEndedSessions = revocations.onEnded((sessionIds) => subscriptions.endSessions(sessionIds));
+  for (const name of await contractOperationNames()) metrics.operationLabel(name);
 
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.GRAPHQL_INTROSPECTION,
-    validationRules,
-    maxRecursiveSelections: config.GRAPHQL_MAX_RECURSIVE_SELECTIONS,
-    hideSchemaDetailsFromClientErrors: config.production,
+    parseOptions: guard.parseOptions,
+    validationRules: [...guard.rules],
+    validationOptions: guard.validationOptions,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
@@ -221,11 +253,11 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   expressApp.get("/.well-known/jwks.json", (_req, res) => {
     res.set("cache-control", "public, max-age=300").json(keys.jwks());
   });
-  expressApp.get("/metrics", async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  const metricsServer = config.METRICS_PORT === null ? null : createServer(metricsHandler(metrics));
+  if (!metricsServer) expressApp.get("/metrics", metricsHandler(metrics));
   expressApp.use(
     "/graphql",
+    routerOnly.middleware,
     cors({ origin: (origin, done) => done(null, originAllowed(origin, config.CORS_ORIGINS) ? origin ?? false : false), maxAge: 600 }),
     express.json({ limit: config.HTTP_BODY_LIMIT_BYTES }),
     expressMiddleware(apollo, {
@@ -249,15 +281,16 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     platform,
     metrics,
     httpServer,
-    listen(port = config.PORT, host = config.HOST) {
-      return new Promise((resolve, reject) => {
-        httpServer.once("error", reject);
-        httpServer.listen(port, host, () => resolve((httpServer.address() as AddressInfo).port));
-      });
+    metricsPort: () => (metricsServer?.listening ? (metricsServer.address() as AddressInfo).port : null),
+    async listen(port = config.PORT, host = config.HOST) {
+      if (metricsServer && config.METRICS_PORT !== null) await listenOn(metricsServer, config.METRICS_PORT, host);
+      return listenOn(httpServer, port, host);
     },
     async stop() {
       shuttingDown = true;
+      await stopClosingEndedSessions();
       await apollo.stop();
+      if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
       await background.drain();
       await hasher.close();
       await platform.close();
@@ -265,9 +298,22 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   };
 }
 
-function httpError(code: string, message: string) {
-  return { errors: [{ message, extensions: { code, requestId: currentRequestId() } }] };
+function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
 }
+
+function metricsHandler(metrics: Metrics) {
+  return (_req: IncomingMessage, res: ServerResponse) => {
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  };
+}
+
 
 /** A request id per request (the caller's `x-request-id` if sane), echoed and on every log line. */
 function requestScope(logger: Logger): RequestHandler {

@@ -122,9 +122,29 @@ export const configSpec = {
   GRAPHQL_MAX_DEPTH: int("Maximum selection depth of an operation (introspection fields excluded)", 12, 1, 100),
   GRAPHQL_MAX_COST: int("Maximum estimated cost of an operation (fields x list sizes)", 5000, 10, 1_000_000),
   GRAPHQL_MAX_ALIASES: int("Maximum aliases in an operation", 30, 0, 1000),
-  GRAPHQL_MAX_RECURSIVE_SELECTIONS: int("Apollo maxRecursiveSelections: selections after fragment expansion", 5000, 100, 10_000_000),
-  HTTP_BODY_LIMIT_BYTES: int("Largest accepted request body in bytes", 1_048_576, 1024, 64 * 1_048_576),
+  GRAPHQL_MAX_RECURSIVE_SELECTIONS: int("Maximum field selections of an operation once fragments are expanded", 5000, 100, 10_000_000),
+  GRAPHQL_MAX_REPEATS: int("Times one field (response name) or fragment may be selected in one selection set", 3, 1, 100),
+  GRAPHQL_MAX_TOKENS: int("Largest document in tokens; parsing stops past it", 10_000, 100, 1_000_000),
+  HTTP_BODY_LIMIT_BYTES: int("Largest accepted request body (and WebSocket message) in bytes", 1_048_576, 1024, 64 * 1_048_576),
   HTTP_REQUEST_TIMEOUT_MS: int("Time allowed to receive a whole request", 30_000, 1000, 600_000),
+  ROUTER_SECRET: spec("Secret the router sends in ROUTER_SECRET_HEADER; /graphql (HTTP and WebSocket) refuses requests without it with 401 (required in production, 32+ characters)", "", (raw, env) => {
+    if (raw === undefined || raw === "") {
+      if (isProduction(env)) throw new Invalid("required in production: 32 or more random characters shared with the router (openssl rand -base64 32)");
+      return null;
+    }
+    if (raw.length < 32) throw new Invalid("expected 32 or more characters");
+    return raw;
+  }),
+  ROUTER_SECRET_HEADER: spec("Header carrying ROUTER_SECRET", "x-router-secret", (raw) => {
+    if (raw === undefined || raw === "") return "x-router-secret";
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(raw)) throw new Invalid("expected an HTTP header name");
+    return raw.toLowerCase();
+  }),
+  METRICS_PORT: spec("Port of a separate listener serving /metrics (default: the public port outside production; 9464 in production, where /metrics is never on the public port)", "", (raw, env) => {
+    if (raw === undefined || raw === "") return isProduction(env) ? 9464 : null;
+    if (!/^\d+$/.test(raw) || Number(raw) < 0 || Number(raw) > 65535) throw new Invalid("expected a port number between 0 and 65535");
+    return Number(raw);
+  }),
   CORS_ORIGINS: originList(
     "Comma-separated browser origins allowed over HTTP and WebSocket (default outside production: Apollo Sandbox; production: none)",
     "",
@@ -207,8 +227,8 @@ export function loadConfig(env: Env = process.env): Config {
     } catch (error) {
       if (!(error instanceof Invalid)) throw error;
       const shown = raw !== undefined && raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
-      // Keys are secrets: never echo them.
-      problems.push(name.endsWith("_KEY") || raw === undefined ? `${name}: ${error.message}` : `${name}: ${error.message} (got "${shown}")`);
+      // Keys and secrets: never echo them.
+      problems.push(/_(KEY|SECRET)$/.test(name) || raw === undefined ? `${name}: ${error.message}` : `${name}: ${error.message} (got "${shown}")`);
     }
   }
   const parsed = values as Parsed;

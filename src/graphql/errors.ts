@@ -71,32 +71,64 @@ const INTERNAL_MESSAGE = "Internal server error";
 /** Apollo's (HTTP) and graphql-js's (WebSocket) refusals of introspection. */
 const INTROSPECTION_REFUSED = /introspection (is not allowed|has been disabled)/i;
 
+export interface FormatErrorOptions {
+  /** Show unexpected errors as they are (development only). */
+  exposeDetails: boolean;
+  /** Leave "Did you mean …?" out of every message (production: it names the schema's fields). */
+  hideSuggestions: boolean;
+}
+
 /**
- * The single mapping from thrown errors to what a caller sees. Known errors keep their code and
- * extensions; Apollo's own request errors (parse, validation, bad variables) pass through; anything
- * else becomes INTERNAL_SERVER_ERROR without details (outside development). It is logged by the
- * error-logging plugin, which sees the original error.
+ * The single mapping from thrown errors to what a caller sees, on both transports. Known errors keep
+ * their code and extensions; Apollo's own request errors (parse, validation, bad variables) pass
+ * through, a bad variable without its value (it may be a password); anything else becomes
+ * INTERNAL_SERVER_ERROR without details (outside development). It is logged by the error-logging
+ * plugin, which sees the original error.
  */
-export function createFormatError(options: { exposeDetails: boolean }) {
+export function createFormatError(options: FormatErrorOptions) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const shown = toCallerError(formatted, error, options.exposeDetails);
+    const shown = toCallerError(formatted, error, options);
     const requestId = currentRequestId();
     return requestId === undefined ? shown : { ...shown, extensions: { ...shown.extensions, requestId } };
   };
 }
 
-function toCallerError(formatted: GraphQLFormattedError, error: unknown, exposeDetails: boolean): GraphQLFormattedError {
+function toCallerError(formatted: GraphQLFormattedError, error: unknown, options: FormatErrorOptions): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof AppError) {
     return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code, ...original.extensions() } };
   }
   if (!isUnexpected(error)) {
-    const client = stripStacktrace(formatted, exposeDetails);
+    let client = stripStacktrace(formatted, options.exposeDetails);
+    if (client.extensions?.code === "BAD_USER_INPUT") client = withoutValue(client, error);
+    if (options.hideSuggestions) client = { ...client, message: client.message.replace(SUGGESTION, "") };
+    if (client.extensions?.code === "BAD_USER_INPUT") client = withFields(client);
     if (INTROSPECTION_REFUSED.test(client.message)) return { ...client, extensions: { ...client.extensions, code: "INTROSPECTION_DISABLED" } };
-    return client.extensions?.code === "BAD_USER_INPUT" ? withFields(client) : client;
+    return client;
   }
-  if (exposeDetails) return formatted;
+  if (options.exposeDetails) return formatted;
   return { message: INTERNAL_MESSAGE, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+}
+
+/** graphql-js's and Apollo's wording of a suggestion, at the end of a message. */
+const SUGGESTION = / ?Did you mean [^?]*\?$/;
+/** `Variable "$input" got invalid value <value>[ at "input.email"]` (the part before "; <problem>"). */
+const BAD_VARIABLE = /^(Variable "\$[A-Za-z_][A-Za-z0-9_]*" got invalid value) [\s\S]*?(?: at "([^"]{1,200})")?$/;
+/** A built-in scalar's refusal ends with the refused value: `String cannot represent a non string value: 5`. */
+const SCALAR_VALUE = /( cannot represent [^:]*): [\s\S]*$/;
+
+/**
+ * graphql-js words a bad variable `Variable "$input" got invalid value <the whole value> at
+ * "input.email"; <problem>`, echoing what was sent (a password, say). The caller gets the variable,
+ * the path and the problem, not the value.
+ */
+function withoutValue(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const problem = error instanceof GraphQLError ? error.originalError?.message : undefined;
+  if (problem === undefined || !formatted.message.endsWith(`; ${problem}`)) return formatted;
+  const head = BAD_VARIABLE.exec(formatted.message.slice(0, -problem.length - 2));
+  if (!head) return formatted;
+  const at = head[2] === undefined ? "" : ` at "${head[2]}"`;
+  return { ...formatted, message: `${head[1]}${at}; ${problem.replace(SCALAR_VALUE, "$1")}` };
 }
 
 /** Codes of errors that describe the request itself and are safe to show. */

@@ -13,18 +13,33 @@ export interface OperationLimits {
   maxDepth: number;
   maxCost: number;
   maxAliases: number;
+  /** Field selections after fragment expansion (Apollo's `maxRecursiveSelections`). */
+  maxSelections: number;
+  /** Times one response name or fragment may be selected in one selection set. */
+  maxRepeats: number;
+  /** Root fields of which an operation may select one, once (aliases and fragments included). */
+  singleUse: readonly string[];
 }
 
 export interface OperationMeasure {
+  /** Introspection (`__`) fields excluded. */
   depth: number;
+  /** Each field 1, children multiplied by a literal `first`/`last`. */
   cost: number;
   aliases: number;
+  /** Fields after fragment expansion, each counted once per place it is spread into. */
+  selections: number;
+  /** Most times one response name or fragment is selected in one selection set. */
+  repeats: number;
+  /** Single-use root fields at the measured level. */
+  singleUse: number;
 }
 
 /** Page size assumed for `first`/`last` given as a variable (validation runs before variables are known). */
 const ASSUMED_VARIABLE_PAGE = 100;
 /** Numbers past this are reported as "more than" (a fragment bomb grows exponentially). */
 const CAP = Number.MAX_SAFE_INTEGER;
+const EMPTY: OperationMeasure = Object.freeze({ depth: 0, cost: 0, aliases: 0, selections: 0, repeats: 0, singleUse: 0 });
 
 function listMultiplier(args: readonly { name: { value: string }; value: ValueNode }[] | undefined): number {
   for (const arg of args ?? []) {
@@ -35,42 +50,66 @@ function listMultiplier(args: readonly { name: { value: string }; value: ValueNo
   return 1;
 }
 
+const capped = (n: number) => Math.min(CAP, n);
+
 /**
- * Measures a selection set with fragments expanded: depth (introspection excluded), cost (each
- * field 1, children multiplied by a literal `first`/`last`) and aliases. Fragment results are
- * memoised, so a fragment bomb is measured in linear time; cycles (reported by graphql's own
- * NoFragmentCycles rule) count as empty.
+ * Measures a selection set with fragments expanded, in one walk: depth, cost, aliases, recursive
+ * selections, repeated selections and single-use root fields. `__typename` and other `__` fields
+ * count like any field except for depth. Fragment results are memoised, so a fragment bomb is
+ * measured in linear time; cycles (reported by graphql's own NoFragmentCycles rule) count as empty.
  */
-export function measureSelectionSet(selectionSet: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>): OperationMeasure {
+export function measureSelectionSet(
+  selectionSet: SelectionSetNode,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  singleUse: ReadonlySet<string> = new Set(),
+): OperationMeasure {
   const memo = new Map<string, OperationMeasure>();
   const visiting = new Set<string>();
 
+  const fragment = (name: string): OperationMeasure => {
+    const definition = fragments.get(name);
+    if (!definition || visiting.has(name)) return EMPTY;
+    let result = memo.get(name);
+    if (!result) {
+      visiting.add(name);
+      result = measure(definition.selectionSet);
+      visiting.delete(name);
+      memo.set(name, result);
+    }
+    return result;
+  };
+
   const measure = (set: SelectionSetNode): OperationMeasure => {
-    const total: OperationMeasure = { depth: 0, cost: 0, aliases: 0 };
-    const add = (child: OperationMeasure, extraDepth: number, multiplier: number, ownCost: number, ownAliases: number) => {
-      total.depth = Math.max(total.depth, child.depth + extraDepth);
-      total.cost = Math.min(CAP, total.cost + ownCost + child.cost * multiplier);
-      total.aliases = Math.min(CAP, total.aliases + ownAliases + child.aliases * multiplier);
+    const total = { ...EMPTY };
+    const seen = new Map<string, number>();
+    const repeat = (key: string) => {
+      const times = (seen.get(key) ?? 0) + 1;
+      seen.set(key, times);
+      total.repeats = Math.max(total.repeats, times);
+    };
+    /** `level`: the child's single-use fields are at this level (fragments), not below (fields). */
+    const add = (child: OperationMeasure, depth: number, multiplier: number, own: { cost: number; aliases: number; singleUse: number }, level: boolean) => {
+      total.depth = Math.max(total.depth, depth);
+      total.cost = capped(total.cost + own.cost + child.cost * multiplier);
+      total.aliases = capped(total.aliases + own.aliases + child.aliases * multiplier);
+      total.selections = capped(total.selections + own.cost + child.selections);
+      total.repeats = Math.max(total.repeats, child.repeats);
+      total.singleUse = capped(total.singleUse + own.singleUse + (level ? child.singleUse : 0));
     };
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
-        if (selection.name.value.startsWith("__")) continue;
-        const child = selection.selectionSet ? measure(selection.selectionSet) : { depth: 0, cost: 0, aliases: 0 };
-        add(child, 1, listMultiplier(selection.arguments), 1, selection.alias ? 1 : 0);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        add(measure(selection.selectionSet), 0, 1, 0, 0);
-      } else {
         const name = selection.name.value;
-        const fragment = fragments.get(name);
-        if (!fragment || visiting.has(name)) continue;
-        let result = memo.get(name);
-        if (!result) {
-          visiting.add(name);
-          result = measure(fragment.selectionSet);
-          visiting.delete(name);
-          memo.set(name, result);
-        }
-        add(result, 0, 1, 0, 0);
+        repeat(`field:${selection.alias?.value ?? name}`);
+        const child = selection.selectionSet ? measure(selection.selectionSet) : EMPTY;
+        const depth = name.startsWith("__") ? 0 : child.depth + 1;
+        add(child, depth, listMultiplier(selection.arguments), { cost: 1, aliases: selection.alias ? 1 : 0, singleUse: singleUse.has(name) ? 1 : 0 }, false);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const child = measure(selection.selectionSet);
+        add(child, child.depth, 1, { cost: 0, aliases: 0, singleUse: 0 }, true);
+      } else {
+        repeat(`fragment:${selection.name.value}`);
+        const child = fragment(selection.name.value);
+        add(child, child.depth, 1, { cost: 0, aliases: 0, singleUse: 0 }, true);
       }
     }
     return total;
@@ -83,10 +122,11 @@ function fmt(n: number): string {
 }
 
 /**
- * Rejects operations over the depth, cost or alias limits before anything executes. Used by
- * Apollo over HTTP and re-applied by the WebSocket server, which skips validation otherwise.
+ * Rejects operations over the depth, cost, alias, selection or repetition limits, or selecting more
+ * than one single-use root field, before anything executes. One memoised walk per operation.
  */
 export function createLimitsRule(limits: OperationLimits): ValidationRule {
+  const singleUse = new Set(limits.singleUse);
   return (context: ValidationContext): ASTVisitor => {
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const definition of context.getDocument().definitions) {
@@ -95,46 +135,16 @@ export function createLimitsRule(limits: OperationLimits): ValidationRule {
     return {
       OperationDefinition(node) {
         const name = node.name ? `Operation "${node.name.value}"` : "The operation";
-        const m = measureSelectionSet(node.selectionSet, fragments);
-        if (m.depth > limits.maxDepth) {
-          context.reportError(new GraphQLError(`${name} is ${fmt(m.depth)} levels deep; the maximum depth is ${limits.maxDepth}`, { nodes: [node] }));
-        }
-        if (m.cost > limits.maxCost) {
-          context.reportError(new GraphQLError(`${name} costs ${fmt(m.cost)}; the maximum cost is ${limits.maxCost}`, { nodes: [node] }));
-        }
-        if (m.aliases > limits.maxAliases) {
-          context.reportError(new GraphQLError(`${name} uses ${fmt(m.aliases)} aliases; the maximum is ${limits.maxAliases}`, { nodes: [node] }));
-        }
-        return false;
-      },
-    };
-  };
-}
-
-/** Root fields that may appear once per operation: aliases must not multiply their attempts. */
-export const SINGLE_USE_FIELDS = ["login", "completeMfaLogin", "refreshTokens", "resetPassword", "verifyEmail"] as const;
-
-/** Rejects an operation that selects more than one of `names` at its root (aliases and fragments included). */
-export function createSingleUseRule(names: readonly string[]): ValidationRule {
-  const watched = new Set(names);
-  return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of context.getDocument().definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
-    const count = (set: SelectionSetNode, seen: Set<string>): number =>
-      set.selections.reduce((total, selection) => {
-        if (selection.kind === Kind.FIELD) return total + (watched.has(selection.name.value) ? 1 : 0);
-        if (selection.kind === Kind.INLINE_FRAGMENT) return total + count(selection.selectionSet, seen);
-        const fragment = fragments.get(selection.name.value);
-        if (!fragment || seen.has(fragment.name.value)) return total;
-        return total + count(fragment.selectionSet, new Set([...seen, fragment.name.value]));
-      }, 0);
-    return {
-      OperationDefinition(node) {
-        if (count(node.selectionSet, new Set()) > 1) {
-          context.reportError(new GraphQLError(`At most one of ${names.join(", ")} per operation`, { nodes: [node] }));
-        }
+        const m = measureSelectionSet(node.selectionSet, fragments, singleUse);
+        const problems = [
+          m.depth > limits.maxDepth && `${name} is ${fmt(m.depth)} levels deep; the maximum depth is ${limits.maxDepth}`,
+          m.cost > limits.maxCost && `${name} costs ${fmt(m.cost)}; the maximum cost is ${limits.maxCost}`,
+          m.aliases > limits.maxAliases && `${name} uses ${fmt(m.aliases)} aliases; the maximum is ${limits.maxAliases}`,
+          m.selections > limits.maxSelections && `${name} selects ${fmt(m.selections)} fields once fragments are expanded; the maximum is ${limits.maxSelections}`,
+          m.repeats > limits.maxRepeats && `${name} selects one field or fragment ${fmt(m.repeats)} times in one selection set; the maximum is ${limits.maxRepeats}`,
+          m.singleUse > 1 && `At most one of ${limits.singleUse.join(", ")} per operation`,
+        ];
+        for (const problem of problems) if (problem) context.reportError(new GraphQLError(problem, { nodes: [node] }));
         return false;
       },
     };

@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { Server as HttpServer, IncomingMessage } from "node:http";
-import { GraphQLError, execute, specifiedRules, subscribe, validate, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from "graphql";
-import { GRAPHQL_TRANSPORT_WS_PROTOCOL } from "graphql-ws";
-import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import { GraphQLError, execute, subscribe, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer } from "graphql-ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import { callerInfo, type CallerOptions } from "../http/client-ip";
 import type { Logger } from "../platform/logging/logger";
 import { runInRequestScope } from "../platform/logging/request-context";
 import type { Authenticator } from "./auth";
 import type { CallerInfo, Context, Viewer } from "./context";
 import { AppError, isUnexpected } from "./errors";
+import type { OperationGuard } from "./validation";
 
 export interface SubscriptionServerOptions {
   httpServer: HttpServer;
@@ -17,10 +17,22 @@ export interface SubscriptionServerOptions {
   authenticator: Authenticator;
   allowedOrigins: readonly string[];
   callerOptions: CallerOptions;
-  validationRules: readonly ValidationRule[];
+  guard: OperationGuard;
+  /** Largest message accepted (the HTTP body limit): a larger one closes the socket with 1009. */
+  maxPayloadBytes: number;
+  /** Whether the upgrade request may reach GraphQL at all (the router secret); 401 otherwise. */
+  admits(request: IncomingMessage): boolean;
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
   createContext(requestId: string, viewer: Viewer | null, caller: CallerInfo): Context;
   logger: Logger;
+  /** Keep-alive ping interval; a socket that does not answer within it is terminated. */
+  keepAliveMs?: number;
+}
+
+export interface SubscriptionServer {
+  /** Closes (4403) every socket authenticated with one of these sessions. */
+  endSessions(sessionIds: readonly string[]): void;
+  dispose(): Promise<void>;
 }
 
 /** Browsers send Origin; other clients (BFF, mobile) do not, and are let through. */
@@ -33,63 +45,178 @@ function offersTransportProtocol(request: IncomingMessage): boolean {
   return header.split(",").some((p) => p.trim() === GRAPHQL_TRANSPORT_WS_PROTOCOL);
 }
 
+interface SocketState {
+  socket: WebSocket;
+  request: IncomingMessage;
+  /** The `authorization` of connection_init, authenticated again before every operation. */
+  authorization?: string;
+  viewer?: Viewer | null;
+}
+
+const withCode = (error: GraphQLError, code: string) => new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code } });
+
 /**
- * GraphQL over WebSocket on the HTTP server's `/graphql` path: `graphql-transport-ws` only (the
- * legacy `graphql-ws` subprotocol is refused at the handshake), Origin allow-list, the token of
- * `connection_init` checked by the same authenticator as HTTP (4403 when it fails), and the same
- * validation rules as HTTP.
+ * GraphQL over WebSocket on the HTTP server's `/graphql` path, bound to `ws` here (not through
+ * graphql-ws's `useServer`, which logs with console.error and closes the socket on a syntax error):
+ * - the handshake: `graphql-transport-ws` only, Origin allow-list, the router secret;
+ * - messages no larger than the HTTP body limit;
+ * - the token of `connection_init` checked by the same authenticator as HTTP (4403 when it fails),
+ *   and checked again before every operation, so an expired token or an ended session runs
+ *   nothing more (4403); `endSessions` closes the sockets of ended sessions as soon as it is told;
+ * - every document parsed and validated by the same guard as HTTP; a syntax or validation error is
+ *   an `error` message for that operation, and the socket stays open;
+ * - problems are logged through pino only.
  */
-export function createSubscriptionServer(options: SubscriptionServerOptions): { dispose(): Promise<void> } {
+export function createSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
+  const { logger } = options;
+  const bySession = new Map<string, Set<WebSocket>>();
   const wsServer = new WebSocketServer({
     server: options.httpServer,
     path: "/graphql",
+    maxPayload: options.maxPayloadBytes,
     handleProtocols: (protocols) => (protocols.has(GRAPHQL_TRANSPORT_WS_PROTOCOL) ? GRAPHQL_TRANSPORT_WS_PROTOCOL : false),
     verifyClient: ({ req }, done) => {
+      if (!options.admits(req)) return done(false, 401, "Unauthorized");
       if (!offersTransportProtocol(req)) return done(false, 400, `Subprotocol ${GRAPHQL_TRANSPORT_WS_PROTOCOL} required`);
       if (!originAllowed(req.headers.origin, options.allowedOrigins)) return done(false, 403, "Origin not allowed");
       done(true);
     },
   });
 
+  const track = (state: SocketState) => {
+    const sessionId = state.viewer?.sessionId;
+    if (!sessionId) return;
+    let sockets = bySession.get(sessionId);
+    if (!sockets) bySession.set(sessionId, (sockets = new Set()));
+    sockets.add(state.socket);
+  };
+  const untrack = (state: SocketState) => {
+    const sessionId = state.viewer?.sessionId;
+    const sockets = sessionId ? bySession.get(sessionId) : undefined;
+    if (!sessionId || !sockets) return;
+    sockets.delete(state.socket);
+    if (sockets.size === 0) bySession.delete(sessionId);
+  };
+
   const format = (errors: readonly unknown[]): GraphQLFormattedError[] =>
     errors.map((error) => {
-      if (isUnexpected(error)) options.logger.error({ err: error }, "unexpected error");
+      if (isUnexpected(error)) logger.error({ err: error }, "unexpected error");
       const formatted = typeof (error as { toJSON?: unknown }).toJSON === "function" ? (error as { toJSON(): GraphQLFormattedError }).toJSON() : { message: String(error) };
       return options.formatError(formatted, error);
     });
 
-  const server = useServer<Record<string, unknown> | undefined, { viewer?: Viewer | null }>(
-    {
-      schema: options.schema,
-      // As Apollo does over HTTP: validation errors are the caller's, coded GRAPHQL_VALIDATION_FAILED.
-      validate: (schema, document) =>
-        validate(schema, document, [...specifiedRules, ...options.validationRules]).map(
-          (error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }),
-        ),
-      async onConnect(ctx) {
-        const authorization = ctx.connectionParams?.authorization;
-        if (authorization !== undefined && typeof authorization !== "string") return false;
+  /** The viewer for the next operation: the token must still verify and its session be open. */
+  const reauthenticate = async (state: SocketState): Promise<Viewer | null> => {
+    if (state.authorization === undefined) return null;
+    try {
+      return await options.authenticator.authenticate(state.authorization);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      state.socket.close(CloseCode.Forbidden, "Forbidden");
+      throw error;
+    }
+  };
+
+  const server = makeServer<Record<string, unknown> | undefined, SocketState>({
+    schema: options.schema,
+    async onConnect(ctx) {
+      const authorization = ctx.connectionParams?.authorization;
+      if (authorization !== undefined && typeof authorization !== "string") return false;
+      try {
+        ctx.extra.viewer = await options.authenticator.authenticate(authorization);
+      } catch (error) {
+        if (error instanceof AppError) return false;
+        throw error;
+      }
+      if (authorization) ctx.extra.authorization = authorization;
+      track(ctx.extra);
+      return true;
+    },
+    async onSubscribe(ctx, _id, payload) {
+      const requestId = randomUUID();
+      return runInRequestScope({ requestId }, async () => {
+        let viewer: Viewer | null;
         try {
-          ctx.extra.viewer = await options.authenticator.authenticate(authorization);
-          return true;
+          viewer = await reauthenticate(ctx.extra);
         } catch (error) {
-          if (error instanceof AppError) return false;
+          return [new GraphQLError((error as Error).message, { extensions: { code: "UNAUTHENTICATED" } })];
+        }
+        let document: DocumentNode;
+        try {
+          document = options.guard.parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [withCode(error, "GRAPHQL_PARSE_FAILED")];
           throw error;
         }
-      },
-      context: (ctx) =>
-        options.createContext(randomUUID(), ctx.extra.viewer ?? null, callerInfo(ctx.extra.request, options.callerOptions)),
-      execute: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => execute(args)),
-      subscribe: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => subscribe(args)),
-      onError: (_ctx, _id, _payload, errors) => format(errors),
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
+        const invalid = options.guard.validate(options.schema, document);
+        if (invalid.length > 0) return invalid.map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED"));
+        return {
+          schema: options.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: options.createContext(requestId, viewer, callerInfo(ctx.extra.request, options.callerOptions)),
+        };
+      });
     },
-    wsServer,
-  );
+    execute: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => execute(args)),
+    subscribe: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => subscribe(args)),
+    onError: (_ctx, _id, _payload, errors) => format(errors),
+    onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
+  });
+
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  wsServer.on("error", (error) => logger.error({ err: error }, "WebSocket server error"));
+  wsServer.on("connection", (socket, request) => {
+    const state: SocketState = { socket, request };
+    let alive = true;
+    socket.on("pong", () => (alive = true));
+    const ping = setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, keepAliveMs);
+    socket.on("error", (error) => {
+      logger.warn({ err: { message: error.message } }, "WebSocket error");
+      socket.close(CloseCode.BadRequest, "Invalid message received");
+    });
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(data, (error) => (error ? reject(error) : resolve()));
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on("message", async (data) => {
+            try {
+              await handle(String(data));
+            } catch (error) {
+              // graphql-ws throws on a protocol violation (an unknown message type, say).
+              logger.warn({ err: { message: (error as Error).message } }, "WebSocket message refused");
+              socket.close(CloseCode.BadRequest, "Invalid message received");
+            }
+          }),
+      },
+      state,
+    );
+    socket.once("close", (code, reason) => {
+      clearInterval(ping);
+      untrack(state);
+      void closed(code, String(reason)).catch((error: unknown) => logger.error({ err: error }, "WebSocket close handler failed"));
+    });
+  });
 
   return {
+    endSessions(sessionIds) {
+      for (const sessionId of sessionIds) {
+        for (const socket of bySession.get(sessionId) ?? []) socket.close(CloseCode.Forbidden, "Session has ended");
+      }
+    },
     async dispose() {
-      await server.dispose();
+      for (const client of wsServer.clients) client.close(1001, "Going away");
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },
   };

@@ -38,16 +38,17 @@ describe("loadConfig", () => {
 
   it("refuses unsafe production settings and turns introspection and the IDE off there by default", () => {
     expect(problemsOf({ NODE_ENV: "production" })).toEqual([
+      "ROUTER_SECRET: required in production: 32 or more random characters shared with the router (openssl rand -base64 32)",
       "AUDIT_SIGNING_KEY: required in production: 32 or more random bytes, base64 (openssl rand -base64 32)",
       "KEY_ENCRYPTION_KEY: required in production: 32 or more random bytes, base64 (openssl rand -base64 32)",
       "PUBLIC_URL: required in production: the https origin users open links on, e.g. https://id.example.com",
       "DATABASE_URL and REDIS_URL: required when NODE_ENV=production (embedded mode is for development only)",
     ]);
-    const service = { NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h", AUDIT_SIGNING_KEY: Buffer.alloc(32, 7).toString("base64"), KEY_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"), PUBLIC_URL: "https://id.example.com" };
+    const service = { NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h", AUDIT_SIGNING_KEY: Buffer.alloc(32, 7).toString("base64"), KEY_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"), PUBLIC_URL: "https://id.example.com", ROUTER_SECRET: "r".repeat(32) };
     expect(problemsOf({ ...service, PUBLIC_URL: "http://id.example.com" })).toEqual(['PUBLIC_URL: expected an https:// origin (got "http://id.example.com")']);
     expect(problemsOf({ ...service, BCRYPT_COST: "8" })).toEqual(['BCRYPT_COST: expected an integer between 10 and 15 (got "8")']);
     expect(problemsOf({ ...service, CORS_ORIGINS: "*" })[0]).toMatch(/^CORS_ORIGINS: "\*" is refused in production/);
-    expect(loadConfig(service)).toMatchObject({ GRAPHQL_INTROSPECTION: false, GRAPHQL_LANDING_PAGE: false, CORS_ORIGINS: [], REDIS_REQUIRE_DURABILITY: true });
+    expect(loadConfig(service)).toMatchObject({ GRAPHQL_INTROSPECTION: false, GRAPHQL_LANDING_PAGE: false, CORS_ORIGINS: [], REDIS_REQUIRE_DURABILITY: true, METRICS_PORT: 9464 });
   });
 
   it("accepts only exact origins", () => {
@@ -55,8 +56,9 @@ describe("loadConfig", () => {
     expect(loadConfig({ CORS_ORIGINS: "https://a.example.com, https://b.example.com" }).CORS_ORIGINS).toEqual(["https://a.example.com", "https://b.example.com"]);
   });
 
-  it("never echoes a key", () => {
+  it("never echoes a key or a secret", () => {
     expect(problemsOf({ AUDIT_SIGNING_KEY: "c2hvcnQta2V5" })).toEqual(["AUDIT_SIGNING_KEY: expected 32 or more bytes, base64-encoded"]);
+    expect(problemsOf({ ROUTER_SECRET: "short-router-secret" })).toEqual(["ROUTER_SECRET: expected 32 or more characters"]);
   });
 
   it("cuts long bad values in messages", () => {

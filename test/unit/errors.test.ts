@@ -2,7 +2,7 @@ import { GraphQLError } from "graphql";
 import { BadUserInputError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, createFormatError, isUnexpected } from "../../src/graphql/errors";
 import { runInRequestScope } from "../../src/platform/logging/request-context";
 
-const production = createFormatError({ exposeDetails: false });
+const production = createFormatError({ exposeDetails: false, hideSuggestions: true });
 /** What Apollo hands formatError for an error thrown in a resolver. */
 const fromResolver = (original: Error) => {
   const wrapped = new GraphQLError(original.message, { originalError: original, path: ["user"] });
@@ -27,7 +27,7 @@ describe("formatError", () => {
   });
 
   it("keeps details in development", () => {
-    const formatted = createFormatError({ exposeDetails: true })(...fromResolver(new Error("boom")));
+    const formatted = createFormatError({ exposeDetails: true, hideSuggestions: false })(...fromResolver(new Error("boom")));
     expect(formatted.message).toBe("boom");
   });
 
@@ -38,6 +38,20 @@ describe("formatError", () => {
       message,
       extensions: { code: "BAD_USER_INPUT", fields: [{ field: "input.email", message }] },
     });
+  });
+
+  it("item 9: a bad variable's message names the variable, the path and the problem, never the value nor a suggestion", () => {
+    const inner = new GraphQLError('Field "emial" is not defined by type "RegisterInput". Did you mean "email"?');
+    const message = `Variable "$input" got invalid value { emial: "a@example.com", password: "Sup3r secret!" } at "input"; ${inner.message}`;
+    const error = new GraphQLError(message, { originalError: inner, extensions: { code: "BAD_USER_INPUT" } });
+    const formatted = production({ message, extensions: { code: "BAD_USER_INPUT" } }, error);
+    expect(formatted.message).toBe('Variable "$input" got invalid value at "input"; Field "emial" is not defined by type "RegisterInput".');
+    expect(JSON.stringify(formatted)).not.toMatch(/secret|Did you mean/);
+
+    const scalar = new GraphQLError("String cannot represent a non string value: 12345678");
+    const leaf = `Variable "$input" got invalid value 12345678 at "input.password"; ${scalar.message}`;
+    const shown = production({ message: leaf, extensions: { code: "BAD_USER_INPUT" } }, new GraphQLError(leaf, { originalError: scalar, extensions: { code: "BAD_USER_INPUT" } }));
+    expect(shown).toMatchObject({ message: 'Variable "$input" got invalid value at "input.password"; String cannot represent a non string value', extensions: { fields: [{ field: "input.password" }] } });
   });
 
   it("adds the request id of the request being served", () => {

@@ -46,7 +46,7 @@ class RedisEventTarget {
     if (!set) {
       set = new Set();
       this.listeners.set(topic, set);
-      void this.subscriber.subscribe(this.prefix + topic);
+      this.subscriber.subscribe(this.prefix + topic).catch(() => undefined);
     }
     set.add(listener);
   }
@@ -57,12 +57,13 @@ class RedisEventTarget {
     set.delete(listener);
     if (set.size === 0) {
       this.listeners.delete(topic);
-      void this.subscriber.unsubscribe(this.prefix + topic);
+      this.subscriber.unsubscribe(this.prefix + topic).catch(() => undefined);
     }
   }
 
   dispatchEvent(event: CustomEvent): boolean {
-    void this.publisher.publish(this.prefix + event.type, event.detail === undefined ? "" : JSON.stringify(event.detail));
+    // Best effort, as Redis pub/sub is: a message published while Redis is down is lost.
+    this.publisher.publish(this.prefix + event.type, event.detail === undefined ? "" : JSON.stringify(event.detail)).catch(() => undefined);
     return true;
   }
 }

@@ -8,8 +8,10 @@ import type { Logger } from "../logging/logger";
 export function createRedis(url: string, logger: Logger, role: string): Redis {
   const redis = new Redis(url, {
     lazyConnect: false,
+    // The subscriber's SUBSCRIBE waits for Redis (ioredis re-subscribes after a reconnect only to
+    // channels whose SUBSCRIBE succeeded); every other command fails fast.
     enableOfflineQueue: role === "subscriber",
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: role === "subscriber" ? null : 1,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });
