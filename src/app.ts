@@ -172,6 +172,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       sessionMs: config.SESSION_TTL_S * 1000,
       rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
       refreshPerMinute: config.REFRESH_RATE_LIMIT,
+      reuseGraceMs: config.REFRESH_REUSE_GRACE_S * 1000,
     }, background),
     accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, accountSettings, background),
     audit: new AuditService(prisma),

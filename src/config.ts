@@ -205,6 +205,7 @@ export const configSpec = {
   SESSION_TTL_S: int("Absolute lifetime of a session without rememberMe", 86_400, 300, 7_776_000),
   SESSION_REMEMBER_TTL_S: int("Absolute lifetime of a session with rememberMe", 7_776_000, 300, 31_536_000),
   REFRESH_RATE_LIMIT: int("Refresh token rotations allowed per session per minute", 10, 1, 100_000),
+  REFRESH_REUSE_GRACE_S: int("A rotated refresh token presented again this soon after its rotation (two tabs refreshing at once) is refused without ending the session; later it is reuse (0: always reuse)", 10, 0, 300),
   EMAIL_VERIFICATION_TTL_S: int("Lifetime of an email verification link", 86_400, 60, 2_592_000),
   SHUTDOWN_TIMEOUT_MS: int("Longest graceful shutdown before forcing exit", 10_000, 100, 600_000),
 } satisfies Record<string, VarSpec<unknown>>;

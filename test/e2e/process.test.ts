@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { databaseExists, dropDatabase } from "../support/db";
 import { REDIS_URL, freshDatabaseUrl } from "../support/env";
-import { freePort, spawnServer, type ServerProcess } from "../support/process";
+import { descendants, freePort, isRunning, spawnNpmStart, spawnServer, type ServerProcess } from "../support/process";
+import { waitUntil } from "../support/wait";
 
 const READY = /identity subgraph ready/;
 const SDL = JSON.stringify({ query: "{ _service { sdl } }" });
@@ -127,4 +128,29 @@ describe("service mode (PostgreSQL + Redis)", () => {
     expect((await server.exited).code).toBe(0);
     expect(server.output()).toMatch(/"signal":"SIGTERM".*shutting down/);
   });
+});
+
+describe("npm start under a process manager (service mode)", () => {
+  const databaseUrl = freshDatabaseUrl("npm");
+  let service: number[] = [];
+
+  afterAll(async () => {
+    for (const pid of service.filter(isRunning)) process.kill(pid, "SIGKILL");
+    await dropDatabase(databaseUrl);
+  });
+
+  it("SIGTERM to npm, not to the service, still stops the service gracefully; npm exits after it", async () => {
+    const port = await freePort();
+    const live = () => fetch(`http://127.0.0.1:${port}/health/live`);
+    const npm = spawnNpmStart({ PORT: String(port), DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "info" });
+    await npm.waitFor(READY, 60_000); // the build (prestart) comes first
+    expect((await live()).status).toBe(200);
+    service = descendants(npm.child.pid as number);
+    npm.child.kill("SIGTERM");
+    const exit = await npm.exited;
+    await waitUntil("every process npm started to end", async () => !service.some(isRunning), 5000);
+    await expect(live()).rejects.toThrow();
+    expect(npm.output()).toMatch(/"signal":"SIGTERM".*shutting down/);
+    expect(exit).toEqual({ code: 0, signal: null });
+  }, 90_000);
 });

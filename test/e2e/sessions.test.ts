@@ -13,10 +13,15 @@ import {
   VerifyEmailDocument,
 } from "../support/generated/operations";
 import { PASSWORD, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
+import { movableClock } from "../support/clock";
 import { graphql } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 
-const h = useAccountsApp();
+const clock = movableClock();
+const h = useAccountsApp(clock);
+beforeEach(() => {
+  clock.offsetMs = 0;
+});
 const from = fromNewIp;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -189,6 +194,17 @@ describe("access tokens", () => {
 });
 
 describe("refresh tokens", () => {
+  const refresh = (token: string) => graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: token });
+  const codeOf = (res: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => res.errors?.[0]?.extensions?.code;
+  const reuseAudits = (sessionId: string) => h.t.app.platform.database.prisma.auditEvent.count({ where: { action: "session.token_reuse", subjectId: sessionId } });
+
+  /** Asserts that the session of `rotated` (a refresh's answer) lives on: its access token answers me and its refresh token rotates. */
+  async function expectAlive(rotated: Awaited<ReturnType<typeof refresh>> | undefined, userId: string): Promise<void> {
+    const tokens = rotated?.data?.refreshTokens;
+    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(tokens?.accessToken as string))).data?.me?.id).toBe(userId);
+    expect(codeOf(await refresh(tokens?.refreshToken as string))).toBeUndefined();
+  }
+
   it("SECURITY 16: rotate on every use; the old one stops working", async () => {
     const auth = await login(await account());
     const first = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
@@ -199,15 +215,36 @@ describe("refresh tokens", () => {
     expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(first.data?.refreshTokens.accessToken as string))).data?.me?.id).toBe(auth.user.id);
   });
 
-  it("SECURITY 17: reuse of a rotated token revokes the whole session, is audited and emits session.token_reuse_detected", async () => {
+  it("two tabs refreshing at once with one token: one wins, the other gets UNAUTHENTICATED, and the winner's session lives on", async () => {
     const auth = await login(await account());
-    const rotated = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
-    const replay = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
-    expect(replay.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    const rt2 = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: rotated.data?.refreshTokens.refreshToken as string });
-    expect(rt2.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(rotated.data?.refreshTokens.accessToken as string))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    expect(await h.t.app.platform.database.prisma.auditEvent.count({ where: { action: "session.token_reuse", subjectId: auth.session.id } })).toBe(1);
+    const results = await Promise.all([refresh(auth.refreshToken), refresh(auth.refreshToken)]);
+    expect(results.map(codeOf).sort()).toEqual(["UNAUTHENTICATED", undefined]);
+    await expectAlive(results.find((r) => r.data?.refreshTokens), auth.user.id);
+    expect(await reuseAudits(auth.session.id)).toBe(0);
+  });
+
+  /** A login whose first refresh token is rotated, then presented again 9 s later, within the window: refused, not reuse. */
+  async function replayedWithinWindow() {
+    const auth = await login(await account());
+    const rotated = await refresh(auth.refreshToken);
+    clock.offsetMs = 9_000;
+    expect(codeOf(await refresh(auth.refreshToken))).toBe("UNAUTHENTICATED");
+    expect(await reuseAudits(auth.session.id)).toBe(0);
+    return { auth, rotated };
+  }
+
+  it("a rotated token presented again within REFRESH_REUSE_GRACE_S (10 s) of its rotation is refused without ending the session", async () => {
+    const { auth, rotated } = await replayedWithinWindow();
+    await expectAlive(rotated, auth.user.id);
+  });
+
+  it("SECURITY 17: a rotated token presented again after REFRESH_REUSE_GRACE_S is reuse: the whole session ends, audited, with session.token_reuse_detected", async () => {
+    const { auth, rotated } = await replayedWithinWindow();
+    clock.offsetMs = 11_000;
+    expect(codeOf(await refresh(auth.refreshToken))).toBe("UNAUTHENTICATED");
+    expect(codeOf(await refresh(rotated.data?.refreshTokens.refreshToken as string))).toBe("UNAUTHENTICATED");
+    expect(codeOf(await graphql(h.t.baseUrl, MeDocument, undefined, bearer(rotated.data?.refreshTokens.accessToken as string)))).toBe("UNAUTHENTICATED");
+    expect(await reuseAudits(auth.session.id)).toBe(1);
     await waitUntil("session.token_reuse_detected", async () => (await h.queues.jobs("user-events")).find((j) => j.name === "session.token_reuse_detected" && (j.data as { aggregateId: string }).aggregateId === auth.session.id));
   });
 

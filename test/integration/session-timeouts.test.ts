@@ -2,11 +2,10 @@ import bcrypt from "bcrypt";
 import { LoginDocument, RefreshTokensDocument } from "../support/generated/operations";
 import { PASSWORD, newEmail } from "../support/accounts";
 import { startTestApp, type TestApp } from "../support/app";
+import { movableClock } from "../support/clock";
 import { graphql } from "../support/graphql";
 
-/** A clock the test moves; the database's own now() is only used for ordering, never for expiry. */
-const offset = { ms: 0 };
-const clock = { now: () => new Date(Date.now() + offset.ms) };
+const clock = movableClock();
 const HOUR = 3_600_000;
 let t: TestApp;
 
@@ -15,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 beforeEach(() => {
-  offset.ms = 0;
+  clock.offsetMs = 0;
 });
 
 async function login(rememberMe = false) {
@@ -31,20 +30,20 @@ const refresh = async (token: string) => (await graphql(t.baseUrl, RefreshTokens
 it("SECURITY 21: a refresh token unused past the idle timeout fails; used in time, it rotates", async () => {
   const a = await login();
   const b = await login();
-  offset.ms = 2 * HOUR - 60_000;
+  clock.offsetMs = 2 * HOUR - 60_000;
   expect(await refresh(a.refreshToken)).not.toBeNull();
-  offset.ms = 2 * HOUR + 60_000;
+  clock.offsetMs = 2 * HOUR + 60_000;
   expect(await refresh(b.refreshToken)).toBeNull();
 });
 
 it("SECURITY 19 and 21: no refresh outlives the session's absolute lifetime, however active", async () => {
   let token: string | null = (await login()).refreshToken;
   for (const hours of [1.5, 3, 4.5]) {
-    offset.ms = hours * HOUR;
+    clock.offsetMs = hours * HOUR;
     token = await refresh(token as string);
     expect(token).not.toBeNull();
   }
-  offset.ms = 5 * HOUR + 60_000;
+  clock.offsetMs = 5 * HOUR + 60_000;
   expect(await refresh(token as string)).toBeNull();
 });
 

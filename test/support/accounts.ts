@@ -1,4 +1,5 @@
 import { randomInt, randomUUID } from "node:crypto";
+import type { Clock } from "../../src/platform/clock";
 import { startTestApp, type TestApp } from "./app";
 import { uniqueSuffix } from "./env";
 import { QueueReader } from "./queues";
@@ -17,12 +18,12 @@ export interface AccountsHarness {
   mailTo(email: string, template: string): Promise<{ params: Record<string, string> }>;
 }
 
-/** Registers beforeAll/afterAll for an app with fast bcrypt and relay, and a reader of its queues. */
-export function useAccountsApp(): AccountsHarness {
+/** Registers beforeAll/afterAll for an app with fast bcrypt and relay (and `clock`, when given), and a reader of its queues. */
+export function useAccountsApp(clock?: Clock): AccountsHarness {
   const harness = {} as AccountsHarness;
   beforeAll(async () => {
     const prefix = `test-${uniqueSuffix()}`;
-    harness.t = await startTestApp({ BCRYPT_COST: "4", QUEUE_PREFIX: prefix, OUTBOX_POLL_INTERVAL_MS: "100", PUBLIC_URL: "https://id.example.test", TRUSTED_PROXIES: "127.0.0.1", COUNTRY_HEADER: "cf-ipcountry" });
+    harness.t = await startTestApp({ BCRYPT_COST: "4", QUEUE_PREFIX: prefix, OUTBOX_POLL_INTERVAL_MS: "100", PUBLIC_URL: "https://id.example.test", TRUSTED_PROXIES: "127.0.0.1", COUNTRY_HEADER: "cf-ipcountry" }, clock);
     harness.queues = new QueueReader(prefix);
   });
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
 
@@ -26,7 +26,39 @@ export interface ServerProcess {
 
 /** Starts `script` (by default the real entry point, src/main.ts) as a child process with only the given environment. */
 export function spawnServer(env: Record<string, string>, script = "src/main.ts"): ServerProcess {
-  const child = spawn(process.execPath, ["-r", "@swc-node/register", script], {
+  return spawnWatched(process.execPath, ["-r", "@swc-node/register", script], env);
+}
+
+/** `npm start` as a process manager runs it: the build (prestart), then the service. */
+export function spawnNpmStart(env: Record<string, string>): ServerProcess {
+  return spawnWatched("npm", ["start"], env);
+}
+
+/** The processes below `pid` (children, their children, ...), from ps. */
+export function descendants(pid: number): number[] {
+  const rows = execFileSync("ps", ["-eo", "pid=,ppid="], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/).map(Number) as [number, number]);
+  const found: number[] = [];
+  for (let i = -1; i < found.length; i += 1) {
+    const parent = i < 0 ? pid : found[i];
+    for (const [child, ppid] of rows) if (ppid === parent) found.push(child);
+  }
+  return found;
+}
+
+/** Whether `pid` is a running process (a zombie, exited but not yet reaped, is not). */
+export function isRunning(pid: number): boolean {
+  try {
+    return !execFileSync("ps", ["-o", "stat=", "-p", String(pid)], { encoding: "utf8" }).trim().startsWith("Z");
+  } catch {
+    return false; // ps exits 1 when there is no such process
+  }
+}
+
+function spawnWatched(command: string, args: string[], env: Record<string, string>): ServerProcess {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

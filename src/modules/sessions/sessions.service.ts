@@ -33,6 +33,8 @@ export interface SessionSettings {
   rememberMeSessionMs: number;
   /** Rotations allowed per session per minute. */
   refreshPerMinute: number;
+  /** A spent token presented again this soon after its rotation lost a race (two tabs): refused, not reuse. */
+  reuseGraceMs: number;
 }
 
 type SessionFields = Pick<NonNullable<Awaited<ReturnType<Tx["session"]["findUnique"]>>>, "id" | "deviceName" | "userAgent" | "ipAddress" | "country" | "createdAt" | "lastActiveAt" | "expiresAt">;
@@ -154,8 +156,10 @@ export class SessionsService {
   /**
    * Rotates a refresh token: the presented one is spent by an atomic compare-and-swap (of
    * concurrent refreshes exactly one wins) and a new one issued, with the audit record, in one SQL
-   * statement and no interactive transaction. Presenting a spent token again revokes the whole
-   * session and emits `session.token_reuse_detected`. Rotations are limited per session
+   * statement and no interactive transaction. A spent token presented again within `reuseGraceMs`
+   * of its rotation (`used_at`) is refused and nothing more: a concurrent refresh that lost, such as
+   * a second tab. Later, it is reuse: the whole session is revoked and
+   * `session.token_reuse_detected` emitted. Rotations are limited per session
    * (`REFRESH_RATE_LIMIT` a minute), counted before anything is spent, so a limited refresh leaves
    * the presented token usable.
    */
@@ -200,12 +204,19 @@ export class SessionsService {
     return this.payload(userId, row as SessionFields, next, () => this.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
   }
 
-  /** A spent token presented again: its session ends, unless it has already ended; the caller is refused either way. */
+  /**
+   * A spent token presented again: past the grace window its session ends, unless it has already
+   * ended; the caller is refused either way.
+   */
   private async refuseReuse(origin: Origin, tokenHash: string): Promise<never> {
+    const now = this.clock.now();
     const reused = await this.unitOfWork.run(origin, async (scope) => {
       const known = await scope.tx.refreshToken.findUnique({ where: { tokenHash }, include: { session: true } });
       if (!known?.usedAt || known.session.revokedAt) return null;
-      await scope.tx.session.update({ where: { id: known.sessionId }, data: { revokedAt: this.clock.now(), revokeReason: "token_reuse" } });
+      // An instance whose clock is behind the rotating one's sees a negative age: no time has passed.
+      const sinceRotation = Math.max(0, now.getTime() - known.usedAt.getTime());
+      if (sinceRotation < this.settings.reuseGraceMs) return null;
+      await scope.tx.session.update({ where: { id: known.sessionId }, data: { revokedAt: now, revokeReason: "token_reuse" } });
       scope.publish("session.token_reuse_detected", known.sessionId, { userId: known.session.userId });
       scope.publish("session.revoked", known.sessionId, { userId: known.session.userId, reason: "token_reuse" });
       scope.audit({ action: "session.token_reuse", outcome: "denied", subjectType: "session", subjectId: known.sessionId });
