@@ -12,7 +12,7 @@ import type { Config } from "./config";
 import type { Authenticator } from "./graphql/auth";
 import { createLoaders, type CallerInfo, type Context, type Viewer } from "./graphql/context";
 import { createFormatError, toGraphQLError, AppError } from "./graphql/errors";
-import { observabilityPlugin } from "./graphql/plugins";
+import { observabilityPlugin, subscriptionsOverWebSocketOnly } from "./graphql/plugins";
 import { buildFederatedSchema } from "./graphql/schema";
 import { createOperationGuard } from "./graphql/validation";
 import { createSubscriptionServer, originAllowed } from "./graphql/ws";
@@ -244,6 +244,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       // No @cacheControl hints here (everything is per person): skip the per-field hint bookkeeping.
       ApolloServerPluginCacheControlDisabled(),
       observabilityPlugin(metrics),
+      subscriptionsOverWebSocketOnly,
     ],
   });
   await apollo.start();

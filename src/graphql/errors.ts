@@ -98,6 +98,7 @@ function toCallerError(formatted: GraphQLFormattedError, error: unknown, options
   if (original instanceof AppError) {
     return { message: original.message, locations: formatted.locations, path: formatted.path, extensions: { code: original.code, ...original.extensions() } };
   }
+  if (isRequestRefusal(original)) return { message: formatted.message, extensions: { code: "BAD_REQUEST" } };
   if (!isUnexpected(error)) {
     let client = stripStacktrace(formatted, options.exposeDetails);
     if (client.extensions?.code === "BAD_USER_INPUT") client = withoutValue(client, error);
@@ -168,10 +169,20 @@ function withFields(formatted: GraphQLFormattedError): GraphQLFormattedError {
   return { ...formatted, extensions: { ...formatted.extensions, fields: [{ field, message: formatted.message }] } };
 }
 
+/**
+ * Apollo's refusals of a request that carry a 4xx status but no code: a persisted query of another
+ * version, or whose hash does not match its text. Answered as BAD_REQUEST with Apollo's message.
+ */
+function isRequestRefusal(error: unknown): boolean {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined) return false;
+  const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
+
 /** True when the error reaching a caller hides an unexpected failure that must be logged. */
 export function isUnexpected(error: unknown): boolean {
   const original = unwrapResolverError(error);
-  if (original instanceof AppError) return false;
+  if (original instanceof AppError || isRequestRefusal(original)) return false;
   if (original instanceof GraphQLError) return !isClientErrorCode(original.extensions?.code);
   return true;
 }

@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
+import { GraphQLError } from "graphql";
 import type { Metrics } from "../platform/metrics/metrics";
 import type { Context } from "./context";
 import { isUnexpected } from "./errors";
@@ -29,3 +30,18 @@ export function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<Contex
     },
   };
 }
+
+/**
+ * Subscriptions are served over WebSocket only: over HTTP graphql-js would run one as a query (or
+ * fail without a Subscription root). Refused with 400 before execution, naming the transport.
+ */
+export const subscriptionsOverWebSocketOnly: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation !== "subscription") return;
+        throw new GraphQLError("Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP", { extensions: { code: "BAD_REQUEST", http: { status: 400 } } });
+      },
+    };
+  },
+};

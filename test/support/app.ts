@@ -48,3 +48,10 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
     },
   };
 }
+
+/** The errors the app logs as "unexpected error" while `fn` runs: a refusal of the caller's own input logs none. */
+export async function unexpectedErrorsDuring(t: TestApp, fn: () => Promise<void>): Promise<unknown[]> {
+  const before = t.logs().length;
+  await fn();
+  return t.logs().slice(before).filter((line) => line.msg === "unexpected error").map((line) => line.err);
+}

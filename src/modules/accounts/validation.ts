@@ -1,6 +1,8 @@
 import { BadUserInputError, type FieldProblem } from "../../graphql/errors";
+import { emailAddress } from "../../shared/email";
 
-const EMAIL = /^[^\s@"(),:;<>[\\\]]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+/** Control and format characters (C0, DEL, C1, zero-width and bidirectional marks): never part of a text value. */
+const CONTROL = /[\p{Cc}\p{Cf}]/u;
 const TIMEZONES = new Set([...Intl.supportedValuesOf("timeZone"), "UTC"]);
 const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 
@@ -22,17 +24,18 @@ export class InputCheck {
     this.problems.push({ field: `${this.prefix}.${field}`, message });
   }
 
+  /** Trimmed and in Unicode NFC (RFC 6532 §3.1), so that one address is stored and found one way. */
   email(field: string, value: string): string {
-    const trimmed = value.trim();
-    if (trimmed.length > 254 || !EMAIL.test(trimmed)) this.add(field, "must be an email address");
-    return trimmed;
+    const normalised = value.trim().normalize("NFC");
+    if (!emailAddress.safeParse(normalised).success) this.add(field, "must be an email address");
+    return normalised;
   }
 
   text(field: string, value: string | null | undefined, max: number): string | null {
     if (value === null || value === undefined) return null;
     const trimmed = value.trim();
     if (trimmed.length > max) this.add(field, `must be at most ${max} characters`);
-    else if (/[\p{Cc}\p{Cf}]/u.test(trimmed)) this.add(field, "must not contain control characters");
+    else if (CONTROL.test(trimmed)) this.add(field, "must not contain control characters");
     return trimmed === "" ? null : trimmed;
   }
 
@@ -72,11 +75,12 @@ export class InputCheck {
     return value;
   }
 
-  /** https URL of at most 2048 characters; an empty string clears it. */
+  /** https URL of at most 2048 characters; an empty string clears it. (The URL parser would accept, and the value keep, control characters.) */
   httpsUrl(field: string, value: string | null | undefined): string | null | undefined {
     if (value === null || value === undefined) return value;
     if (value === "") return null;
     if (!(value.length <= 2048 && URL.canParse(value) && new URL(value).protocol === "https:")) this.add(field, "must be an https:// URL of at most 2048 characters");
+    else if (CONTROL.test(value)) this.add(field, "must not contain control characters");
     return value;
   }
 

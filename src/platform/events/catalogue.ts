@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { emailAddress } from "../../shared/email";
 
 /**
  * Every domain event this service publishes: type (dotted, lowercase), version, aggregate, payload
@@ -11,13 +12,13 @@ export const eventCatalogue = {
     version: 1,
     aggregateType: "user",
     emittedWhen: "An account is created by registration (its email not yet verified).",
-    payload: z.object({ email: z.email().max(254), locale: z.string().max(35) }).strict(),
+    payload: z.object({ email: emailAddress, locale: z.string().max(35) }).strict(),
   },
   "user.email_verified": {
     version: 1,
     aggregateType: "user",
     emittedWhen: "The user proves ownership of their email address; status PENDING_VERIFICATION -> ACTIVE.",
-    payload: z.object({ email: z.email().max(254) }).strict(),
+    payload: z.object({ email: emailAddress }).strict(),
   },
   "user.logged_in": {
     version: 1,
