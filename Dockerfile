@@ -22,8 +22,11 @@ RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts && npm cache cl
 COPY --from=build /app/dist ./dist
 # Migrations are applied at start (MIGRATE_ON_START) from /app/prisma/migrations.
 COPY prisma ./prisma
+# Operation names of the contract, registered as metric labels at start.
+COPY schema/operations ./schema/operations
 USER node
-EXPOSE 4001
+# 4001: GraphQL, health, JWKS; 9464: /metrics (METRICS_PORT, in production never on 4001).
+EXPOSE 4001 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:4001/health/live').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/main.js"]

@@ -112,6 +112,26 @@ describe("limits", () => {
     expect(res.errors?.map((e) => e.message).join(" ")).toMatch(/too many selections|maximum cost/i);
   });
 
+  it("item 6: a 900 KB document is refused by the token limit (GRAPHQL_PARSE_FAILED) while /health/live keeps answering", async () => {
+    const query = `{ ${"me { id } ".repeat(90_000)} }`;
+    expect(query.length).toBeGreaterThan(900_000);
+    const refused = graphql(t.baseUrl, query);
+    expect((await fetch(`${t.baseUrl}/health/live`, { signal: AbortSignal.timeout(2000) })).status).toBe(200);
+    const res = await refused;
+    expect(res.status).toBe(400);
+    expect(res.errors).toEqual([expect.objectContaining({ message: "Syntax Error: Document contains more that 10000 tokens. Parsing aborted.", extensions: expect.objectContaining({ code: "GRAPHQL_PARSE_FAILED" }) })]);
+  });
+
+  it("item 7: __typename counts: 101 aliased __typename break the alias limit, 500 copies the repeat limit (graphql-cop)", async () => {
+    const aliased = await graphql(t.baseUrl, `query Cop { ${Array.from({ length: 101 }, (_, i) => `t${i}: __typename`).join(" ")} }`);
+    expect(aliased.status).toBe(400);
+    expect(aliased.errors?.map((e) => e.message)).toEqual(['Operation "Cop" uses 101 aliases; the maximum is 30']);
+    const copies = await graphql(t.baseUrl, `query cop { ${"__typename \n".repeat(500)} }`);
+    expect(copies.status).toBe(400);
+    expect(copies.errors?.map((e) => e.message)).toEqual(['Operation "cop" selects one field or fragment 500 times in one selection set; the maximum is 3']);
+    expect((await graphql(t.baseUrl, `{ __typename me { __typename id } }`)).status).toBe(200);
+  });
+
   it("answers a 5 MB body with 413 and a JSON error", async () => {
     const res = await post({ query: `{ _service { sdl } }`, variables: { pad: "x".repeat(5 * 1024 * 1024) } });
     expect(res.status).toBe(413);
@@ -162,6 +182,14 @@ describe("metrics", () => {
     const text = await (await fetch(`${t.baseUrl}/metrics`)).text();
     expect(text).toContain("process_cpu_user_seconds_total");
     expect(text).toContain('graphql_operation_duration_seconds_bucket{le="0.005",operation="SubgraphSdl",type="query"}');
+  });
+
+  it("item 9: junk operation names cannot push the contract's operations out of their labels", async () => {
+    for (let i = 0; i < 600; i += 1) await graphql(t.baseUrl, `query Junk${i} { __typename }`);
+    const before = await metricValue(t.baseUrl, "graphql_operations_total", { operation: "MySessions" });
+    await graphql(t.baseUrl, `query MySessions { __typename }`);
+    expect(await metricValue(t.baseUrl, "graphql_operations_total", { operation: "MySessions" })).toBe(before + 1);
+    expect(await metricValue(t.baseUrl, "graphql_operations_total", { operation: "Junk599" })).toBe(0);
   });
 });
 

@@ -44,3 +44,29 @@ it("with Redis unreachable, login, refresh, me and logout work on PostgreSQL, re
     await redis.destroy();
   }
 }, 60_000);
+
+it("item 5: a session ended while Redis was down stays ended after Redis returns, before the relay has copied the revocation", async () => {
+  const redis = await RedisServer.start();
+  // The relay runs on another instance (or has not caught up yet): nothing copies the revocation but the resync.
+  const t = await startTestApp({ REDIS_URL: redis.url, BCRYPT_COST: "4", OUTBOX_RELAY: "false", QUEUE_PREFIX: `q-${uniqueSuffix()}` });
+  try {
+    const email = newEmail();
+    await t.app.platform.database.prisma.user.create({ data: { email, passwordHash: await bcrypt.hash(PASSWORD, 4), status: "ACTIVE", emailVerifiedAt: new Date() } });
+    const login = await graphql(t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } });
+    const access = login.data?.login.__typename === "AuthPayload" ? login.data.login.accessToken : "";
+    const bearer = { authorization: `Bearer ${access}` };
+    expect((await graphql(t.baseUrl, MeDocument, undefined, bearer)).data?.me?.email).toBe(email);
+
+    await redis.stop();
+    expect((await graphql(t.baseUrl, LogoutDocument, {}, bearer)).data).toEqual({ logout: true });
+    await redis.resume();
+    await waitUntil("Redis to be ready again", async () => (await fetch(`${t.baseUrl}/health/ready`)).status === 200, 30_000);
+    const deadline = Date.now() + 1500;
+    while (Date.now() < deadline) {
+      expect((await graphql(t.baseUrl, MeDocument, undefined, bearer)).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    }
+  } finally {
+    await t.stop();
+    await redis.destroy();
+  }
+}, 60_000);

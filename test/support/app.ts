@@ -14,6 +14,8 @@ export interface TestApp {
   /** http://127.0.0.1:<port> */
   baseUrl: string;
   databaseUrl: string;
+  /** The prefix of this app's Redis keys and channels. */
+  redisPrefix: string;
   stop(): Promise<void>;
 }
 
@@ -32,12 +34,14 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
     },
   });
   const logger = createLogger({ level: config.LOG_LEVEL, destination });
-  const app = await createApp(config, { logger, redisPrefix: `test:${uniqueSuffix()}:`, clock });
+  const redisPrefix = `test:${uniqueSuffix()}:`;
+  const app = await createApp(config, { logger, redisPrefix, clock });
   const port = await app.listen(0, "127.0.0.1");
   return {
     app,
     baseUrl: `http://127.0.0.1:${port}`,
     databaseUrl,
+    redisPrefix,
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
     async stop() {
       try {
