@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Server as HttpServer, IncomingMessage } from "node:http";
-import { GraphQLError, execute, subscribe, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { GraphQLError, execute, getOperationAST, subscribe, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer } from "graphql-ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { callerInfo, type CallerOptions } from "../http/client-ip";
@@ -150,6 +150,10 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         }
         const invalid = options.guard.validate(options.schema, document);
         if (invalid.length > 0) return invalid.map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED"));
+        const operation = getOperationAST(document, payload.operationName)?.operation;
+        if (operation && !options.schema.getRootType(operation)) {
+          return [new GraphQLError(`This schema has no ${operation} operations`, { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })];
+        }
         return {
           schema: options.schema,
           document,

@@ -139,3 +139,11 @@ it("item 6: a document past GRAPHQL_MAX_TOKENS is refused by the parser", async 
   expect(result.errors?.[0]).toMatchObject({ message: "Syntax Error: Document contains more that 10000 tokens. Parsing aborted." /* sic, graphql-js */, extensions: { code: "GRAPHQL_PARSE_FAILED" } });
   await c.dispose();
 });
+
+it("a subscription while the schema has no Subscription root is the caller's error (GRAPHQL_VALIDATION_FAILED), not an unexpected one", async () => {
+  const c = client();
+  const result = await run(c, "subscription { __typename }");
+  expect(result.errors?.[0]?.extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
+  expect(t.logs().filter((line) => line.msg === "unexpected error")).toEqual([]);
+  await c.dispose();
+});
