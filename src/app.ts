@@ -147,7 +147,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const { logger } = options;
   const clock = platform.clock;
   const prisma = platform.database.prisma;
-  const keys = new KeyStore(prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock);
+  const keys = new KeyStore(prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock, config.JWT_KEYS_RELOAD_S * 1000);
   await keys.init();
   const tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, clock);
   const revocations = new SessionRevocations({
@@ -249,6 +249,8 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   });
   await apollo.start();
   await platform.events.start();
+  // Started last of what may fail: a start that fails midway leaves no watcher behind.
+  const keyWatcher = await keys.watch(config.mode === "service" ? (config.DATABASE_URL as string) : null, logger);
 
   expressApp.use(requestScope(logger));
   expressApp.use(healthRouter(platform.readiness, () => shuttingDown));
@@ -295,6 +297,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
       await background.drain();
       await hasher.close();
+      await keyWatcher.stop();
       await platform.close();
     },
   };

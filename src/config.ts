@@ -201,6 +201,7 @@ export const configSpec = {
   JWT_ALGORITHM: oneOf("Access token signature algorithm", ["ES256", "RS256", "EdDSA"] as const, "ES256"),
   JWT_AUDIENCE: spec("The aud claim of access tokens", "identity-platform", (raw) => raw || "identity-platform"),
   ACCESS_TOKEN_TTL_S: int("Access token lifetime", 900, 60, 3600),
+  JWT_KEYS_RELOAD_S: int("How often each instance reloads the signing keys, a backstop to the NOTIFY of every rotation and withdrawal; a retired key stays published this much longer than ACCESS_TOKEN_TTL_S", 60, 1, 3600),
   REFRESH_IDLE_TTL_S: int("A refresh token unused this long expires (idle timeout)", 1_209_600, 300, 7_776_000),
   SESSION_TTL_S: int("Absolute lifetime of a session without rememberMe", 86_400, 300, 7_776_000),
   SESSION_REMEMBER_TTL_S: int("Absolute lifetime of a session with rememberMe", 7_776_000, 300, 31_536_000),

@@ -1,13 +1,21 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { decodeProtectedHeader } from "jose";
 import { open, seal } from "../../src/platform/crypto/aead";
 import { AccessTokens } from "../../src/platform/jwt/access-tokens";
 import { KeyStore } from "../../src/platform/jwt/keys";
-import { startTestApp } from "../support/app";
+import { startTestApp, type TestApp } from "../support/app";
 import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createLogger } from "../../src/platform/logging/logger";
+import { PASSWORD, fromNewIp, newEmail } from "../support/accounts";
+import { movableClock } from "../support/clock";
 import { dropDatabase, withClient } from "../support/db";
 import { REDIS_URL, uniqueSuffix } from "../support/env";
+import { LoginDocument, MeDocument, RegisterDocument, VerifyEmailDocument } from "../support/generated/operations";
+import { graphql } from "../support/graphql";
+import { QueueReader } from "../support/queues";
+import { waitUntil } from "../support/wait";
 
 const KEY = Buffer.alloc(32, 3);
 const clock = { now: () => new Date() };
@@ -17,7 +25,7 @@ describe("signing keys", () => {
     const t = await startTestApp({ OUTBOX_RELAY: "false" });
     try {
       const prisma = t.app.platform.database.prisma;
-      const keys = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "ES256", 900_000, clock);
+      const keys = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "ES256", 900_000, clock, 60_000);
       await keys.init();
       const tokens = new AccessTokens(keys, { issuer: "https://id.example.test", audience: "identity-platform", ttlSeconds: 900 }, clock);
       const before = await tokens.issue({ userId: "u1", sessionId: "s1", roles: [] });
@@ -31,7 +39,7 @@ describe("signing keys", () => {
       const rows = await withClient(t.databaseUrl, (c) => c.query<{ private_key_enc: string }>("SELECT private_key_enc FROM signing_keys"));
       for (const row of rows.rows) expect(row.private_key_enc).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
       // Without the master key a database dump does not open the private keys.
-      await expect(new KeyStore(prisma, KEY, "ES256", 900_000, clock).init()).rejects.toThrow("Unsupported state or unable to authenticate data");
+      await expect(new KeyStore(prisma, KEY, "ES256", 900_000, clock, 60_000).init()).rejects.toThrow("Unsupported state or unable to authenticate data");
     } finally {
       await t.stop();
     }
@@ -57,11 +65,11 @@ describe("AES-256-GCM", () => {
     try {
       const prisma = t.app.platform.database.prisma;
       const options = { issuer: "https://id.example.test", audience: "identity-platform", ttlSeconds: 900 };
-      const rsa = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "RS256", 900_000, clock);
+      const rsa = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "RS256", 900_000, clock, 60_000);
       await rsa.init();
       const rsaToken = await new AccessTokens(rsa, options, clock).issue({ userId: "u1", sessionId: "s1", roles: [] });
       expect(decodeProtectedHeader(rsaToken)).toMatchObject({ alg: "RS256", typ: "at+jwt" });
-      const ed = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "EdDSA", 900_000, clock);
+      const ed = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "EdDSA", 900_000, clock, 60_000);
       await ed.init();
       await ed.rotate();
       const edTokens = new AccessTokens(ed, options, clock);
@@ -94,6 +102,139 @@ describe("AES-256-GCM", () => {
       expect(open).toBe(0);
     } finally {
       await dropDatabase(databaseUrl);
+    }
+  });
+});
+
+/** `npm run keys:rotate -- <args>` against the database at `databaseUrl`: its output, or its failure. */
+async function keysCli(databaseUrl: string, ...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ["-r", "@swc-node/register", "src/cli/keys-rotate.ts", ...args], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "warn" },
+  });
+  return stdout;
+}
+
+const kidOf = (token: string) => decodeProtectedHeader(token).kid as string;
+const published = async (t: TestApp) => ((await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+const me = (t: TestApp, token: string) => graphql(t.baseUrl, MeDocument, undefined, { authorization: `Bearer ${token}` });
+/** The signing-key LISTEN connections on the database (one per running instance). */
+const keyListeners = (t: TestApp, action = "pid") =>
+  withClient(t.databaseUrl, async (c) => (await c.query(`SELECT ${action} FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%signing_keys%'`)).rowCount);
+
+describe("signing keys on two running instances of one database", () => {
+  // Reloads only on NOTIFY here: the periodic backstop is an hour away.
+  const prefix = `test-${uniqueSuffix()}`;
+  const env = { BCRYPT_COST: "4", QUEUE_PREFIX: prefix, OUTBOX_POLL_INTERVAL_MS: "100", TRUSTED_PROXIES: "127.0.0.1", JWT_KEYS_RELOAD_S: "3600" };
+  let a: TestApp;
+  let b: TestApp;
+  let queues: QueueReader;
+  const email = newEmail();
+  const login = async (t: TestApp) => {
+    const res = await graphql(t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, fromNewIp());
+    if (res.data?.login.__typename !== "AuthPayload") throw new Error(`login failed: ${JSON.stringify(res.errors)}`);
+    return res.data.login.accessToken;
+  };
+  beforeAll(async () => {
+    a = await startTestApp(env);
+    b = await startTestApp({ ...env, DATABASE_URL: a.databaseUrl, OUTBOX_RELAY: "false" });
+    queues = new QueueReader(prefix);
+    await graphql(a.baseUrl, RegisterDocument, { input: { email, password: PASSWORD } }, fromNewIp());
+    const mail = await waitUntil("verify-email", async () => (await queues.jobs("notifications")).find((j) => j.name === "verify-email"));
+    await graphql(a.baseUrl, VerifyEmailDocument, { token: (mail.data as { params: { token: string } }).params.token });
+  });
+  afterAll(async () => {
+    await queues.close();
+    await b.app.stop(); // b shares a's database, which a.stop() drops
+    await a.stop();
+  });
+
+  it("issue 10 item 5: SECURITY 58: a keys:rotate is used and published by both instances at once, the previous key stays published, and tokens of either verify on both", async () => {
+    const before = await login(a);
+    const previous = kidOf(before);
+    const kid = /^new current signing key (\S+) /.exec(await keysCli(a.databaseUrl))?.[1] as string;
+    expect(kid).not.toBe(previous);
+    for (const t of [a, b]) await waitUntil(`${t.baseUrl} to publish ${kid}`, async () => (await published(t)).includes(kid));
+    for (const t of [a, b]) expect(await published(t)).toEqual(expect.arrayContaining([previous, kid]));
+    const tokens = [before, await login(a), await login(b)];
+    expect(tokens.slice(1).map(kidOf)).toEqual([kid, kid]);
+    for (const token of tokens) for (const t of [a, b]) expect((await me(t, token)).data?.me?.email).toBe(email);
+  });
+
+  it("issue 10 item 5: SECURITY 58: keys:rotate --withdraw <kid> ends that key's tokens at once on both instances, remembered (verified before) or not, and a new key signs", async () => {
+    const token = await login(a);
+    const kid = kidOf(token);
+    for (const t of [a, b]) expect((await me(t, token)).data?.me?.email).toBe(email);
+    const second = await login(b); // never verified anywhere: not remembered
+    expect(await keysCli(a.databaseUrl, "--withdraw", kid)).toMatch(new RegExp(`^withdrew signing key ${kid}; new current signing key \\S+ `));
+    for (const t of [a, b]) {
+      for (const refused of [token, second]) {
+        await waitUntil(`${t.baseUrl} to refuse a token of ${kid}`, async () => (await me(t, refused)).errors?.[0]?.extensions?.code === "UNAUTHENTICATED");
+      }
+      expect(await published(t)).not.toContain(kid);
+    }
+    const fresh = await login(b);
+    expect(kidOf(fresh)).not.toBe(kid);
+    expect((await me(a, fresh)).data?.me?.email).toBe(email);
+    // An unknown kid is refused, and nothing changes.
+    const keys = await published(a);
+    await expect(keysCli(a.databaseUrl, "--withdraw", "no-such-kid")).rejects.toMatchObject({ code: 1, stderr: "keys:rotate: no signing key no-such-kid\n" });
+    expect(await published(a)).toEqual(keys);
+  });
+
+  it("issue 10 item 5: SECURITY 58: a lost LISTEN connection is opened again, and the next rotation still reaches both instances", async () => {
+    expect(await keyListeners(a, "pg_terminate_backend(pid)")).toBe(2);
+    await waitUntil("both instances to listen again", async () => (await keyListeners(a)) === 2);
+    const kid = /^new current signing key (\S+) /.exec(await keysCli(a.databaseUrl))?.[1] as string;
+    for (const t of [a, b]) await waitUntil(`${t.baseUrl} to publish ${kid}`, async () => (await published(t)).includes(kid));
+    expect(kidOf(await login(b))).toBe(kid);
+  });
+});
+
+describe("signing keys: the periodic reload and the retirement horizon", () => {
+  it("issue 10 item 5: SECURITY 58: a change that sent no NOTIFY reaches a running instance by the periodic reload (JWT_KEYS_RELOAD_S)", async () => {
+    const t = await startTestApp({ OUTBOX_RELAY: "false", JWT_KEYS_RELOAD_S: "1" });
+    try {
+      const [first] = await published(t);
+      const kid = /^new current signing key (\S+) /.exec(await keysCli(t.databaseUrl))?.[1] as string;
+      await waitUntil(`${kid} published`, async () => (await published(t)).includes(kid));
+      // Removed behind the service's back: only a reload finds out.
+      await withClient(t.databaseUrl, (c) => c.query("DELETE FROM signing_keys WHERE kid = $1", [first]));
+      await waitUntil(`${first} no longer published`, async () => !(await published(t)).includes(first as string));
+      expect(await published(t)).toEqual([kid]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it("issue 10 item 5: SECURITY 58: a retired key stays published until the last token an instance that heard of the rotation late signed with it has expired (ACCESS_TOKEN_TTL_S plus JWT_KEYS_RELOAD_S)", async () => {
+    const t = await startTestApp({ OUTBOX_RELAY: "false" });
+    try {
+      const prisma = t.app.platform.database.prisma;
+      const movable = movableClock();
+      const ttlMs = 900_000;
+      const reloadMs = 60_000;
+      const store = () => new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "ES256", ttlMs, movable, reloadMs);
+      const options = { issuer: "https://id.example.test", audience: "identity-platform", ttlSeconds: ttlMs / 1000 };
+      const late = store();
+      await late.init();
+      const retired = late.signingKey().kid;
+      await store().rotate();
+      // `late` has not reloaded yet (its next periodic reload is due): it still signs with the retired key.
+      movable.offsetMs = reloadMs - 1000;
+      const token = await new AccessTokens(late, options, movable).issue({ userId: "u1", sessionId: "s1", roles: [] });
+      expect(kidOf(token)).toBe(retired);
+      // An instance started just before that token expires still publishes and accepts its key.
+      movable.offsetMs += ttlMs - 1000;
+      const fresh = store();
+      await fresh.init();
+      expect(fresh.jwks().keys.map((k) => k.kid)).toContain(retired);
+      await expect(new AccessTokens(fresh, options, movable).verify(token)).resolves.toMatchObject({ userId: "u1" });
+      // Once no instance can have a valid token of it, it is no longer published.
+      movable.offsetMs = ttlMs + reloadMs + 1000;
+      await fresh.reload();
+      expect(fresh.jwks().keys.map((k) => k.kid)).not.toContain(retired);
+    } finally {
+      await t.stop();
     }
   });
 });

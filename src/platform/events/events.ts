@@ -1,8 +1,9 @@
-import pg from "pg";
+import type pg from "pg";
 import type { Config } from "../../config";
 import { AuditChainer, CheckpointSigner } from "../audit/chain";
 import type { Clock } from "../clock";
 import type { Prisma } from "../db/database";
+import { listen } from "../db/listen";
 import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import { EventHandlers } from "./handlers";
@@ -57,7 +58,13 @@ export function createEvents(options: { config: Config; prisma: Prisma; transpor
       if (!config.OUTBOX_RELAY) return;
       relay.start();
       chainer.start();
-      if (config.mode === "service") listener = await listen(config.DATABASE_URL as string, () => relay.wake(), logger);
+      // LISTEN for commits of other instances (each unit of work NOTIFYs `identity_outbox`). Polling
+      // covers a lost connection; this only makes delivery prompt.
+      if (config.mode === "service") {
+        listener = await listen(config.DATABASE_URL as string, "identity_outbox", () => relay.wake(), (error) =>
+          logger.warn({ err: { message: error.message } }, "outbox LISTEN connection lost; relying on polling"),
+        );
+      }
     },
     async stop() {
       await listener?.end().catch(() => undefined);
@@ -68,15 +75,3 @@ export function createEvents(options: { config: Config; prisma: Prisma; transpor
   };
 }
 
-/**
- * LISTEN for commits of other instances (each unit of work NOTIFYs `identity_outbox`). Polling
- * covers a lost connection; this only makes delivery prompt.
- */
-async function listen(url: string, onNotify: () => void, logger: Logger): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url });
-  client.on("error", (error) => logger.warn({ err: { message: error.message } }, "outbox LISTEN connection lost; relying on polling"));
-  client.on("notification", onNotify);
-  await client.connect();
-  await client.query("LISTEN identity_outbox");
-  return client;
-}

@@ -54,9 +54,9 @@ export class AccessTokens {
    * Verifies a token, or finds it among the tokens verified before: a signature check is most of
    * an authenticated request's cost, and a client sends the same token for up to its lifetime. A
    * cached token is taken only while it has not expired and its key is still in the local set (a
-   * key withdrawn in an emergency ends its tokens at once); the cache holds at most
-   * `VERIFIED_CACHE_SIZE` tokens, the least recently verified going first. Whether its session has
-   * ended is not cached: that is asked on every request.
+   * key withdrawn in an emergency, which every instance hears of by NOTIFY, ends its tokens at
+   * once); the cache holds at most `VERIFIED_CACHE_SIZE` tokens, the least recently verified going
+   * first. Whether its session has ended is not cached: that is asked on every request.
    */
   async verify(token: string): Promise<AccessClaims> {
     const nowMs = this.clock.now().getTime();
