@@ -97,7 +97,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
     throw error;
   });
   readiness.push({ name: "redis", check: () => pingRedis(redis, 1000) });
-  const transport = new BullTransport(redis, { prefix: config.QUEUE_PREFIX, retentionSeconds: config.QUEUE_RETENTION_S });
+  const transport = new BullTransport(redis, { prefix: config.QUEUE_PREFIX, retentionSeconds: config.QUEUE_RETENTION_S, notificationRetentionSeconds: config.NOTIFICATION_RETENTION_S });
   const events = createEvents({ config, prisma: database.prisma, transport, clock, logger, metrics });
   return {
     clock,

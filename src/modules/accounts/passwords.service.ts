@@ -4,7 +4,7 @@ import type { BackgroundTasks } from "../../platform/background-tasks";
 import type { Clock } from "../../platform/clock";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
-import type { Prisma } from "../../platform/db/database";
+import type { Prisma, Tx } from "../../platform/db/database";
 import type { Origin, UnitOfWork } from "../../platform/events/unit-of-work";
 import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
 import { endSessions } from "../sessions/sessions.service";
@@ -18,6 +18,11 @@ const HOUR = 3_600_000;
 /** Product default: 5 reset requests per hour, per address and per client IP. */
 const RESET_PER_HOUR = 5;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** The user's reset links not yet used stop working: the password they were asked for to replace has been replaced. Returns how many. */
+async function voidResetTokens(tx: Tx, userId: string): Promise<number> {
+  return (await tx.passwordResetToken.deleteMany({ where: { userId, usedAt: null } })).count;
+}
 
 export interface ChangePasswordInput {
   currentPassword: string;
@@ -55,10 +60,11 @@ export class PasswordsService {
     const passwordHash = await this.hasher.hash(input.newPassword);
     const ended = await this.unitOfWork.run(origin, async (scope) => {
       await scope.tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+      const resetLinksVoided = await voidResetTokens(scope.tx, user.id);
       const ids = input.signOutOtherSessions ? await endSessions(scope, user.id, "password_changed", { except: viewer.sessionId }, this.clock.now()) : [];
       scope.publish("password.changed", user.id, { otherSessionsEnded: ids.length });
       scope.notify({ to: user.email, template: "password-changed", locale: user.locale, params: {} });
-      scope.audit({ action: "password.change", subjectType: "user", subjectId: user.id, metadata: { otherSessionsEnded: ids.length } });
+      scope.audit({ action: "password.change", subjectType: "user", subjectId: user.id, metadata: { otherSessionsEnded: ids.length, resetLinksVoided } });
       return ids;
     });
     await this.revocations.markRevoked(ended);
@@ -95,7 +101,7 @@ export class PasswordsService {
     });
   }
 
-  /** Sets the password with a reset token (once, within 30 minutes) and ends every session. No login. */
+  /** Sets the password with a reset token (once, within 30 minutes), voids the user's other reset links and ends every session. No login. */
   async resetPassword(input: { token: string; newPassword: string }, origin: Origin): Promise<true> {
     const invalid = BadUserInputError.field("input.token", "is invalid or has expired");
     if (!TOKEN_SHAPE.test(input.token)) throw invalid;
@@ -110,10 +116,11 @@ export class PasswordsService {
       if (count !== 1) throw invalid;
       const user = pending.user;
       await scope.tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+      const resetLinksVoided = await voidResetTokens(scope.tx, user.id);
       const ids = await endSessions(scope, user.id, "password_reset", {}, now);
       scope.publish("password.reset_completed", user.id, { sessionsEnded: ids.length });
       scope.notify({ to: user.email, template: "password-changed", locale: user.locale, params: {} });
-      scope.audit({ action: "password.reset", subjectType: "user", subjectId: user.id, metadata: { sessionsEnded: ids.length } });
+      scope.audit({ action: "password.reset", subjectType: "user", subjectId: user.id, metadata: { sessionsEnded: ids.length, resetLinksVoided } });
       return ids;
     });
     await this.revocations.markRevoked(ended);

@@ -1,5 +1,6 @@
 import { BadUserInputError, type FieldProblem } from "../../graphql/errors";
 import { emailAddress } from "../../shared/email";
+import { parseUuid } from "../../shared/ids";
 
 /** Control and format characters (C0, DEL, C1, zero-width and bidirectional marks): never part of a text value. */
 const CONTROL = /[\p{Cc}\p{Cf}]/u;
@@ -12,6 +13,13 @@ export function emailArgument(raw: string): string {
   const email = check.email("email", raw);
   if (check.problems.length > 0) throw BadUserInputError.field("email", "must be an email address");
   return email;
+}
+
+/** An ID argument (every operation taking one parses it so): a UUID in any case, lowercased, or BAD_USER_INPUT on `field`. */
+export function idArgument(field: string, raw: string): string {
+  const id = parseUuid(raw);
+  if (id === null) throw BadUserInputError.field(field, "must be a UUID");
+  return id;
 }
 
 /** Collects the problems of one input, field by field, so a caller learns all of them at once. */

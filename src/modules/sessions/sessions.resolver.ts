@@ -1,6 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import type { Context, Viewer } from "../../graphql/context";
 import { UnauthenticatedError } from "../../graphql/errors";
+import { idArgument } from "../accounts/validation";
 import { User } from "../users/user.type";
 import { AuthPayload, LoginInput, LoginResult, SessionInfo } from "./session.types";
 
@@ -33,7 +34,7 @@ export class SessionsResolver {
 
   @Mutation(() => Boolean, { description: "Ends one of the caller's sessions (another device)." })
   revokeSession(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<boolean> {
-    return context.services.sessions.revokeSession(signedIn(context), id, context.origin);
+    return context.services.sessions.revokeSession(signedIn(context), idArgument("id", id), context.origin);
   }
 
   @Query(() => User, { description: "The signed-in user, private fields included." })

@@ -11,7 +11,7 @@ import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import { consume, limitedUntilReset, type RateLimitStore } from "../../platform/ratelimit/store";
 import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
 import { InputCheck } from "../accounts/validation";
-import { isUuid, privateUser, type UserRow } from "../users/user.service";
+import { privateUser, type UserRow } from "../users/user.service";
 import type { User } from "../users/user.type";
 import type { SessionRevocations } from "./revocations";
 import type { AuthPayload, LoginInput, SessionInfo } from "./session.types";
@@ -63,6 +63,10 @@ export type EndReason = "logout" | "logout_all" | "revoked" | "password_changed"
  * publishes `session.revoked` for each; returns their ids (mark them revoked after commit).
  */
 export async function endSessions(scope: WorkScope, userId: string, reason: EndReason, filter: { only?: string; except?: string }, now: Date): Promise<string[]> {
+  // Ending every session (but the caller's) marks the user too, under its row lock, a value that
+  // only grows: a login that read the user before marking it creates no session, and one that
+  // locked the user first commits its session before the select below, which then ends it.
+  if (!filter.only) await scope.tx.$executeRaw`UPDATE users SET sessions_ended_at = GREATEST(${now}, sessions_ended_at + interval '1 millisecond') WHERE id = ${userId}::uuid`;
   const sessions = await scope.tx.session.findMany({
     where: { userId, revokedAt: null, ...(filter.only ? { id: filter.only } : {}), ...(filter.except ? { id: { not: filter.except } } : {}) },
     select: { id: true },
@@ -128,7 +132,20 @@ export class SessionsService {
     const rememberMe = input.rememberMe === true;
     const refreshToken = newOpaqueToken();
     const session = await this.unitOfWork.run({ ...origin, actor: { type: "user", id: user.id } }, async (scope) => {
-      const seen = fingerprint ? await scope.tx.session.count({ where: { userId: user.id, deviceFingerprint: fingerprint } }) : 1;
+      // The user as it is now, locked until this commits against a password change or reset and
+      // an end of every session: the password checked is still the password, the account may
+      // still log in, and no end of every session has committed since the user was read.
+      const [current] = await scope.tx.$queryRaw<{ passwordHash: string | null; status: string; deletedAt: Date | null; sessionsEndedAt: Date | null }[]>`
+        SELECT password_hash AS "passwordHash", status::text AS status, deleted_at AS "deletedAt", sessions_ended_at AS "sessionsEndedAt"
+        FROM users WHERE id = ${user.id}::uuid FOR SHARE`;
+      if (!current || current.passwordHash !== user.passwordHash || current.status !== "ACTIVE" || current.deletedAt || current.sessionsEndedAt?.getTime() !== user.sessionsEndedAt?.getTime()) {
+        scope.audit({ action: "user.login", outcome: "failure", subjectType: "user", subjectId: user.id, metadata: { reason: "superseded" } });
+        return null;
+      }
+      // A device seen before: by its fingerprint when the client gives one, otherwise by the user
+      // agent and address the service sees; with neither known, a new device.
+      const device = fingerprint ? { deviceFingerprint: fingerprint } : origin.userAgent && origin.ipAddress ? { userAgent: origin.userAgent, ipAddress: origin.ipAddress } : null;
+      const seen = device ? await scope.tx.session.count({ where: { userId: user.id, ...device } }) : 0;
       const created = await scope.tx.session.create({
         data: {
           userId: user.id,
@@ -150,6 +167,7 @@ export class SessionsService {
       }
       return created;
     });
+    if (!session) throw new UnauthenticatedError(LOGIN_FAILED);
     return this.payload(user.id, session, refreshToken, async () => user);
   }
 
@@ -247,17 +265,16 @@ export class SessionsService {
     return sessions.map((session) => toSessionInfo(session, viewer.sessionId));
   }
 
-  /** Ends one of the caller's own sessions; another user's session id is NOT_FOUND. */
+  /** Ends one of the caller's own sessions (`sessionId` as the edge parsed it); another user's session id is NOT_FOUND. */
   async revokeSession(viewer: Viewer, sessionId: string, origin: Origin): Promise<true> {
-    if (!isUuid(sessionId)) throw new NotFoundError("Session");
     const revoked = await this.unitOfWork.run(origin, async (scope) => {
       const ids = await endSessions(scope, viewer.userId, "revoked", { only: sessionId }, this.clock.now());
-      if (ids.length === 0) return false;
-      scope.audit({ action: "session.revoke", subjectType: "session", subjectId: sessionId });
-      return true;
+      for (const id of ids) scope.audit({ action: "session.revoke", subjectType: "session", subjectId: id });
+      return ids;
     });
-    if (!revoked) throw new NotFoundError("Session");
-    await this.revocations.markRevoked([sessionId]);
+    if (revoked.length === 0) throw new NotFoundError("Session");
+    // The ids as stored (and as tokens carry them), whatever the caller's spelling.
+    await this.revocations.markRevoked(revoked);
     return true;
   }
 

@@ -1,16 +1,14 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
 import { UserStatus } from "../accounts/account.types";
-import { BadUserInputError } from "../../graphql/errors";
+import { idArgument } from "../accounts/validation";
 import type { Context } from "../../graphql/context";
-import { isUuid } from "./user.service";
 import { User } from "./user.type";
 
 @Resolver(() => User)
 export class UserResolver {
   @Query(() => User, { nullable: true, description: "A user's public profile; null when there is none." })
   async user(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<User | null> {
-    if (!isUuid(id)) throw BadUserInputError.field("id", "must be a UUID");
-    return context.loaders.user.load(id);
+    return context.loaders.user.load(idArgument("id", id));
   }
 }
 

@@ -1,11 +1,6 @@
 import type { Prisma } from "../../platform/db/database";
+import { parseUuid } from "../../shared/ids";
 import type { User } from "./user.type";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 interface PublicRow {
   id: string;
@@ -59,7 +54,8 @@ export class UserService {
    * for unknown, malformed and deleted ids.
    */
   async findPublicByIds(ids: readonly string[]): Promise<(User | null)[]> {
-    const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
+    const parsed = ids.map(parseUuid);
+    const wanted = [...new Set(parsed.filter((id) => id !== null))];
     const rows =
       wanted.length === 0
         ? []
@@ -68,6 +64,6 @@ export class UserService {
             select: { id: true, name: true, avatarUrl: true },
           });
     const byId = new Map(rows.map((row) => [row.id, toPublicUser(row)]));
-    return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+    return parsed.map((id) => (id === null ? null : (byId.get(id) ?? null)));
   }
 }

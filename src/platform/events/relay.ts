@@ -1,6 +1,6 @@
 import { BackgroundLoop } from "../background-loop";
 import type { Clock } from "../clock";
-import type { Prisma } from "../db/database";
+import { sql, type Prisma } from "../db/database";
 import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import type { EventHandlers } from "./handlers";
@@ -20,6 +20,15 @@ const SWEEP_EVERY_MS = 10 * 60_000;
 const SWEEP_BATCH = 5_000;
 
 const MAX_BACKOFF_MS = 5 * 60_000;
+
+/**
+ * An outbox row's payload as kept once it is delivered or parked: a notification keeps the names
+ * of its parameters, not their values, so verification and reset tokens (and the links that carry
+ * them) outlive neither the mail nor its last attempt in the database.
+ */
+const WITHOUT_NOTIFICATION_SECRETS = sql`CASE WHEN destination = ${NOTIFICATIONS} THEN payload || jsonb_build_object('params',
+  COALESCE((SELECT jsonb_object_agg(k, '[REDACTED]'::text) FROM jsonb_object_keys(payload->'params') AS k), '{}'::jsonb))
+  ELSE payload END`;
 
 /** Delay before attempt `attempts + 1` of a failed message: exponential, capped. */
 export function backoffMs(attempts: number, baseMs: number): number {
@@ -114,13 +123,8 @@ export class OutboxRelay extends BackgroundLoop {
         const failures = new Map([...(await this.transport.deliver(toTransport)), ...(await this.handlers.deliver(toHandlers, tx))]);
         const delivered = messages.filter((m) => !failures.has(m.id)).map((m) => m.id);
         if (delivered.length > 0) {
-          // A delivered notification keeps its parameter names, not their values: verification and
-          // reset tokens (and links that carry them) must not outlive the mail in the database.
           await tx.$executeRaw`
-            UPDATE outbox_events SET published_at = now(), attempts = attempts + 1,
-              payload = CASE WHEN destination = ${NOTIFICATIONS} THEN payload || jsonb_build_object('params',
-                COALESCE((SELECT jsonb_object_agg(k, '[REDACTED]'::text) FROM jsonb_object_keys(payload->'params') AS k), '{}'::jsonb))
-              ELSE payload END
+            UPDATE outbox_events SET published_at = now(), attempts = attempts + 1, payload = ${WITHOUT_NOTIFICATION_SECRETS}
             WHERE id = ANY(${delivered}::uuid[])`;
         }
         for (const m of messages) {
@@ -136,7 +140,7 @@ export class OutboxRelay extends BackgroundLoop {
           const next = new Date(this.clock.now().getTime() + backoffMs(attempts, this.options.backoffBaseMs));
           await tx.$executeRaw`
             UPDATE outbox_events SET attempts = ${attempts}, last_error = ${error.message.slice(0, 2000)},
-              next_attempt_at = ${next}, parked_at = ${park ? this.clock.now() : null}
+              next_attempt_at = ${next}, parked_at = ${park ? this.clock.now() : null}, payload = ${park ? WITHOUT_NOTIFICATION_SECRETS : sql`payload`}
             WHERE id = ${m.id}::uuid`;
           this.logger[park ? "error" : "warn"]({ outboxId: m.id, destination: m.destination, type: m.name, attempts, err: { message: error.message } }, park ? "message parked after repeated failures" : "message delivery failed; will retry");
         }

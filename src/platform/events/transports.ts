@@ -13,9 +13,17 @@ function isConnectionError(error: unknown): boolean {
 export interface BullTransportOptions {
   /** BullMQ key prefix (deployments or test runs sharing a Redis stay apart). */
   prefix: string;
-  /** How long completed jobs are kept, so a re-published message is recognised by its job id. */
+  /** How long finished jobs of user-events are kept, so a re-published message is recognised by its job id. */
   retentionSeconds: number;
+  /**
+   * How long a notification job is kept once the notification service has finished it (0: removed
+   * then): its parameters hold verification and reset tokens, which must not outlive the mail.
+   */
+  notificationRetentionSeconds: number;
 }
+
+/** BullMQ's removeOnComplete/removeOnFail: finished jobs kept `seconds` (removed as later ones finish), or removed at once. */
+const keptFor = (seconds: number) => (seconds === 0 ? true : { age: seconds });
 
 /**
  * Service mode: each queue of the contract is a BullMQ queue. Job name = event type or template,
@@ -25,8 +33,13 @@ export class BullTransport implements Transport {
   private readonly queues: Map<string, Queue>;
 
   constructor(connection: Redis, options: BullTransportOptions) {
-    const defaultJobOptions = { removeOnComplete: { age: options.retentionSeconds }, removeOnFail: { age: options.retentionSeconds } };
-    this.queues = new Map([USER_EVENTS, NOTIFICATIONS].map((name) => [name, new Queue(name, { connection, prefix: options.prefix, defaultJobOptions })]));
+    const retention = new Map([
+      [USER_EVENTS, options.retentionSeconds],
+      [NOTIFICATIONS, options.notificationRetentionSeconds],
+    ]);
+    this.queues = new Map(
+      [...retention].map(([name, seconds]) => [name, new Queue(name, { connection, prefix: options.prefix, defaultJobOptions: { removeOnComplete: keptFor(seconds), removeOnFail: keptFor(seconds) } })]),
+    );
   }
 
   queue(name: string): Queue {
