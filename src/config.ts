@@ -20,7 +20,21 @@ interface VarSpec<T> {
   parse(raw: string | undefined, env: Env): T;
 }
 
+/** A bad value. The message never quotes the value: `loadConfig` shows it, redacted. */
 class Invalid extends Error {}
+
+/** Variables whose values are never shown, whatever they hold. */
+const SECRET_NAME = /(KEY|SECRET|PASSWORD|PASSPHRASE|TOKEN|CREDENTIALS?)$/;
+
+/**
+ * `value` as a refusal may show it: anything before the last `@` (the userinfo of a URL, however
+ * malformed, or of several in a list) and password-like query parameters become `***`.
+ */
+function redactCredentials(value: string): string {
+  return value
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[\s\S]*@/i, "$1***@")
+    .replace(/([?&;](?:password|passwd|pass|pwd|secret|token|key|sslpassword)=)[^&;#]*/gi, "$1***");
+}
 
 const isProduction = (env: Env) => env.NODE_ENV === "production";
 
@@ -84,7 +98,7 @@ function originList(description: string, example: string, def: (env: Env) => str
       } catch {
         parsed = undefined;
       }
-      if (!parsed || parsed.origin !== origin) throw new Invalid(`expected comma-separated origins such as https://app.example.com (got "${origin}")`);
+      if (!parsed || parsed.origin !== origin) throw new Invalid("expected comma-separated origins such as https://app.example.com");
     }
     return origins;
   });
@@ -178,7 +192,7 @@ export const configSpec = {
   }),
   TRUSTED_PROXIES: spec("Comma-separated IP addresses of proxies (router, load balancer) whose X-Forwarded-For is believed", "", (raw) => {
     const ips = (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-    for (const ip of ips) if (isIP(ip) === 0) throw new Invalid(`expected comma-separated IP addresses (got "${ip}")`);
+    if (ips.some((ip) => isIP(ip) === 0)) throw new Invalid("expected comma-separated IP addresses");
     return ips.map(normalizeIp);
   }),
   COUNTRY_HEADER: spec("Header in which a trusted proxy gives the client's ISO 3166 country (e.g. cf-ipcountry); read only from TRUSTED_PROXIES", "", (raw) => {
@@ -227,9 +241,12 @@ export function loadConfig(env: Env = process.env): Config {
       values[name] = variable.parse(raw, env);
     } catch (error) {
       if (!(error instanceof Invalid)) throw error;
-      const shown = raw !== undefined && raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
-      // Keys and secrets: never echo them.
-      problems.push(/_(KEY|SECRET)$/.test(name) || raw === undefined ? `${name}: ${error.message}` : `${name}: ${error.message} (got "${shown}")`);
+      if (raw === undefined || SECRET_NAME.test(name)) {
+        problems.push(`${name}: ${error.message}`);
+        continue;
+      }
+      const shown = redactCredentials(raw);
+      problems.push(`${name}: ${error.message} (got "${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}")`);
     }
   }
   const parsed = values as Parsed;
