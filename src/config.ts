@@ -128,6 +128,7 @@ export const configSpec = {
   DATABASE_URL: optionalUrl("PostgreSQL URL; with REDIS_URL selects service mode (the database is created if missing)", ["postgres:", "postgresql:"]),
   DATABASE_POOL_SIZE: int("PostgreSQL connections per instance", 10, 1, 200),
   REDIS_URL: optionalUrl("Redis URL; with DATABASE_URL selects service mode", ["redis:", "rediss:"]),
+  REDIS_COMMAND_TIMEOUT_MS: int("A Redis command unanswered this long fails, and Redis counts as down until it answers again (rate limits per instance, revocations from PostgreSQL)", 500, 50, 60_000),
   EMBEDDED_DATA_DIR: spec("Embedded mode: PGlite data directory", ".data", (raw) => path.resolve(raw || ".data")),
   MIGRATE_ON_START: bool("Apply pending migrations before serving", "true", () => true),
   LOG_LEVEL: oneOf("pino log level", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
