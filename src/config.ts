@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { normalizeIp } from "./http/client-ip";
+import { DEFAULT_MIGRATION_LOCK_TIMEOUT_MS } from "./platform/db/migrator";
 
 /** A configuration problem: the process reports it (no stack trace) and exits non-zero. */
 export class ConfigError extends Error {
@@ -131,6 +132,7 @@ export const configSpec = {
   REDIS_COMMAND_TIMEOUT_MS: int("A Redis command unanswered this long fails, and Redis counts as down until it answers again (rate limits per instance, revocations from PostgreSQL)", 500, 50, 60_000),
   EMBEDDED_DATA_DIR: spec("Embedded mode: PGlite data directory", ".data", (raw) => path.resolve(raw || ".data")),
   MIGRATE_ON_START: bool("Apply pending migrations before serving", "true", () => true),
+  MIGRATION_LOCK_TIMEOUT_MS: int("Longest a migration waits for a lock (lock_timeout) before it fails, rolled back, rather than stall the tables it alters", DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, 100, 600_000),
   LOG_LEVEL: oneOf("pino log level", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
   GRAPHQL_INTROSPECTION: bool("Allow schema introspection (default: off in production)", "", notInProduction),
   GRAPHQL_LANDING_PAGE: bool("Serve Apollo Sandbox on GET /graphql (default: off in production)", "", notInProduction),
