@@ -20,7 +20,8 @@ COPY package.json package-lock.json ./
 # compiled into dist/ by the build stage (packages with native parts ship prebuilt binaries).
 RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# Migrations are applied at start (MIGRATE_ON_START) from /app/prisma/migrations.
+# Migrations (/app/prisma/migrations) are applied at start (MIGRATE_ON_START) or, as the owner, by
+# `node dist/cli/migrate.js` (docker-compose.yml's migrate job; the service then runs as identity_app).
 COPY prisma ./prisma
 # Operation names of the contract, registered as metric labels at start.
 COPY schema/operations ./schema/operations

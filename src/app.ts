@@ -38,7 +38,7 @@ import { currentRequestId, requestIdFrom, runInRequestScope } from "./platform/l
 import { Metrics } from "./platform/metrics/metrics";
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from "./platform/pubsub/pubsub";
 import { FallbackRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from "./platform/ratelimit/store";
-import { assertDurableRedis, createRedis, pingRedis } from "./platform/redis/redis";
+import { assertDurableRedis, createRedis } from "./platform/redis/redis";
 import { systemClock, type Clock } from "./platform/clock";
 import { createEvents, type Events } from "./platform/events/events";
 import { BullTransport, LogTransport } from "./platform/events/transports";
@@ -86,8 +86,8 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
     };
   }
   const prefix = options.redisPrefix ?? "identity:";
-  const redis = createRedis(config.REDIS_URL as string, logger, "main");
-  const subscriber = createRedis(config.REDIS_URL as string, logger, "subscriber");
+  const redis = createRedis(config.REDIS_URL as string, logger, "main", config.REDIS_COMMAND_TIMEOUT_MS);
+  const subscriber = createRedis(config.REDIS_URL as string, logger, "subscriber", config.REDIS_COMMAND_TIMEOUT_MS);
   const closeRedis = () => {
     subscriber.disconnect();
     redis.disconnect();
@@ -96,7 +96,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
     closeRedis();
     throw error;
   });
-  readiness.push({ name: "redis", check: () => pingRedis(redis, 1000) });
+  readiness.push({ name: "redis", check: async () => void (await redis.ping()) });
   const transport = new BullTransport(redis, { prefix: config.QUEUE_PREFIX, retentionSeconds: config.QUEUE_RETENTION_S, notificationRetentionSeconds: config.NOTIFICATION_RETENTION_S });
   const events = createEvents({ config, prisma: database.prisma, transport, clock, logger, metrics });
   return {

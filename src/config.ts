@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { normalizeIp } from "./http/client-ip";
+import { DEFAULT_MIGRATION_LOCK_TIMEOUT_MS } from "./platform/db/migrator";
 
 /** A configuration problem: the process reports it (no stack trace) and exits non-zero. */
 export class ConfigError extends Error {
@@ -20,7 +21,21 @@ interface VarSpec<T> {
   parse(raw: string | undefined, env: Env): T;
 }
 
+/** A bad value. The message never quotes the value: `loadConfig` shows it, redacted. */
 class Invalid extends Error {}
+
+/** Variables whose values are never shown, whatever they hold. */
+const SECRET_NAME = /(KEY|SECRET|PASSWORD|PASSPHRASE|TOKEN|CREDENTIALS?)$/;
+
+/**
+ * `value` as a refusal may show it: anything before the last `@` (the userinfo of a URL, however
+ * malformed, or of several in a list) and password-like query parameters become `***`.
+ */
+function redactCredentials(value: string): string {
+  return value
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)?[\s\S]*@/i, "$1***@")
+    .replace(/([?&;](?:password|passwd|pass|pwd|secret|token|key|sslpassword)=)[^&;#]*/gi, "$1***");
+}
 
 const isProduction = (env: Env) => env.NODE_ENV === "production";
 
@@ -84,7 +99,7 @@ function originList(description: string, example: string, def: (env: Env) => str
       } catch {
         parsed = undefined;
       }
-      if (!parsed || parsed.origin !== origin) throw new Invalid(`expected comma-separated origins such as https://app.example.com (got "${origin}")`);
+      if (!parsed || parsed.origin !== origin) throw new Invalid("expected comma-separated origins such as https://app.example.com");
     }
     return origins;
   });
@@ -114,8 +129,10 @@ export const configSpec = {
   DATABASE_URL: optionalUrl("PostgreSQL URL; with REDIS_URL selects service mode (the database is created if missing)", ["postgres:", "postgresql:"]),
   DATABASE_POOL_SIZE: int("PostgreSQL connections per instance", 10, 1, 200),
   REDIS_URL: optionalUrl("Redis URL; with DATABASE_URL selects service mode", ["redis:", "rediss:"]),
+  REDIS_COMMAND_TIMEOUT_MS: int("A Redis command unanswered this long fails, and Redis counts as down until it answers again (rate limits per instance, revocations from PostgreSQL)", 500, 50, 60_000),
   EMBEDDED_DATA_DIR: spec("Embedded mode: PGlite data directory", ".data", (raw) => path.resolve(raw || ".data")),
   MIGRATE_ON_START: bool("Apply pending migrations before serving", "true", () => true),
+  MIGRATION_LOCK_TIMEOUT_MS: int("Longest a migration waits for a lock (lock_timeout) before it fails, rolled back, rather than stall the tables it alters", DEFAULT_MIGRATION_LOCK_TIMEOUT_MS, 100, 600_000),
   LOG_LEVEL: oneOf("pino log level", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
   GRAPHQL_INTROSPECTION: bool("Allow schema introspection (default: off in production)", "", notInProduction),
   GRAPHQL_LANDING_PAGE: bool("Serve Apollo Sandbox on GET /graphql (default: off in production)", "", notInProduction),
@@ -179,7 +196,7 @@ export const configSpec = {
   }),
   TRUSTED_PROXIES: spec("Comma-separated IP addresses of proxies (router, load balancer) whose X-Forwarded-For is believed", "", (raw) => {
     const ips = (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-    for (const ip of ips) if (isIP(ip) === 0) throw new Invalid(`expected comma-separated IP addresses (got "${ip}")`);
+    if (ips.some((ip) => isIP(ip) === 0)) throw new Invalid("expected comma-separated IP addresses");
     return ips.map(normalizeIp);
   }),
   COUNTRY_HEADER: spec("Header in which a trusted proxy gives the client's ISO 3166 country (e.g. cf-ipcountry); read only from TRUSTED_PROXIES", "", (raw) => {
@@ -229,9 +246,12 @@ export function loadConfig(env: Env = process.env): Config {
       values[name] = variable.parse(raw, env);
     } catch (error) {
       if (!(error instanceof Invalid)) throw error;
-      const shown = raw !== undefined && raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
-      // Keys and secrets: never echo them.
-      problems.push(/_(KEY|SECRET)$/.test(name) || raw === undefined ? `${name}: ${error.message}` : `${name}: ${error.message} (got "${shown}")`);
+      if (raw === undefined || SECRET_NAME.test(name)) {
+        problems.push(`${name}: ${error.message}`);
+        continue;
+      }
+      const shown = redactCredentials(raw);
+      problems.push(`${name}: ${error.message} (got "${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}")`);
     }
   }
   const parsed = values as Parsed;

@@ -73,6 +73,34 @@ it("rolls a failing migration back whole and records nothing", async () => {
   });
 });
 
+it("issue 10 item 15: a migration waiting for a lock another session holds fails after the lock timeout, rolled back and named, instead of stalling the database", async () => {
+  const files = await readMigrations();
+  await migrate(await session(), logger, files);
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  opened.push(holder);
+  // A long transaction reading users: ALTER TABLE must wait for it, and every later query on users would queue behind the ALTER.
+  await holder.query("BEGIN; SELECT count(*) FROM users");
+  // Without a lock timeout the migration would wait for ever; the holder gives up after 10 s so that the test ends either way.
+  const release = setTimeout(() => void holder.query("COMMIT"), 10_000);
+  const alter: MigrationFile = { name: "29990101000000_alter_users", sql: 'ALTER TABLE "users" ADD COLUMN "nickname" TEXT;', checksum: "a".repeat(64) };
+  try {
+    const error = await migrate(await session(), logger, [...files, alter], 200).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect((error as Error).message).toBe(
+      "Migration 29990101000000_alter_users waited more than 200 ms for a lock another session holds (MIGRATION_LOCK_TIMEOUT_MS) and was rolled back; nothing of it is applied. Run it again when that session is done.",
+    );
+    await withClient(url, async (client) => {
+      expect((await client.query(`SELECT count(*)::int AS n FROM _prisma_migrations WHERE migration_name = $1`, [alter.name])).rows[0].n).toBe(0);
+    });
+  } finally {
+    clearTimeout(release);
+    await holder.query("COMMIT");
+  }
+  // Once the lock is free, the same migration applies.
+  expect(await migrate(await session(), logger, [...files, alter], 200)).toEqual([alter.name]);
+});
+
 describe("schema.prisma and the migrations", () => {
   it("describe the same tables, columns, types, nullability, indexes and enums", async () => {
     await migrate(await session(), logger);

@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { InvalidEventError } from "../../src/platform/events/catalogue";
 import type { Origin } from "../../src/platform/events/unit-of-work";
@@ -19,6 +20,15 @@ function register(t: TestApp, options: { fail?: boolean } = {}): Promise<string>
     if (options.fail) throw Object.assign(new Error("rolled back"), { eventId: id });
     return id;
   });
+}
+
+/** `npm run outbox -- <args>` against the app's database; resolves with its output. */
+function outboxCli(t: TestApp, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, ["-r", "@swc-node/register", "src/cli/outbox.ts", ...args], { env: { ...process.env, DATABASE_URL: t.databaseUrl, REDIS_URL, LOG_LEVEL: "warn" } }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    ),
+  );
 }
 
 async function pending(t: TestApp): Promise<number> {
@@ -168,14 +178,47 @@ describe("internal consumers", () => {
 
       // Replayed from the command line once the handler is fixed: delivered.
       healthy = true;
-      const { execFile } = await import("node:child_process");
-      const out = await new Promise<string>((resolve, reject) =>
-        execFile(process.execPath, ["-r", "@swc-node/register", "src/cli/outbox.ts", "replay", "--all"], { env: { ...process.env, DATABASE_URL: t.databaseUrl, REDIS_URL, LOG_LEVEL: "warn" } }, (error, stdout) =>
-          error ? reject(error) : resolve(stdout),
-        ),
-      );
-      expect(out).toContain("2 message(s) replayed");
+      expect(await outboxCli(t, "replay", "--all")).toContain("2 message(s) replayed");
       await waitUntil("the replayed rows to be delivered", async () => (await prisma.outboxEvent.count({ where: { destination: "handler:always-fails", publishedAt: { not: null } } })) === 2);
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+
+  it("issue 10 item 11: a parked message holds back its aggregate's later messages on that destination (shown by the metrics and the CLI); replayed, they leave in commit order", async () => {
+    const t = await startTestApp({ ...FAST, OUTBOX_MAX_ATTEMPTS: "2" });
+    const prisma = t.app.platform.database.prisma;
+    let healthy = false;
+    const handled: string[] = [];
+    const handler = async (event: { id: string }) => {
+      if (!healthy && event.id === first) throw new Error("handler exploded");
+      handled.push(event.id);
+    };
+    t.app.platform.events.handlers.on("user.registered", "ordered", handler);
+    t.app.platform.events.handlers.on("user.email_verified", "ordered", handler);
+    const userId = randomUUID();
+    const email = `${userId}@example.test`;
+    const first = await t.app.platform.events.unitOfWork.run(origin, async (scope) => scope.publish("user.registered", userId, { email, locale: "en" }));
+    try {
+      await waitUntil("the first message to be parked", () => prisma.outboxEvent.findFirst({ where: { destination: "handler:ordered", parkedAt: { not: null } } }));
+      const second = await t.app.platform.events.unitOfWork.run(origin, async (scope) => scope.publish("user.email_verified", userId, { email }));
+      const other = await register(t); // another aggregate
+      await waitUntil("the other aggregate's message to be handled", async () => handled.includes(other));
+      const rowOf = (id: string, destination: string) => prisma.outboxEvent.findFirstOrThrow({ where: { destination, payload: { path: ["id"], equals: id } } });
+      await waitUntil("the queue to have the second event", async () => (await rowOf(second, "user-events")).publishedAt);
+      expect(handled).not.toContain(second);
+      expect((await rowOf(second, "handler:ordered")).publishedAt).toBeNull();
+
+      const metrics = await (await fetch(`${t.baseUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^outbox_parked 1$/m);
+      expect(metrics).toMatch(/^outbox_blocked 1$/m);
+      const parked = (await rowOf(first, "handler:ordered")).id;
+      expect(await outboxCli(t, "parked")).toMatch(new RegExp(`^${parked} .* waiting=1 .*handler exploded$`, "m"));
+
+      healthy = true;
+      expect(await outboxCli(t, "replay", parked)).toContain("1 message(s) replayed");
+      await waitUntil("the held-back message to be handled", async () => handled.includes(second));
+      expect(handled.filter((id) => id === first || id === second)).toEqual([first, second]);
     } finally {
       await t.stop();
     }

@@ -45,13 +45,24 @@ export class RedisServer {
     throw new Error(`redis-server did not start on ${this.port}`);
   }
 
-  /** Stops the server (SIGTERM: Redis flushes its AOF and exits). */
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung Redis. */
+  pause(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  /** Lets a paused server go on (SIGCONT). */
+  unpause(): void {
+    this.child?.kill("SIGCONT");
+  }
+
+  /** Stops the server (SIGTERM: Redis flushes its AOF and exits), paused or not. */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     await new Promise((resolve) => {
       child.once("exit", resolve);
       child.kill("SIGTERM");
+      child.kill("SIGCONT");
     });
     this.child = null;
   }

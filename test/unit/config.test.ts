@@ -61,6 +61,25 @@ describe("loadConfig", () => {
     expect(problemsOf({ ROUTER_SECRET: "short-router-secret" })).toEqual(["ROUTER_SECRET: expected 32 or more characters"]);
   });
 
+  it("issue 10 item 13: a refused configuration never echoes a credential: URL userinfo and password parameters are hidden", () => {
+    const refused = {
+      DATABASE_URL: "mysql://admin:hunter2@db.internal:3306/identity",
+      REDIS_URL: "http://:r3d1s-pw@redis.internal:6379",
+      CORS_ORIGINS: "https://app.example.com,https://ops:c0rs-pw@console.example.com",
+      PUBLIC_URL: "ftp://deploy:publ1c-pw@id.example.com",
+      TRUSTED_PROXIES: "10.0.0.1,proxy:pr0xy-pw@10.0.0.2",
+    };
+    const problems = problemsOf(refused).join("\n");
+    for (const secret of ["admin", "hunter2", "r3d1s-pw", "ops", "c0rs-pw", "deploy", "publ1c-pw", "pr0xy-pw"]) expect(problems).not.toContain(secret);
+    expect(problems).toContain('DATABASE_URL: expected a URL starting with postgres: or postgresql:// (got "mysql://***@db.internal:3306/identity")');
+    // Not even a URL the parser accepts: a password with a slash, a space or a comma, or given as a parameter.
+    for (const url of ["postgres://admin:hun/ter2@db", "postgres://admin:hun ter2@db:x", "mysql://admin:hun,ter2@db", "mysql://db/identity?user=admin&password=hunter2"]) {
+      const [problem] = problemsOf({ DATABASE_URL: url, REDIS_URL: "redis://h" });
+      expect(problem).toMatch(/^DATABASE_URL: /);
+      expect(problem).not.toMatch(/hun|ter2/);
+    }
+  });
+
   it("cuts long bad values in messages", () => {
     expect(problemsOf({ HOST: "h", PORT: "9".repeat(200) })[0]).toContain("…");
   });

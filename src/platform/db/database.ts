@@ -56,7 +56,7 @@ async function openPostgres(config: Config, logger: Logger, metrics: Metrics): P
           query: async <T>(text: string, params?: unknown[]) => ({ rows: (await client.query(text, params)).rows as T[] }),
           exec: (text) => client.query(text),
         };
-        return await migrate(session, logger);
+        return await migrate(session, logger, undefined, config.MIGRATION_LOCK_TIMEOUT_MS);
       } finally {
         await client.end();
       }
@@ -78,7 +78,7 @@ async function openEmbedded(config: Config, logger: Logger, metrics: Metrics): P
   const prisma = createPrisma(new PrismaPGlite(lite), metrics);
   return {
     prisma,
-    migrate: () => migrate(lite, logger),
+    migrate: () => migrate(lite, logger, undefined, config.MIGRATION_LOCK_TIMEOUT_MS),
     async ping() {
       await lite.query("SELECT 1");
     },

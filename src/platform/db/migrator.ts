@@ -7,6 +7,15 @@ import type { SqlSession } from "./sql";
 /** Prisma Migrate's advisory lock key: our migrator and `prisma migrate deploy` exclude each other. */
 export const MIGRATION_LOCK_KEY = 72707369;
 
+/**
+ * Longest a migration waits for a lock (`lock_timeout`): an ALTER waiting behind a long transaction
+ * would make every later query on its table queue behind it, stalling a live database.
+ */
+export const DEFAULT_MIGRATION_LOCK_TIMEOUT_MS = 5000;
+
+/** PostgreSQL's lock_not_available: `lock_timeout` expired. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
 export const MIGRATIONS_DIR = path.resolve(__dirname, "../../../prisma/migrations");
 
 /** Prisma's own bookkeeping table, column for column, so `prisma migrate status` agrees with us. */
@@ -55,8 +64,9 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
  * `_prisma_migrations` row, under Prisma's advisory lock (several instances starting at once apply
  * each migration once). Refuses to run when an applied migration's file has changed or when a
  * migration is recorded as failed. `session` must be one connection (the lock is per session).
+ * A migration that waits longer than `lockTimeoutMs` for a lock fails, rolled back.
  */
-export async function migrate(session: SqlSession, logger: Logger, migrations?: MigrationFile[]): Promise<string[]> {
+export async function migrate(session: SqlSession, logger: Logger, migrations?: MigrationFile[], lockTimeoutMs = DEFAULT_MIGRATION_LOCK_TIMEOUT_MS): Promise<string[]> {
   const files = migrations ?? (await readMigrations());
   await session.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
   try {
@@ -83,7 +93,7 @@ export async function migrate(session: SqlSession, logger: Logger, migrations?: 
         }
         continue;
       }
-      await applyOne(session, file);
+      await applyOne(session, file, lockTimeoutMs);
       logger.info({ migration: file.name }, "applied migration");
       done.push(file.name);
     }
@@ -93,9 +103,10 @@ export async function migrate(session: SqlSession, logger: Logger, migrations?: 
   }
 }
 
-async function applyOne(session: SqlSession, file: MigrationFile): Promise<void> {
+async function applyOne(session: SqlSession, file: MigrationFile, lockTimeoutMs: number): Promise<void> {
   await session.exec("BEGIN");
   try {
+    await session.query("SELECT set_config('lock_timeout', $1, true)", [`${lockTimeoutMs}ms`]);
     const id = randomUUID();
     await session.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`, [id, file.checksum, file.name]);
     await session.exec(file.sql);
@@ -103,6 +114,11 @@ async function applyOne(session: SqlSession, file: MigrationFile): Promise<void>
     await session.exec("COMMIT");
   } catch (error) {
     await session.exec("ROLLBACK");
+    if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) {
+      throw new MigrationError(
+        `Migration ${file.name} waited more than ${lockTimeoutMs} ms for a lock another session holds (MIGRATION_LOCK_TIMEOUT_MS) and was rolled back; nothing of it is applied. Run it again when that session is done.`,
+      );
+    }
     throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${(error as Error).message}`);
   }
 }

@@ -8,7 +8,7 @@ import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import { EventHandlers } from "./handlers";
 import type { Transport } from "./outbox";
-import { OutboxRelay } from "./relay";
+import { OutboxRelay, WAITS_FOR } from "./relay";
 import { UnitOfWork } from "./unit-of-work";
 
 /** The event backbone of one app: unit of work, internal consumers, relay and audit chainer. */
@@ -39,12 +39,14 @@ export function createEvents(options: { config: Config; prisma: Prisma; transpor
   const chainer = new AuditChainer(prisma, signer, { batchSize: 500, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY, intervalMs: config.OUTBOX_POLL_INTERVAL_MS }, logger);
   const unitOfWork = new UnitOfWork(prisma, handlers, clock, () => relay.wake());
   metrics.observeOutbox(async () => {
-    const [row] = await prisma.$queryRaw<{ pending: number; parked: number; oldest: number | null }[]>`
-      SELECT count(*) FILTER (WHERE parked_at IS NULL)::int AS pending,
-             count(*) FILTER (WHERE parked_at IS NOT NULL)::int AS parked,
-             extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL))::float AS oldest
-      FROM outbox_events WHERE published_at IS NULL`;
-    return { pending: row?.pending ?? 0, parked: row?.parked ?? 0, oldestPendingSeconds: row?.oldest ?? 0 };
+    const [row] = await prisma.$queryRaw<{ pending: number; parked: number; blocked: number; oldest: number | null }[]>`
+      SELECT count(*) FILTER (WHERE o.parked_at IS NULL)::int AS pending,
+             count(*) FILTER (WHERE o.parked_at IS NOT NULL)::int AS parked,
+             count(*) FILTER (WHERE o.parked_at IS NULL AND EXISTS (
+               SELECT 1 FROM outbox_events p WHERE ${WAITS_FOR} AND p.parked_at IS NOT NULL))::int AS blocked,
+             extract(epoch FROM now() - min(o.created_at) FILTER (WHERE o.parked_at IS NULL))::float AS oldest
+      FROM outbox_events o WHERE o.published_at IS NULL`;
+    return { pending: row?.pending ?? 0, parked: row?.parked ?? 0, blocked: row?.blocked ?? 0, oldestPendingSeconds: row?.oldest ?? 0 };
   });
 
   let listener: pg.Client | null = null;

@@ -30,6 +30,13 @@ const WITHOUT_NOTIFICATION_SECRETS = sql`CASE WHEN destination = ${NOTIFICATIONS
   COALESCE((SELECT jsonb_object_agg(k, '[REDACTED]'::text) FROM jsonb_object_keys(payload->'params') AS k), '{}'::jsonb))
   ELSE payload END`;
 
+/**
+ * SQL: outbox row `p` comes before row `o` in delivery order and is undelivered (pending or
+ * parked), so `o` must wait for it: the same aggregate and destination, committed earlier.
+ */
+export const WAITS_FOR = sql`p.aggregate_type = o.aggregate_type AND p.aggregate_id = o.aggregate_id
+  AND p.destination = o.destination AND p.seq < o.seq AND p.published_at IS NULL`;
+
 /** Delay before attempt `attempts + 1` of a failed message: exponential, capped. */
 export function backoffMs(attempts: number, baseMs: number): number {
   return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempts - 1));
@@ -48,8 +55,9 @@ interface ClaimedRow {
  * consumers. Wakes on NOTIFY (or `wake()`) and polls as a fallback. Several relays may run at
  * once: each claims rows with FOR UPDATE SKIP LOCKED, and only a row with no earlier undelivered
  * row of the same aggregate and destination, so each aggregate's messages leave in order. A
- * failed message is retried with exponential backoff and parked after `maxAttempts`; an
- * unreachable transport (Redis down) costs no attempt: the relay waits and tries again.
+ * failed message is retried with exponential backoff and parked after `maxAttempts`; a parked
+ * message, undelivered, holds back its aggregate's later messages on that destination until it is
+ * replayed. An unreachable transport (Redis down) costs no attempt: the relay waits and tries again.
  */
 export class OutboxRelay extends BackgroundLoop {
   constructor(
@@ -108,11 +116,7 @@ export class OutboxRelay extends BackgroundLoop {
           SELECT o.id, o.destination, o.name, o.payload, o.attempts
           FROM outbox_events o
           WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= now()
-            AND NOT EXISTS (
-              SELECT 1 FROM outbox_events p
-              WHERE p.aggregate_type = o.aggregate_type AND p.aggregate_id = o.aggregate_id
-                AND p.destination = o.destination AND p.seq < o.seq
-                AND p.published_at IS NULL AND p.parked_at IS NULL)
+            AND NOT EXISTS (SELECT 1 FROM outbox_events p WHERE ${WAITS_FOR})
           ORDER BY o.seq
           LIMIT ${this.options.batchSize}
           FOR UPDATE SKIP LOCKED`;

@@ -7,7 +7,7 @@ import { NOTIFICATIONS, TransportUnavailableError, USER_EVENTS, type OutboxMessa
 /** Errors that mean "Redis is unreachable right now" rather than "this message is bad". */
 function isConnectionError(error: unknown): boolean {
   const message = error instanceof Error ? `${error.name} ${error.message}` : String(error);
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|enableOfflineQueue|connect/i.test(message);
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Command timed out|Connection is closed|Stream isn't writeable|MaxRetriesPerRequest|enableOfflineQueue|connect/i.test(message);
 }
 
 export interface BullTransportOptions {

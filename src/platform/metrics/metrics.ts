@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export interface OutboxState {
   pending: number;
   parked: number;
+  /** Pending messages held back by a parked message of their aggregate and destination. */
+  blocked: number;
   oldestPendingSeconds: number;
 }
 
@@ -62,12 +64,12 @@ export class Metrics {
 
   private outboxState: (() => Promise<OutboxState>) | null = null;
 
-  /** Read at each scrape (one query shared by the three gauges), not kept up to date on every commit. */
+  /** Read at each scrape (one query shared by the gauges), not kept up to date on every commit. */
   readonly outboxGauges = (() => {
-    // The three gauges are collected together in one scrape: share one query between them.
+    // The gauges are collected together in one scrape: share one query between them.
     let inFlight: Promise<OutboxState> | null = null;
     const read = () => {
-      inFlight ??= (this.outboxState ? this.outboxState() : Promise.resolve({ pending: 0, parked: 0, oldestPendingSeconds: 0 })).finally(() =>
+      inFlight ??= (this.outboxState ? this.outboxState() : Promise.resolve({ pending: 0, parked: 0, blocked: 0, oldestPendingSeconds: 0 })).finally(() =>
         setImmediate(() => (inFlight = null)),
       );
       return inFlight;
@@ -84,6 +86,7 @@ export class Metrics {
     return [
       gauge("outbox_pending", "Committed outbox messages not yet delivered", (s) => s.pending),
       gauge("outbox_parked", "Outbox messages parked after repeated failures (dead letter)", (s) => s.parked),
+      gauge("outbox_blocked", "Pending outbox messages held back by a parked message of their aggregate and destination", (s) => s.blocked),
       gauge("outbox_oldest_pending_age_seconds", "Age of the oldest undelivered outbox message", (s) => s.oldestPendingSeconds),
     ];
   })();

@@ -15,18 +15,68 @@ export interface RateLimitStore {
   reset(key: string): Promise<void>;
 }
 
-export class MemoryRateLimitStore implements RateLimitStore {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+interface Window {
+  readonly key: string;
+  count: number;
+  readonly resetAt: number;
+}
 
-  constructor(private readonly now: () => number = Date.now) {}
+/** Windows of one length, in the order they reset (the order they opened): a queue. */
+class ResetQueue {
+  private items: Window[] = [];
+  private head = 0;
+
+  push(window: Window): void {
+    this.items.push(window);
+  }
+
+  first(): Window | undefined {
+    return this.items[this.head];
+  }
+
+  shift(): void {
+    this.head += 1;
+    // Drop the consumed front once it is most of the array (amortised O(1) per window).
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** Windows one process holds at most (the fallback while Redis is unreachable). */
+const MEMORY_RATE_LIMIT_MAX_KEYS = 100_000;
+
+/**
+ * Fixed-window counters of one process, bounded: at most `maxKeys` windows are held (a reset key's
+ * old window included, until it leaves its queue); a full store forgets the window closest to its
+ * reset. Expired windows leave from the front of a queue per window length (windows of one length
+ * reset in the order they opened), so no hit scans the counters.
+ */
+export class MemoryRateLimitStore implements RateLimitStore {
+  private readonly windows = new Map<string, Window>();
+  /** By window length; a few entries (the limits' windows). */
+  private readonly queues = new Map<number, ResetQueue>();
+  /** Windows in the queues: live ones, and replaced or reset ones not yet at their front. */
+  private queued = 0;
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxKeys = MEMORY_RATE_LIMIT_MAX_KEYS,
+  ) {}
 
   async hit(key: string, windowMs: number, cost = 1): Promise<Hit> {
     const now = this.now();
+    this.expire(now);
     let window = this.windows.get(key);
     if (!window || window.resetAt <= now) {
-      this.sweep(now);
-      window = { count: 0, resetAt: now + windowMs };
+      this.evict();
+      window = { key, count: 0, resetAt: now + windowMs };
       this.windows.set(key, window);
+      let queue = this.queues.get(windowMs);
+      if (!queue) this.queues.set(windowMs, (queue = new ResetQueue()));
+      queue.push(window);
+      this.queued += 1;
     }
     window.count += cost;
     return { count: window.count, resetInMs: window.resetAt - now };
@@ -36,10 +86,30 @@ export class MemoryRateLimitStore implements RateLimitStore {
     this.windows.delete(key);
   }
 
-  /** Drops expired windows so memory stays bounded by the live keys. */
-  private sweep(now: number): void {
-    if (this.windows.size < 10_000) return;
-    for (const [key, window] of this.windows) if (window.resetAt <= now) this.windows.delete(key);
+  /** Takes `window` off its queue's front, and out of the map unless a newer window replaced it. */
+  private drop(queue: ResetQueue, window: Window): void {
+    queue.shift();
+    this.queued -= 1;
+    if (this.windows.get(window.key) === window) this.windows.delete(window.key);
+  }
+
+  private expire(now: number): void {
+    for (const queue of this.queues.values()) {
+      for (let first = queue.first(); first && first.resetAt <= now; first = queue.first()) this.drop(queue, first);
+    }
+  }
+
+  /** Makes room for one window: forgets those that reset soonest. */
+  private evict(): void {
+    while (this.queued >= this.maxKeys) {
+      let soonest: { queue: ResetQueue; window: Window } | undefined;
+      for (const queue of this.queues.values()) {
+        const first = queue.first();
+        if (first && (!soonest || first.resetAt < soonest.window.resetAt)) soonest = { queue, window: first };
+      }
+      if (!soonest) return;
+      this.drop(soonest.queue, soonest.window);
+    }
   }
 }
 

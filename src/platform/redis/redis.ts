@@ -1,21 +1,63 @@
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../logging/logger";
+
+/** Options of a connection with ioredis's default (RESP2, "legacy") replies. */
+type Options = RedisOptions & { replyMapping?: "legacy" };
+
+/** ioredis's error for a command that got no answer within `commandTimeout`. */
+const TIMED_OUT = "Command timed out";
+
+/**
+ * A connection on which a command timed out is dropped and made again: until Redis answers the new
+ * connection's handshake, every command fails at once (as when Redis is unreachable) instead of
+ * each waiting out its own timeout.
+ */
+class DroppingRedis extends Redis {
+  constructor(
+    url: string,
+    options: Options,
+    private readonly onTimeout: () => void,
+  ) {
+    super(url, options);
+  }
+
+  override sendCommand(...args: Parameters<Redis["sendCommand"]>): unknown {
+    const [command] = args;
+    const result = super.sendCommand(...args);
+    command.promise.catch((error: Error) => {
+      if (error.message !== TIMED_OUT || this.status !== "ready") return;
+      this.onTimeout();
+      this.disconnect(true);
+    });
+    return result;
+  }
+}
 
 /**
  * A Redis connection. Redis is not the source of truth: a down Redis is logged and retried in the
- * background, and commands fail fast instead of queueing while it is unreachable.
+ * background, and commands fail fast instead of queueing while it is unreachable. A Redis that
+ * hangs (connections open, no answers) counts as down: every command gets `commandTimeoutMs`.
+ * The subscriber is the exception: its SUBSCRIBE waits (queued while Redis is away; ioredis
+ * re-subscribes after a reconnect only to channels whose SUBSCRIBE succeeded), and it sends nothing
+ * a request waits for. Not for BullMQ workers: their blocking commands need connections of their
+ * own without a timeout (and with maxRetriesPerRequest null).
  */
-export function createRedis(url: string, logger: Logger, role: string): Redis {
-  const redis = new Redis(url, {
+export function createRedis(url: string, logger: Logger, role: "main" | "subscriber", commandTimeoutMs: number): Redis {
+  const options: Options = {
     lazyConnect: false,
-    // The subscriber's SUBSCRIBE waits for Redis (ioredis re-subscribes after a reconnect only to
-    // channels whose SUBSCRIBE succeeded); every other command fails fast.
     enableOfflineQueue: role === "subscriber",
     maxRetriesPerRequest: role === "subscriber" ? null : 1,
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
+  };
   let down = false;
+  const redis =
+    role === "subscriber"
+      ? new Redis(url, options)
+      : new DroppingRedis(url, { ...options, commandTimeout: commandTimeoutMs }, () => {
+          if (!down) logger.warn({ role, timeoutMs: commandTimeoutMs }, "Redis did not answer in time; reconnecting, and counting it as down until it answers");
+          down = true;
+        });
   redis.on("error", (error: Error) => {
     if (!down) logger.warn({ err: { message: error.message }, role }, "Redis unavailable; retrying");
     down = true;
@@ -25,19 +67,6 @@ export function createRedis(url: string, logger: Logger, role: string): Redis {
     down = false;
   });
   return redis;
-}
-
-/** Resolves when Redis answers PING within `timeoutMs`. */
-export async function pingRedis(redis: Redis, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([redis.ping(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
