@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { emailAddress } from "../../shared/email";
 
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
 /**
  * Every domain event this service publishes: type (dotted, lowercase), version, aggregate, payload
  * schema and when it is emitted. Publishing is checked against it at compile time (the payload type)
@@ -79,6 +81,12 @@ export const eventCatalogue = {
     aggregateType: "user",
     emittedWhen: "The user changes their profile or preferences; lists the fields that changed (not their values).",
     payload: z.object({ fields: z.array(z.enum(["name", "avatarUrl", "phone", "locale", "timezone", "preferredCurrency"])) }).strict(),
+  },
+  "audit.checkpoint": {
+    version: 1,
+    aggregateType: "audit_chain",
+    emittedWhen: "The audit chain's head is signed (every AUDIT_CHECKPOINT_EVERY records); keep the latest: `audit:verify --published <seq>:<hash>` checks the chain still reaches it.",
+    payload: z.object({ seq: z.number().int().positive(), hash: sha256Hex, keyId: z.string().max(64), signature: sha256Hex }).strict(),
   },
 } as const;
 

@@ -35,9 +35,9 @@ export function createEvents(options: { config: Config; prisma: Prisma; transpor
     logger,
     metrics,
   );
-  const signer = new CheckpointSigner(config.AUDIT_SIGNING_KEY);
-  const chainer = new AuditChainer(prisma, signer, { batchSize: 500, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY, intervalMs: config.OUTBOX_POLL_INTERVAL_MS }, logger);
   const unitOfWork = new UnitOfWork(prisma, handlers, clock, () => relay.wake());
+  const signer = new CheckpointSigner(config.AUDIT_SIGNING_KEY);
+  const chainer = new AuditChainer(unitOfWork, signer, { batchSize: 500, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY, intervalMs: config.OUTBOX_POLL_INTERVAL_MS }, logger);
   metrics.observeOutbox(async () => {
     const [row] = await prisma.$queryRaw<{ pending: number; parked: number; blocked: number; oldest: number | null }[]>`
       SELECT count(*) FILTER (WHERE o.parked_at IS NULL)::int AS pending,
