@@ -8,12 +8,17 @@ import { expressMiddleware } from "@as-integrations/express5";
 import cors from "cors";
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Redis } from "ioredis";
-import type { Config } from "./config";
-import type { Authenticator } from "./graphql/auth";
-import { createLoaders, type CallerInfo, type Context, type Viewer } from "./graphql/context";
+import { loadConfig, type Config } from "./config";
+import type { CallerInfo, Context, Viewer } from "./graphql/context";
+import { RequestLoaders } from "./graphql/loaders";
+import { accountsModule } from "./modules/accounts";
+import { auditModule } from "./modules/audit";
+import type { Kernel } from "./modules/module";
+import { sessionsModule } from "./modules/sessions";
+import { usersModule } from "./modules/users";
 import { createFormatError, toGraphQLError, AppError } from "./graphql/errors";
 import { observabilityPlugin, subscriptionsOverWebSocketOnly } from "./graphql/plugins";
-import { buildFederatedSchema } from "./graphql/schema";
+import { buildFederatedSchema, printSchemaFiles } from "./graphql/schema";
 import { createOperationGuard } from "./graphql/validation";
 import { createSubscriptionServer, originAllowed } from "./graphql/ws";
 import { callerInfo } from "./http/client-ip";
@@ -21,13 +26,6 @@ import { healthRouter, type ReadinessCheck } from "./http/health";
 import { httpError } from "./http/http-error";
 import { routerGate } from "./http/router-gate";
 import { contractOperationNames } from "./graphql/operations";
-import { AccountsService } from "./modules/accounts/accounts.service";
-import { PasswordsService } from "./modules/accounts/passwords.service";
-import { AuditService } from "./modules/audit/audit.service";
-import { UserService } from "./modules/users/user.service";
-import { JwtAuthenticator } from "./modules/sessions/jwt-authenticator";
-import { SessionRevocations } from "./modules/sessions/revocations";
-import { SessionsService } from "./modules/sessions/sessions.service";
 import { AccessTokens } from "./platform/jwt/access-tokens";
 import { KeyStore } from "./platform/jwt/keys";
 import { BackgroundTasks } from "./platform/background-tasks";
@@ -130,6 +128,57 @@ export interface App {
   stop(): Promise<void>;
 }
 
+/** What the modules take from the platform besides the kernel. */
+export interface ModuleParts {
+  tokens: AccessTokens;
+  hasher: PasswordHasher;
+  redis: Redis | null;
+  pubSub: PubSub;
+  redisPrefix: string;
+}
+
+/** Every module, one line each, in dependency order. */
+export function createModules(kernel: Kernel, parts: ModuleParts) {
+  const users = usersModule(kernel);
+  const sessions = sessionsModule(kernel, parts);
+  const accounts = accountsModule(kernel, { hasher: parts.hasher, sessions: sessions.api });
+  const audit = auditModule(kernel);
+  return { users, sessions, accounts, audit };
+}
+
+/** A part of the platform that refuses every use: the modules built for their schema only. */
+function offline<T>(what: string): T {
+  return new Proxy(
+    {},
+    {
+      get: (_target, property) => {
+        if (property === "then" || typeof property === "symbol") return undefined;
+        throw new Error(`${what} is not available while only the schema is built`);
+      },
+    },
+  ) as T;
+}
+
+/**
+ * The schema files, built without a database or Redis (the modules over an offline platform):
+ * `subgraph` is the SDL the router sees, `api` the executable schema (the codegen input).
+ */
+export async function schemaFiles(): Promise<{ subgraph: string; api: string }> {
+  const kernel: Kernel = {
+    prisma: offline("the database"),
+    unitOfWork: offline("the unit of work"),
+    rateLimits: offline("rate limits"),
+    clock: systemClock,
+    background: offline("background tasks"),
+    logger: offline("the logger"),
+    config: loadConfig({}),
+    handlers: offline("event handlers"),
+  };
+  const pubSub = createMemoryPubSub();
+  const modules = createModules(kernel, { tokens: offline("access tokens"), hasher: offline("the password hasher"), redis: null, pubSub, redisPrefix: "" });
+  return printSchemaFiles(await buildFederatedSchema(Object.values(modules), pubSub));
+}
+
 /** The composition root: builds every dependency once and wires them. */
 export async function createApp(config: Config, options: AppOptions): Promise<App> {
   const metrics = new Metrics();
@@ -150,36 +199,14 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const keys = new KeyStore(prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock, config.JWT_KEYS_RELOAD_S * 1000);
   await keys.init();
   const tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, clock);
-  const revocations = new SessionRevocations({
-    prisma,
-    redis: platform.redis,
-    pubSub: platform.pubSub,
-    clock,
-    logger,
-    prefix: `${options.redisPrefix ?? "identity:"}revoked-session:`,
-    ttlSeconds: config.ACCESS_TOKEN_TTL_S,
-  });
-  revocations.subscribe(platform.events.handlers);
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, (operation, cost, seconds) =>
     metrics.passwordHashing.observe({ operation, cost: String(cost) }, seconds),
   );
   const background = new BackgroundTasks(logger);
-  const accountSettings = { publicUrl: config.PUBLIC_URL, passwordPolicy: config.PASSWORD_POLICY, emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000 };
-  const services = {
-    users: new UserService(platform.database.prisma),
-    sessions: new SessionsService(prisma, platform.events.unitOfWork, hasher, tokens, revocations, platform.rateLimits, clock, {
-      refreshIdleMs: config.REFRESH_IDLE_TTL_S * 1000,
-      sessionMs: config.SESSION_TTL_S * 1000,
-      rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
-      refreshPerMinute: config.REFRESH_RATE_LIMIT,
-      reuseGraceMs: config.REFRESH_REUSE_GRACE_S * 1000,
-    }, background),
-    accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, accountSettings, background),
-    audit: new AuditService(prisma),
-    passwords: new PasswordsService(prisma, platform.events.unitOfWork, hasher, revocations, platform.rateLimits, clock, accountSettings, background),
-  };
-  const authenticator: Authenticator = new JwtAuthenticator(tokens, revocations);
-  const schema = await buildFederatedSchema(platform.pubSub);
+  const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers };
+  const modules = createModules(kernel, { tokens, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? "identity:" });
+  const { authenticator, revocations } = modules.sessions.api;
+  const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub);
   const guard = createOperationGuard({
     maxDepth: config.GRAPHQL_MAX_DEPTH,
     maxCost: config.GRAPHQL_MAX_COST,
@@ -196,8 +223,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     logger,
     viewer,
     origin: { actor: viewer ? { type: "user", id: viewer.userId } : { type: "anonymous", id: null }, ...caller, requestId },
-    loaders: createLoaders(services),
-    services,
+    loaders: new RequestLoaders(),
   });
 
   const expressApp = express();

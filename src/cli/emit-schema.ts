@@ -6,7 +6,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { composeServices } from "@apollo/composition";
 import { parse } from "graphql";
-import { schemaFiles } from "../graphql/schema";
+import { schemaFiles } from "../app";
 
 export const SCHEMA_DIR = path.resolve(__dirname, "../../schema");
 /** Where the router of docker-compose.yml reaches this service. */

@@ -1,12 +1,6 @@
-import DataLoader from "dataloader";
-import type { AccountsService } from "../modules/accounts/accounts.service";
-import type { AuditService } from "../modules/audit/audit.service";
-import type { PasswordsService } from "../modules/accounts/passwords.service";
-import type { SessionsService } from "../modules/sessions/sessions.service";
 import type { Origin } from "../platform/events/unit-of-work";
 import type { Logger } from "../platform/logging/logger";
-import type { UserService } from "../modules/users/user.service";
-import type { User } from "../modules/users/user.type";
+import type { RequestLoaders } from "./loaders";
 
 /** Who is calling, once authenticated. */
 export interface Viewer {
@@ -15,27 +9,15 @@ export interface Viewer {
   roles: string[];
 }
 
-export interface Loaders {
-  /** Batches every user lookup of one request (entities, nested fields) into one query. */
-  user: DataLoader<string, User | null>;
-}
-
+/** What a resolver knows of its request. Services come to resolvers by construction, not from here. */
 export interface Context {
   requestId: string;
   logger: Logger;
   viewer: Viewer | null;
   /** Who and where, for audit records and rate limits. */
   origin: Origin;
-  loaders: Loaders;
-  services: ContextServices;
-}
-
-export interface ContextServices {
-  users: UserService;
-  accounts: AccountsService;
-  sessions: SessionsService;
-  passwords: PasswordsService;
-  audit: AuditService;
+  /** Batches the request's lookups, one loader per module's factory. */
+  loaders: RequestLoaders;
 }
 
 /** What the transport knows about the caller. */
@@ -43,8 +25,4 @@ export interface CallerInfo {
   ipAddress: string | null;
   userAgent: string | null;
   country: string | null;
-}
-
-export function createLoaders(services: ContextServices): Loaders {
-  return { user: new DataLoader((ids) => services.users.findPublicByIds(ids), { maxBatchSize: 1000 }) };
 }

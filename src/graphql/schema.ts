@@ -4,46 +4,54 @@ import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
 import { entitiesResolver } from "@apollo/subgraph/dist/types";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { parse, printSchema, type GraphQLResolveInfo, type GraphQLSchema } from "graphql";
-import { buildSchema, createResolversMap } from "type-graphql";
-import { AccountsResolver } from "../modules/accounts/accounts.resolver";
-import { AuditResolver } from "../modules/audit/audit.resolver";
-import { SessionsResolver } from "../modules/sessions/sessions.resolver";
-import { UserPrivateResolver, UserResolver } from "../modules/users/user.resolver";
-import { createMemoryPubSub, type PubSub } from "../platform/pubsub/pubsub";
+import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-graphql";
+import type { Module } from "../modules/module";
+import type { PubSub } from "../platform/pubsub/pubsub";
+import { createAuthChecker } from "./auth-checker";
 import type { Context } from "./context";
 import { BadUserInputError, type FieldProblem } from "./errors";
 
 /** Federation 2 directives this subgraph uses. */
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
 
-/** The resolver classes of every module. */
-const RESOLVERS = [UserResolver, UserPrivateResolver, AccountsResolver, SessionsResolver, AuditResolver] as const;
-
-/** The entity types of this subgraph and the field each is keyed by (its `@key`), a string. */
-const ENTITY_KEYS = new Map([["User", "id"]]);
+/** The key field (`@key`) of every entity of this subgraph, a string. */
+const ENTITY_KEY = "id";
 
 /**
  * Refuses, naming each, the representations `_entities` cannot resolve: one that names no entity
  * type (Apollo's resolver would throw a plain Error) or lacks its string key.
  */
-function checkRepresentations(representations: readonly unknown[]): void {
+function checkRepresentations(representations: readonly unknown[], entityTypes: readonly string[]): void {
   const problems = representations.flatMap((representation, i): FieldProblem[] => {
     const fields = typeof representation === "object" && representation !== null ? (representation as Record<string, unknown>) : {};
-    const key = typeof fields.__typename === "string" ? ENTITY_KEYS.get(fields.__typename) : undefined;
-    if (key === undefined) return [{ field: `representations.${i}.__typename`, message: `must name an entity type (${[...ENTITY_KEYS.keys()].join(", ")})` }];
-    return typeof fields[key] === "string" ? [] : [{ field: `representations.${i}.${key}`, message: "must be a string" }];
+    if (typeof fields.__typename !== "string" || !entityTypes.includes(fields.__typename)) {
+      return [{ field: `representations.${i}.__typename`, message: `must name an entity type (${entityTypes.join(", ")})` }];
+    }
+    return typeof fields[ENTITY_KEY] === "string" ? [] : [{ field: `representations.${i}.${ENTITY_KEY}`, message: "must be a string" }];
   });
   if (problems.length > 0) throw new BadUserInputError(problems);
 }
 
 /**
- * type-graphql → SDL with directives → @apollo/subgraph, which adds `_service`, `_entities` and
- * the `_Any`/`_Entity` types. `_entities` checks its representations first; `User.__resolveReference`
- * goes through the request's loader, so any number of references costs one query.
+ * The modules' resolvers → type-graphql (resolver instances by their class; `@Authorized` decided by
+ * the auth checker) → SDL with directives → @apollo/subgraph, which adds `_service`, `_entities` and
+ * the `_Any`/`_Entity` types. `_entities` checks its representations first; each entity's
+ * `__resolveReference` is its module's (through the request's loaders, so any number of
+ * references costs one query).
  */
-export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchema> {
+export async function buildFederatedSchema(modules: readonly Module[], pubSub: PubSub): Promise<GraphQLSchema> {
+  const instances = new Map<unknown, object>(modules.flatMap((module) => module.resolvers.map((resolver) => [resolver.constructor, resolver] as const)));
+  const entities = Object.assign({}, ...modules.map((module) => module.entities ?? {})) as Record<string, NonNullable<Module["entities"]>[string]>;
   const schema = await buildSchema({
-    resolvers: RESOLVERS,
+    resolvers: [...instances.keys()] as BuildSchemaOptions["resolvers"],
+    container: {
+      get: (resolverClass: unknown) => {
+        const instance = instances.get(resolverClass);
+        if (!instance) throw new Error(`no instance of resolver ${String((resolverClass as { name?: string }).name)}`);
+        return instance;
+      },
+    },
+    authChecker: createAuthChecker(),
     pubSub,
     validate: false,
     skipCheck: true,
@@ -54,24 +62,19 @@ export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchem
     Query: {
       ...(resolvers.Query as object),
       _entities: (_source: unknown, { representations }: { representations: readonly unknown[] }, context: Context, info: GraphQLResolveInfo) => {
-        checkRepresentations(representations);
+        checkRepresentations(representations, Object.keys(entities));
         return entitiesResolver({ representations, context, info });
       },
     },
-    User: {
-      ...(resolvers.User as object),
-      __resolveReference: (reference: { id: string }, context: Context) => context.loaders.user.load(reference.id),
-    },
+    ...Object.fromEntries(Object.entries(entities).map(([type, resolve]) => [type, { ...(resolvers[type] as object), __resolveReference: resolve }])),
   } as GraphQLResolverMap<Context>;
   return buildSubgraphSchema([{ typeDefs, resolvers: { ...resolvers, ...entityResolvers } }]);
 }
 
 /**
- * The schema files, built without a database: `subgraph` is the SDL the router sees
- * (`_service { sdl }`); `api` is the executable schema as a client sees it, `_entities` and
- * `_service` included (the codegen input).
+ * The schema files: `subgraph` is the SDL the router sees (`_service { sdl }`); `api` is the
+ * executable schema as a client sees it, `_entities` and `_service` included (the codegen input).
  */
-export async function schemaFiles(): Promise<{ subgraph: string; api: string }> {
-  const schema = await buildFederatedSchema(createMemoryPubSub());
+export function printSchemaFiles(schema: GraphQLSchema): { subgraph: string; api: string } {
   return { subgraph: printSubgraphSchema(schema), api: printSchema(schema) };
 }

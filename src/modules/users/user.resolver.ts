@@ -2,13 +2,16 @@ import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql
 import { UserStatus } from "../accounts/account.types";
 import { idArgument } from "../accounts/validation";
 import type { Context } from "../../graphql/context";
+import type { LoaderFactory } from "../../graphql/loaders";
 import { User } from "./user.type";
 
 @Resolver(() => User)
 export class UserResolver {
+  constructor(private readonly publicUsers: LoaderFactory<string, User | null>) {}
+
   @Query(() => User, { nullable: true, description: "A user's public profile; null when there is none." })
   async user(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<User | null> {
-    return context.loaders.user.load(idArgument("id", id));
+    return context.loaders.get(this.publicUsers).load(idArgument("id", id));
   }
 }
 

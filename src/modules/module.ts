@@ -1,0 +1,40 @@
+import type { Config } from "../config";
+import type { BackgroundTasks } from "../platform/background-tasks";
+import type { Clock } from "../platform/clock";
+import type { Prisma } from "../platform/db/database";
+import type { EventHandlers } from "../platform/events/handlers";
+import type { UnitOfWork } from "../platform/events/unit-of-work";
+import type { Logger } from "../platform/logging/logger";
+import type { RateLimitStore } from "../platform/ratelimit/store";
+import type { Context } from "../graphql/context";
+
+/** The platform every module may use, built once by the composition root. */
+export interface Kernel {
+  prisma: Prisma;
+  unitOfWork: UnitOfWork;
+  rateLimits: RateLimitStore;
+  clock: Clock;
+  background: BackgroundTasks;
+  logger: Logger;
+  config: Config;
+  /** Internal event consumers register here, before the relay starts. */
+  handlers: EventHandlers;
+}
+
+/** How a module resolves references to one of its federated entities (`_entities`). */
+export type ReferenceResolver = (reference: Record<string, unknown>, context: Context) => Promise<unknown>;
+
+/**
+ * A capability, as the composition root sees it: a value built by the module's factory
+ * `(kernel, deps) => Module` in its `index.ts`, the only file another module may import.
+ */
+export interface Module<Api = unknown> {
+  readonly name: string;
+  /** The only thing other modules may call. */
+  readonly api: Api;
+  /** Resolver instances: they get their services by construction. */
+  readonly resolvers: readonly object[];
+  /** Federated entities this module owns, by type name. */
+  readonly entities?: Readonly<Record<string, ReferenceResolver>>;
+  stop?(): Promise<void>;
+}

@@ -1,0 +1,54 @@
+import type { Redis } from "ioredis";
+import type { Authenticator } from "../../graphql/auth";
+import type { PasswordHasher } from "../../platform/crypto/passwords";
+import type { AccessTokens } from "../../platform/jwt/access-tokens";
+import type { PubSub } from "../../platform/pubsub/pubsub";
+import type { Kernel, Module } from "../module";
+import { JwtAuthenticator } from "./jwt-authenticator";
+import { SessionRevocations } from "./revocations";
+import { SessionsResolver } from "./sessions.resolver";
+import { SessionsService } from "./sessions.service";
+
+export interface SessionsDeps {
+  tokens: AccessTokens;
+  hasher: PasswordHasher;
+  /** Service mode only: where ended sessions are marked. */
+  redis: Redis | null;
+  pubSub: PubSub;
+  /** Prefix of this deployment's Redis keys. */
+  redisPrefix: string;
+}
+
+export interface SessionsApi {
+  /** Bearer tokens → viewers, for both transports. */
+  authenticator: Authenticator;
+  /** Whether sessions ended, marked and announced to every instance. */
+  revocations: SessionRevocations;
+}
+
+/** Logins, tokens and sessions per device. */
+export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<SessionsApi> {
+  const { config } = kernel;
+  const revocations = new SessionRevocations({
+    prisma: kernel.prisma,
+    redis: deps.redis,
+    pubSub: deps.pubSub,
+    clock: kernel.clock,
+    logger: kernel.logger,
+    prefix: `${deps.redisPrefix}revoked-session:`,
+    ttlSeconds: config.ACCESS_TOKEN_TTL_S,
+  });
+  revocations.subscribe(kernel.handlers);
+  const service = new SessionsService(kernel.prisma, kernel.unitOfWork, deps.hasher, deps.tokens, revocations, kernel.rateLimits, kernel.clock, {
+    refreshIdleMs: config.REFRESH_IDLE_TTL_S * 1000,
+    sessionMs: config.SESSION_TTL_S * 1000,
+    rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
+    refreshPerMinute: config.REFRESH_RATE_LIMIT,
+    reuseGraceMs: config.REFRESH_REUSE_GRACE_S * 1000,
+  }, kernel.background);
+  return {
+    name: "sessions",
+    api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations },
+    resolvers: [new SessionsResolver(service)],
+  };
+}
