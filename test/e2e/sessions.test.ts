@@ -14,7 +14,7 @@ import {
 } from "../support/generated/operations";
 import { PASSWORD, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
 import { movableClock } from "../support/clock";
-import { graphql } from "../support/graphql";
+import { graphql, metricValue } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 
 const clock = movableClock();
@@ -32,6 +32,14 @@ async function account(password = PASSWORD): Promise<string> {
   await graphql(h.t.baseUrl, VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
   return email;
 }
+
+/** The code a login attempt is refused with (undefined when it succeeds). */
+async function loginCode(email: string, password: string, headers: Record<string, string> = from()) {
+  return (await graphql(h.t.baseUrl, LoginDocument, { input: { email, password } }, headers)).errors?.[0]?.extensions?.code;
+}
+
+/** The bcrypt comparisons the app has run, at the harness's cost (its own metric, over HTTP). */
+const compares = () => metricValue(h.t.baseUrl, "password_hashing_seconds_count", { operation: "compare", cost: "4" });
 
 async function login(email: string, password = PASSWORD) {
   const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password, deviceName: "Pixel", deviceFingerprint: "fp-1" } }, from());
@@ -63,11 +71,6 @@ describe("login", () => {
     const attempt = async (e: string, p: string) => {
       const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email: e, password: p } }, from());
       return { status: res.status, data: res.data, errors: res.errors?.map(({ message, extensions }) => ({ message, code: extensions?.code })) };
-    };
-    // The bcrypt comparisons each case ran, at which cost (the app's own metric, over HTTP).
-    const compares = async () => {
-      const text = await (await fetch(`${h.t.baseUrl}/metrics`)).text();
-      return Number(/^password_hashing_seconds_count\{operation="compare",cost="4"\} (\d+)$/m.exec(text)?.[1] ?? 0);
     };
     const counted = async (e: string, p: string) => {
       const before = await compares();
@@ -129,6 +132,24 @@ describe("login limits", () => {
     const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, from());
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfter: expect.any(Number) });
     expect(res.errors?.[0]?.extensions?.retryAfter as number).toBeLessThanOrEqual(3600);
+  }, 60_000);
+
+  it("issue 10 item 1: SECURITY 63: of 200 simultaneous wrong passwords from 40 addresses at most 100 reach bcrypt; the others, and then the owner, are RATE_LIMITED", async () => {
+    const email = await account();
+    const before = await compares();
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => loginCode(email, "Wrong-Horse-42!", { "x-forwarded-for": `203.0.113.${i % 40}` })));
+    expect((await compares()) - before).toBeLessThanOrEqual(100);
+    expect(answers.filter((code) => code === "UNAUTHENTICATED").length).toBeLessThanOrEqual(100);
+    expect(answers.filter((code) => code !== "UNAUTHENTICATED" && code !== "RATE_LIMITED")).toEqual([]);
+    expect(await loginCode(email, PASSWORD)).toBe("RATE_LIMITED");
+  }, 60_000);
+
+  it("issue 10 item 1: an attempt counted before bcrypt is given back when it succeeds: the owner's logins never use up the 100 failures", async () => {
+    const email = await account();
+    for (let i = 0; i < 99; i += 1) await loginCode(email, "Wrong-Horse-42!");
+    for (let i = 0; i < 3; i += 1) expect((await login(email)).tokenType).toBe("Bearer");
+    expect(await loginCode(email, "Wrong-Horse-42!")).toBe("UNAUTHENTICATED");
+    expect(await loginCode(email, PASSWORD)).toBe("RATE_LIMITED");
   }, 60_000);
 });
 

@@ -8,7 +8,7 @@ import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import { sql, type Prisma, type Tx } from "../../platform/db/database";
 import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
-import { consume, limitedUntilReset, type RateLimitStore } from "../../platform/ratelimit/store";
+import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
 import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
 import { InputCheck } from "../accounts/validation";
 import { isUuid, privateUser, type UserRow } from "../users/user.service";
@@ -99,17 +99,17 @@ export class SessionsService {
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
     await consume(this.rateLimits, `login:${email.toLowerCase()}:${origin.ipAddress ?? "unknown"}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
     // Failures per account from every address: a soft lock that ends with its window, so an
-    // attacker slows guessing down without locking the owner out for good.
+    // attacker slows guessing down without locking the owner out for good. Each attempt counts as
+    // a failure before bcrypt (one atomic increment, so guesses waiting for a hashing thread cannot
+    // all pass the check together) and is given back when it succeeds.
     const failuresKey = `login-failures:${email.toLowerCase()}`;
-    const failures = await this.rateLimits.hit(failuresKey, HOUR, 0);
-    if (failures.count >= ACCOUNT_FAILURES_PER_HOUR) throw limitedUntilReset(failures);
+    await consume(this.rateLimits, failuresKey, ACCOUNT_FAILURES_PER_HOUR, HOUR);
 
     const user = await this.prisma.user.findUnique({ where: { email } });
     // Over bcrypt's 72 bytes no stored password can match (they are refused when set); bcrypt would truncate.
     const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
     const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash)) && !tooLong;
     if (!user || !matches || user.status !== "ACTIVE" || user.deletedAt) {
-      await this.rateLimits.hit(failuresKey, HOUR);
       // Recorded in the background, so that the answer takes the same time whatever is recorded
       // (SECURITY 2); an unknown email's failure is audited too, without the address.
       await this.background.run("failed login record", () => this.unitOfWork.run(origin, async (scope) => {
@@ -123,6 +123,7 @@ export class SessionsService {
       }));
       throw new UnauthenticatedError(LOGIN_FAILED);
     }
+    await this.rateLimits.hit(failuresKey, HOUR, -1);
 
     const now = this.clock.now();
     const rememberMe = input.rememberMe === true;
