@@ -11,6 +11,7 @@ import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
 import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
 import { InputCheck } from "../accounts/validation";
+import { emailKey } from "../../shared/email";
 import { isUuid, privateUser, type UserRow } from "../users/user.service";
 import type { User } from "../users/user.type";
 import type { SessionRevocations } from "./revocations";
@@ -97,15 +98,19 @@ export class SessionsService {
     const deviceName = check.text("deviceName", input.deviceName, 100);
     const fingerprint = check.text("deviceFingerprint", input.deviceFingerprint, 128);
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
-    await consume(this.rateLimits, `login:${email.toLowerCase()}:${origin.ipAddress ?? "unknown"}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
+    // The account's limits are counted under its id, an unknown address under the database's
+    // spelling of it (what citext compares), so every spelling of one address shares them; the
+    // spelling is asked for either way, so both cases do the same work.
+    const [user, key] = await Promise.all([this.prisma.user.findUnique({ where: { email } }), emailKey(this.prisma, email)]);
+    const account = user ? `user:${user.id}` : `email:${key}`;
+    await consume(this.rateLimits, `login:${account}:${origin.ipAddress ?? "unknown"}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
     // Failures per account from every address: a soft lock that ends with its window, so an
     // attacker slows guessing down without locking the owner out for good. Each attempt counts as
     // a failure before bcrypt (one atomic increment, so guesses waiting for a hashing thread cannot
     // all pass the check together) and is given back when it succeeds.
-    const failuresKey = `login-failures:${email.toLowerCase()}`;
+    const failuresKey = `login-failures:${account}`;
     await consume(this.rateLimits, failuresKey, ACCOUNT_FAILURES_PER_HOUR, HOUR);
 
-    const user = await this.prisma.user.findUnique({ where: { email } });
     // Over bcrypt's 72 bytes no stored password can match (they are refused when set); bcrypt would truncate.
     const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
     const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash)) && !tooLong;
