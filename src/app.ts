@@ -16,6 +16,7 @@ import { observabilityPlugin, subscriptionsOverWebSocketOnly } from "./graphql/p
 import { buildFederatedSchema } from "./graphql/schema";
 import { createOperationGuard } from "./graphql/validation";
 import { createSubscriptionServer, originAllowed } from "./graphql/ws";
+import { abandonedSignal } from "./http/abandoned";
 import { callerInfo } from "./http/client-ip";
 import { healthRouter, type ReadinessCheck } from "./http/health";
 import { httpError } from "./http/http-error";
@@ -160,9 +161,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     ttlSeconds: config.ACCESS_TOKEN_TTL_S,
   });
   revocations.subscribe(platform.events.handlers);
-  const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, (operation, cost, seconds) =>
-    metrics.passwordHashing.observe({ operation, cost: String(cost) }, seconds),
-  );
+  const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);
   const background = new BackgroundTasks(logger);
   const accountSettings = { publicUrl: config.PUBLIC_URL, passwordPolicy: config.PASSWORD_POLICY, emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000 };
   const services = {
@@ -173,6 +172,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
       refreshPerMinute: config.REFRESH_RATE_LIMIT,
       reuseGraceMs: config.REFRESH_REUSE_GRACE_S * 1000,
+      loginsPerAddress: config.LOGIN_ADDRESS_RATE_LIMIT,
     }, background),
     accounts: new AccountsService(prisma, platform.events.unitOfWork, hasher, platform.rateLimits, clock, accountSettings, background),
     audit: new AuditService(prisma),
@@ -191,11 +191,12 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     hideSuggestions: config.production,
   });
   const formatError = createFormatError({ exposeDetails: !config.production && config.NODE_ENV === "development", hideSuggestions: config.production });
-  const createContext = (requestId: string, viewer: Viewer | null, caller: CallerInfo): Context => ({
+  const createContext = (requestId: string, viewer: Viewer | null, caller: CallerInfo, signal?: AbortSignal): Context => ({
     requestId,
     logger,
     viewer,
     origin: { actor: viewer ? { type: "user", id: viewer.userId } : { type: "anonymous", id: null }, ...caller, requestId },
+    signal,
     loaders: createLoaders(services),
     services,
   });
@@ -263,9 +264,9 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     cors({ origin: (origin, done) => done(null, originAllowed(origin, config.CORS_ORIGINS) ? origin ?? false : false), maxAge: 600 }),
     express.json({ limit: config.HTTP_BODY_LIMIT_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         try {
-          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), callerInfo(req, callerOptions));
+          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), callerInfo(req, callerOptions), abandonedSignal(res));
         } catch (error) {
           if (error instanceof AppError) throw toGraphQLError(error, 401);
           throw error;

@@ -143,6 +143,15 @@ describe("login limits", () => {
     expect(await loginCode(email, PASSWORD)).toBe("RATE_LIMITED");
   }, 60_000);
 
+  it("issue 10 item 2: one address gets LOGIN_ADDRESS_RATE_LIMIT (100) logins per 15 minutes whatever the emails, then RATE_LIMITED; other addresses are unaffected", async () => {
+    const ip = from();
+    const codes = new Set<unknown>();
+    for (let i = 0; i < 100; i += 1) codes.add(await loginCode(newEmail(), PASSWORD, ip));
+    expect([...codes]).toEqual(["UNAUTHENTICATED"]);
+    expect(await loginCode(newEmail(), PASSWORD, ip)).toBe("RATE_LIMITED");
+    expect(await loginCode(newEmail(), PASSWORD)).toBe("UNAUTHENTICATED");
+  }, 60_000);
+
   it("issue 10 item 10: SECURITY 63: spellings the database takes for one address (İ and i under citext) share its limits, for an account and for an unknown address alike", async () => {
     const known = citextSpellings();
     const email = await account(PASSWORD, known[0]);

@@ -4,7 +4,7 @@ import { AccountsService } from "../../src/modules/accounts/accounts.service";
 import { passwordProblems } from "../../src/modules/accounts/password-policy";
 import { HASHING_NICE, PasswordHasher } from "../../src/platform/crypto/passwords";
 import { MemoryRateLimitStore } from "../../src/platform/ratelimit/store";
-import { BadUserInputError } from "../../src/graphql/errors";
+import { BadUserInputError, RateLimitedError } from "../../src/graphql/errors";
 
 describe("password policy", () => {
   it("SECURITY 7: refuses 11 characters, accepts 12 (both policies)", () => {
@@ -51,7 +51,7 @@ describe("hashing", () => {
 
   it("SECURITY 2: without a stored hash, compares against a dummy at the configured cost (the same bcrypt work)", async () => {
     const seen: [string, number][] = [];
-    const hasher = new PasswordHasher(5, 1, (operation, cost) => seen.push([operation, cost]));
+    const hasher = new PasswordHasher(5, 1, { ran: (operation, cost) => seen.push([operation, cost]) });
     try {
       const hash = await hasher.hash("Correct-Horse-42!");
       expect(await hasher.verify("Correct-Horse-42!", undefined)).toBe(false);
@@ -107,6 +107,43 @@ describe("hashing threads", () => {
       await hasher.close();
     }
     await expect(hasher.hash("x")).rejects.toThrow("password hashing stopped");
+  });
+
+  it("issue 10 item 2: beyond its threads and maxWaiting waiting operations, refuses one at once with RATE_LIMITED", async () => {
+    const dropped: string[] = [];
+    const hasher = new PasswordHasher(4, 1, { dropped: (reason) => dropped.push(reason) }, 2);
+    try {
+      const accepted = [hasher.hash("a"), hasher.hash("b"), hasher.hash("c")];
+      expect(hasher.waiting).toBe(2);
+      await expect(hasher.verify("d", null)).rejects.toEqual(new RateLimitedError(1));
+      expect(dropped).toEqual(["queue_full"]);
+      expect((await Promise.all(accepted)).every((hash) => hash.startsWith("$2b$04$"))).toBe(true);
+      expect(await hasher.verify("e", null)).toBe(false);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it("issue 10 item 2: drops a waiting operation whose caller has gone (its AbortSignal fired): it never runs", async () => {
+    const ran: string[] = [];
+    const dropped: string[] = [];
+    const hasher = new PasswordHasher(4, 1, { ran: (operation) => ran.push(operation), dropped: (reason) => dropped.push(reason) });
+    try {
+      const running = hasher.hash("a");
+      const gone = new AbortController();
+      const abandoned = hasher.verify("b", null, gone.signal);
+      expect(hasher.waiting).toBe(1);
+      gone.abort();
+      expect(hasher.waiting).toBe(0);
+      await expect(abandoned).rejects.toEqual(new RateLimitedError(1));
+      // A caller already gone is not queued at all.
+      await expect(hasher.verify("c", null, AbortSignal.abort())).rejects.toEqual(new RateLimitedError(1));
+      await running;
+      expect(ran).toEqual(["hash"]);
+      expect(dropped).toEqual(["abandoned", "abandoned"]);
+    } finally {
+      await hasher.close();
+    }
   });
 
   it("fails an operation with bcrypt's own error, and the thread keeps serving", async () => {

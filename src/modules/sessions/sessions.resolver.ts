@@ -13,7 +13,7 @@ function signedIn(context: Context): Viewer {
 export class SessionsResolver {
   @Mutation(() => LoginResult, { description: "Password login: tokens, or an MFA challenge when a second factor is enabled." })
   login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() context: Context): Promise<typeof LoginResult> {
-    return context.services.sessions.login(input, context.origin);
+    return context.services.sessions.login(input, context.origin, context.signal);
   }
 
   @Mutation(() => AuthPayload, { description: "Rotates a refresh token; the presented one stops working." })

@@ -36,6 +36,8 @@ export interface SessionSettings {
   refreshPerMinute: number;
   /** A spent token presented again this soon after its rotation lost a race (two tabs): refused, not reuse. */
   reuseGraceMs: number;
+  /** Logins per client address per 15 minutes, whatever the email. */
+  loginsPerAddress: number;
 }
 
 type SessionFields = Pick<NonNullable<Awaited<ReturnType<Tx["session"]["findUnique"]>>>, "id" | "deviceName" | "userAgent" | "ipAddress" | "country" | "createdAt" | "lastActiveAt" | "expiresAt">;
@@ -90,20 +92,24 @@ export class SessionsService {
 
   /**
    * The same error, after the same bcrypt work, for an unknown email, a wrong password and an
-   * account that cannot log in (pending, suspended, deleted).
+   * account that cannot log in (pending, suspended, deleted). `signal` fires when the caller has
+   * gone: a comparison still waiting for a hashing thread is then dropped.
    */
-  async login(input: LoginInput, origin: Origin): Promise<AuthPayload> {
+  async login(input: LoginInput, origin: Origin, signal?: AbortSignal): Promise<AuthPayload> {
     const check = new InputCheck("input");
     const email = check.email("email", input.email);
     const deviceName = check.text("deviceName", input.deviceName, 100);
     const fingerprint = check.text("deviceFingerprint", input.deviceFingerprint, 128);
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
+    const address = origin.ipAddress ?? "unknown";
+    // Whatever the emails, so that one address cannot fill the hashing queue with made-up ones.
+    await consume(this.rateLimits, `login-address:${address}`, this.settings.loginsPerAddress, LOGIN_WINDOW_MS);
     // The account's limits are counted under its id, an unknown address under the database's
     // spelling of it (what citext compares), so every spelling of one address shares them; the
     // spelling is asked for either way, so both cases do the same work.
     const [user, key] = await Promise.all([this.prisma.user.findUnique({ where: { email } }), emailKey(this.prisma, email)]);
     const account = user ? `user:${user.id}` : `email:${key}`;
-    await consume(this.rateLimits, `login:${account}:${origin.ipAddress ?? "unknown"}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
+    await consume(this.rateLimits, `login:${account}:${address}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
     // Failures per account from every address: a soft lock that ends with its window, so an
     // attacker slows guessing down without locking the owner out for good. Each attempt counts as
     // a failure before bcrypt (one atomic increment, so guesses waiting for a hashing thread cannot
@@ -113,7 +119,7 @@ export class SessionsService {
 
     // Over bcrypt's 72 bytes no stored password can match (they are refused when set); bcrypt would truncate.
     const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
-    const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash)) && !tooLong;
+    const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash, signal)) && !tooLong;
     if (!user || !matches || user.status !== "ACTIVE" || user.deletedAt) {
       // Recorded in the background, so that the answer takes the same time whatever is recorded
       // (SECURITY 2); an unknown email's failure is audited too, without the address.

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { RateLimitedError } from "../../graphql/errors";
 
 /** Scheduling priority of the hashing threads: below the event loop, PostgreSQL and Redis. */
 export const HASHING_NICE = 10;
@@ -21,8 +22,15 @@ parentPort.on("message", ({ op, password, hash, cost }) => {
   }
 });`;
 
-/** Told of every finished operation: its kind, the bcrypt cost it ran at and its time on a hashing thread. */
-export type HashingObserver = (operation: "hash" | "compare", cost: number, seconds: number) => void;
+/** Told what the hashing threads do (metrics). */
+export interface HashingObserver {
+  /** A finished operation: its kind, the bcrypt cost it ran at and its time on a hashing thread. */
+  ran?(operation: "hash" | "compare", cost: number, seconds: number): void;
+  /** Operations waiting for a thread, after every change. */
+  waiting?(count: number): void;
+  /** An operation never run: the queue was full, or its caller had gone while it waited. */
+  dropped?(reason: "queue_full" | "abandoned"): void;
+}
 
 /** The cost factor written in a bcrypt hash (`$2b$12$...`). */
 function costOf(hash: string): number {
@@ -35,6 +43,8 @@ interface Job {
   request: Request;
   resolve(value: string | boolean): void;
   reject(error: Error): void;
+  /** Called once the job leaves the queue (it runs, or is dropped). */
+  dequeued(): void;
 }
 
 interface Slot {
@@ -46,7 +56,10 @@ interface Slot {
  * bcrypt on a pool of worker threads that run at a lower scheduling priority. A login storm then
  * uses every idle CPU cycle, yet the event loop, PostgreSQL and Redis preempt it, so other
  * requests keep their latency; libuv's thread pool stays free for WebCrypto, DNS and files.
- * Inputs are checked against bcrypt's 72-byte limit by the password policy first.
+ * Inputs are checked against bcrypt's 72-byte limit by the password policy first. At most
+ * `maxWaiting` operations wait for a thread: beyond them an operation is refused at once with
+ * RATE_LIMITED, so a flood cannot make every login wait behind it; one whose caller has gone
+ * (its AbortSignal fired) leaves the queue unrun.
  */
 export class PasswordHasher {
   /**
@@ -62,7 +75,8 @@ export class PasswordHasher {
   constructor(
     readonly cost: number,
     readonly threads: number,
-    private readonly observe: HashingObserver = () => undefined,
+    private readonly observer: HashingObserver = {},
+    private readonly maxWaiting = Number.POSITIVE_INFINITY,
   ) {
     for (let i = 0; i < threads; i += 1) this.slots.push(this.spawn());
     this.dummy = `$2b$${String(cost).padStart(2, "0")}$identitysubgraphdummyhashidentitysubgraphdummyhashida`;
@@ -72,10 +86,13 @@ export class PasswordHasher {
     return this.run({ op: "hash", password, cost: this.cost }) as Promise<string>;
   }
 
-  /** Compares with the stored hash, or with a dummy hash when there is none (same cost, same time). */
-  async verify(password: string, hash: string | null | undefined): Promise<boolean> {
+  /**
+   * Compares with the stored hash, or with a dummy hash when there is none (same cost, same time).
+   * `signal`: the caller's, fired when it has gone; the comparison is then dropped if still waiting.
+   */
+  async verify(password: string, hash: string | null | undefined, signal?: AbortSignal): Promise<boolean> {
     const against = hash ?? this.dummy;
-    const matches = (await this.run({ op: "compare", password, hash: against })) === true;
+    const matches = (await this.run({ op: "compare", password, hash: against }, signal)) === true;
     return matches && hash !== null && hash !== undefined;
   }
 
@@ -86,26 +103,47 @@ export class PasswordHasher {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new Error("password hashing stopped"));
+    for (const job of this.queue.splice(0)) {
+      job.dequeued();
+      job.reject(new Error("password hashing stopped"));
+    }
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 
-  private run(request: Request): Promise<string | boolean> {
+  private run(request: Request, signal?: AbortSignal): Promise<string | boolean> {
     if (this.closed) return Promise.reject(new Error("password hashing stopped"));
+    // Every thread is busy whenever anything waits (a free one takes the next job at once).
+    if (signal?.aborted) return Promise.reject(this.dropped("abandoned"));
+    if (this.queue.length >= this.maxWaiting) return Promise.reject(this.dropped("queue_full"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
+      const abandon = () => {
+        this.queue.splice(this.queue.indexOf(job), 1);
+        this.observer.waiting?.(this.queue.length);
+        reject(this.dropped("abandoned"));
+      };
+      const job: Job = { request, resolve, reject, dequeued: () => signal?.removeEventListener("abort", abandon) };
+      signal?.addEventListener("abort", abandon, { once: true });
+      this.queue.push(job);
       this.dispatch();
     });
+  }
+
+  /** Work that is never run: its caller is told to try again shortly. */
+  private dropped(reason: "queue_full" | "abandoned"): RateLimitedError {
+    this.observer.dropped?.(reason);
+    return new RateLimitedError(1);
   }
 
   private dispatch(): void {
     for (const slot of this.slots) {
       if (slot.job) continue;
       const job = this.queue.shift();
-      if (!job) return;
+      if (!job) break;
+      job.dequeued();
       slot.job = job;
       slot.worker.postMessage(job.request);
     }
+    this.observer.waiting?.(this.queue.length);
   }
 
   private spawn(): Slot {
@@ -119,7 +157,7 @@ export class PasswordHasher {
       if (reply.error !== undefined) job?.reject(new Error(reply.error));
       else if (job) {
         const { request } = job;
-        this.observe(request.op, request.op === "hash" ? request.cost : costOf(request.hash), (reply.ms ?? 0) / 1000);
+        this.observer.ran?.(request.op, request.op === "hash" ? request.cost : costOf(request.hash), (reply.ms ?? 0) / 1000);
         job.resolve(reply.result as string | boolean);
       }
       this.dispatch();

@@ -1,0 +1,44 @@
+import { LoginDocument } from "../support/generated/operations";
+import { PASSWORD, fromNewIp, newEmail } from "../support/accounts";
+import { startTestApp, type TestApp } from "../support/app";
+import { graphql, metricValue } from "../support/graphql";
+import { waitUntil } from "../support/wait";
+
+// One hashing thread with room for one waiting operation, and a cost at which a comparison takes a
+// good fraction of a second: a second login waits, a third finds the queue full.
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ BCRYPT_COST: "13", BCRYPT_THREADS: "1", BCRYPT_QUEUE_PER_THREAD: "1", TRUSTED_PROXIES: "127.0.0.1" });
+});
+afterAll(() => t.stop());
+
+/** A login with an unknown email (a comparison against the dummy hash) from an address of its own. */
+const login = (signal?: AbortSignal) => graphql(t.baseUrl, LoginDocument, { input: { email: newEmail(), password: PASSWORD } }, fromNewIp(), signal);
+const codeOf = async (answer: ReturnType<typeof login>) => (await answer).errors?.[0]?.extensions?.code;
+const waitForOneWaiting = () => waitUntil("a login waiting for the hashing thread", async () => (await metricValue(t.baseUrl, "password_hashing_waiting")) === 1);
+const dropped = (reason: string) => metricValue(t.baseUrl, "password_hashing_dropped_total", { reason });
+const compares = () => metricValue(t.baseUrl, "password_hashing_seconds_count", { operation: "compare" });
+
+describe("the hashing queue", () => {
+  it("issue 10 item 2: with the thread busy and the queue full, a login answers RATE_LIMITED at once instead of waiting", async () => {
+    const [running, waiting] = [login(), login()];
+    await waitForOneWaiting();
+    const refused = await login();
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfter: 1 });
+    expect(await dropped("queue_full")).toBe(1);
+    expect([await codeOf(running), await codeOf(waiting)]).toEqual(["UNAUTHENTICATED", "UNAUTHENTICATED"]);
+  });
+
+  it("issue 10 item 2: a login whose client has gone while it waits for the thread is dropped: its bcrypt never runs", async () => {
+    const before = await compares();
+    const running = login();
+    const gone = new AbortController();
+    const abandoned = login(gone.signal).catch((error: unknown) => (error as Error).name);
+    await waitForOneWaiting();
+    gone.abort();
+    await waitUntil("the abandoned login dropped", async () => (await dropped("abandoned")) === 1);
+    expect(await codeOf(running)).toBe("UNAUTHENTICATED");
+    expect(await abandoned).toBe("AbortError");
+    expect((await compares()) - before).toBe(1);
+  });
+});
