@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import bcrypt from "bcrypt";
 import { LoginDocument } from "../support/generated/operations";
 import { PASSWORD, fromNewIp, newEmail } from "../support/accounts";
 import { startTestApp, type TestApp } from "../support/app";
@@ -40,5 +42,49 @@ describe("the hashing queue", () => {
     expect(await codeOf(running)).toBe("UNAUTHENTICATED");
     expect(await abandoned).toBe("AbortError");
     expect((await compares()) - before).toBe(1);
+  });
+});
+
+describe("a raised BCRYPT_COST", () => {
+  // Accounts whose hashes were made at cost 4, served by an app now configured for cost 6.
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ BCRYPT_COST: "6", TRUSTED_PROXIES: "127.0.0.1" });
+  });
+  afterAll(() => app.stop());
+
+  async function oldAccount(): Promise<{ id: string; email: string }> {
+    const user = { id: randomUUID(), email: newEmail() };
+    await app.app.platform.database.prisma.user.create({ data: { ...user, passwordHash: await bcrypt.hash(PASSWORD, 4), status: "ACTIVE", emailVerifiedAt: new Date() } });
+    return user;
+  }
+  const attempt = (email: string, password: string) => graphql(app.baseUrl, LoginDocument, { input: { email, password } }, fromNewIp());
+  const storedHash = async (id: string) => (await app.app.platform.database.prisma.user.findUniqueOrThrow({ where: { id } })).passwordHash as string;
+
+  /** The bcrypt work an attempt caused: 2^cost summed over its comparisons and their padding (the app's own metrics). */
+  async function workOf(answer: () => Promise<unknown>): Promise<number> {
+    const total = async () => {
+      let sum = 0;
+      for (const operation of ["compare", "pad"]) for (let cost = 4; cost <= 6; cost += 1) sum += 2 ** cost * (await metricValue(app.baseUrl, "password_hashing_seconds_count", { operation, cost: String(cost) }));
+      return sum;
+    };
+    const before = await total();
+    await answer();
+    return (await total()) - before;
+  }
+
+  it("issue 10 item 9: SECURITY 2: a wrong password for an account hashed at the old cost costs the same bcrypt work as an unknown email", async () => {
+    const { email } = await oldAccount();
+    expect(await workOf(() => attempt(email, "Wrong-Horse-42!"))).toBe(64);
+    expect(await workOf(() => attempt(newEmail(), "Wrong-Horse-42!"))).toBe(64);
+  });
+
+  it("issue 10 item 9: a successful login rehashes a password stored below BCRYPT_COST at the configured cost; it keeps working", async () => {
+    const { id, email } = await oldAccount();
+    expect((await attempt(email, PASSWORD)).data?.login.__typename).toBe("AuthPayload");
+    const rehashed = await waitUntil("the password rehashed at cost 6", async () => ((await storedHash(id)).startsWith("$2b$06$") ? storedHash(id) : undefined));
+    expect(await bcrypt.compare(PASSWORD, rehashed)).toBe(true);
+    expect((await attempt(email, PASSWORD)).data?.login.__typename).toBe("AuthPayload");
+    expect(await storedHash(id)).toBe(rehashed);
   });
 });

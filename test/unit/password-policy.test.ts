@@ -1,3 +1,4 @@
+import bcrypt from "bcrypt";
 import { readFileSync, readdirSync } from "node:fs";
 import { loadConfig } from "../../src/config";
 import { AccountsService } from "../../src/modules/accounts/accounts.service";
@@ -57,6 +58,27 @@ describe("hashing", () => {
       expect(await hasher.verify("Correct-Horse-42!", undefined)).toBe(false);
       expect(await hasher.verify("Wrong-Horse-42!", hash)).toBe(false);
       expect(seen).toEqual([["hash", 5], ["compare", 5], ["compare", 5]]);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it("issue 10 item 9: SECURITY 2: a stored hash cheaper than the configured cost is padded to it (the bcrypt work, 2^cost summed, equals the dummy's) and needs a rehash", async () => {
+    const work: number[] = [];
+    const hasher = new PasswordHasher(6, 1, { ran: (operation, cost) => work.push(operation === "hash" ? 0 : 2 ** cost) });
+    try {
+      const old = await bcrypt.hash("Correct-Horse-42!", 4);
+      const current = await hasher.hash("Correct-Horse-42!");
+      const workOf = async (verify: () => Promise<boolean>) => {
+        work.length = 0;
+        const matches = await verify();
+        return { matches, work: work.reduce((a, b) => a + b, 0) };
+      };
+      expect(await workOf(() => hasher.verify("Correct-Horse-42!", null))).toEqual({ matches: false, work: 64 });
+      expect(await workOf(() => hasher.verify("Correct-Horse-42!", old))).toEqual({ matches: true, work: 64 });
+      expect(await workOf(() => hasher.verify("Wrong-Horse-42!", old))).toEqual({ matches: false, work: 64 });
+      expect(await workOf(() => hasher.verify("Correct-Horse-42!", current))).toEqual({ matches: true, work: 64 });
+      expect([hasher.needsRehash(old), hasher.needsRehash(current), hasher.needsRehash(await bcrypt.hash("x", 7))]).toEqual([true, false, false]);
     } finally {
       await hasher.close();
     }
@@ -147,9 +169,9 @@ describe("hashing threads", () => {
   });
 
   it("fails an operation with bcrypt's own error, and the thread keeps serving", async () => {
-    const hasher = new PasswordHasher(40, 1);
+    const hasher = new PasswordHasher(4, 1);
     try {
-      await expect(hasher.hash("Correct-Horse-42!")).rejects.toThrow(/Invalid salt/);
+      await expect(hasher.hash(undefined as unknown as string)).rejects.toThrow(/data and salt arguments required/);
       expect(await hasher.verify("Correct-Horse-42!", "$2b$04$PUnpMpxAGgCbi8df.f9IgO3OMW7ZIyvsBOYb0gg77wMqwz0bKxEEy")).toBe(false);
       expect(await hasher.verify("x", "$2b$04$PUnpMpxAGgCbi8df.f9IgO3OMW7ZIyvsBOYb0gg77wMqwz0bKxEEy")).toBe(true);
     } finally {

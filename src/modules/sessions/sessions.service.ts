@@ -134,7 +134,7 @@ export class SessionsService {
       }));
       throw new UnauthenticatedError(LOGIN_FAILED);
     }
-    await this.rateLimits.hit(failuresKey, HOUR, -1);
+    await this.rateLimits.hit(failuresKey, HOUR, -1); // not a failure after all
 
     const now = this.clock.now();
     const rememberMe = input.rememberMe === true;
@@ -162,7 +162,16 @@ export class SessionsService {
       }
       return created;
     });
+    // A hash made before BCRYPT_COST was raised: made again now that the password is known.
+    const stored = user.passwordHash;
+    if (stored && this.hasher.needsRehash(stored)) await this.background.run("password rehash", () => this.rehash(user.id, stored, input.password));
     return this.payload(user.id, session, refreshToken, async () => user);
+  }
+
+  /** Stores a hash of `password` at the configured cost, unless the password changed meanwhile. */
+  private async rehash(userId: string, stored: string, password: string): Promise<void> {
+    const passwordHash = await this.hasher.hash(password);
+    await this.prisma.user.updateMany({ where: { id: userId, passwordHash: stored }, data: { passwordHash } });
   }
 
   /**

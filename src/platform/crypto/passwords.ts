@@ -6,17 +6,25 @@ export const HASHING_NICE = 10;
 
 /**
  * Each worker lowers its own thread's priority (on Linux `nice` is per thread) and then hashes
- * synchronously on that thread, one job at a time.
+ * synchronously on that thread, one job at a time. A comparison's padding (comparisons against
+ * `pad`'s dummy hashes) runs before its answer; each run's time is reported.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const bcrypt = require(workerData.bcrypt);
 try { require("node:os").setPriority(0, workerData.nice); } catch {}
-parentPort.on("message", ({ op, password, hash, cost }) => {
-  const started = performance.now();
+parentPort.on("message", ({ op, password, hash, cost, pad }) => {
+  const ms = [];
+  const timed = (run) => {
+    const started = performance.now();
+    const result = run();
+    ms.push(performance.now() - started);
+    return result;
+  };
   try {
-    const result = op === "hash" ? bcrypt.hashSync(password, cost) : bcrypt.compareSync(password, hash);
-    parentPort.postMessage({ result, ms: performance.now() - started });
+    const result = timed(() => (op === "hash" ? bcrypt.hashSync(password, cost) : bcrypt.compareSync(password, hash)));
+    for (const dummy of pad ?? []) timed(() => bcrypt.compareSync(password, dummy));
+    parentPort.postMessage({ result, ms });
   } catch (error) {
     parentPort.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }
@@ -24,8 +32,8 @@ parentPort.on("message", ({ op, password, hash, cost }) => {
 
 /** Told what the hashing threads do (metrics). */
 export interface HashingObserver {
-  /** A finished operation: its kind, the bcrypt cost it ran at and its time on a hashing thread. */
-  ran?(operation: "hash" | "compare", cost: number, seconds: number): void;
+  /** A finished bcrypt run: its kind (`pad`: padding a comparison to the configured cost), the cost it ran at and its time on a hashing thread. */
+  ran?(operation: "hash" | "compare" | "pad", cost: number, seconds: number): void;
   /** Operations waiting for a thread, after every change. */
   waiting?(count: number): void;
   /** An operation never run: the queue was full, or its caller had gone while it waited. */
@@ -37,7 +45,15 @@ function costOf(hash: string): number {
   return Number(/^\$2[abxy]?\$(\d{2})\$/.exec(hash)?.[1] ?? 0);
 }
 
-type Request = { op: "hash"; password: string; cost: number } | { op: "compare"; password: string; hash: string };
+/** bcrypt's lowest cost factor. */
+const MIN_COST = 4;
+
+/** A well-formed hash at `cost` (bcrypt's work depends only on the cost) that no password matches in practice. */
+function dummyHash(cost: number): string {
+  return `$2b$${String(cost).padStart(2, "0")}$identitysubgraphdummyhashidentitysubgraphdummyhashida`;
+}
+
+type Request = { op: "hash"; password: string; cost: number } | { op: "compare"; password: string; hash: string; pad: string[] };
 
 interface Job {
   request: Request;
@@ -63,9 +79,8 @@ interface Slot {
  */
 export class PasswordHasher {
   /**
-   * Verified against when the account does not exist, so that path does the same work: a
-   * well-formed hash at the configured cost (bcrypt's work depends only on the cost) that no
-   * password matches in practice, and that the caller's `hash !== null` check rules out anyway.
+   * Verified against when the account does not exist, so that path does the same work: a dummy
+   * hash at the configured cost, which the caller's `hash !== null` check rules out anyway.
    */
   private readonly dummy: string;
   private readonly slots: Slot[] = [];
@@ -79,7 +94,7 @@ export class PasswordHasher {
     private readonly maxWaiting = Number.POSITIVE_INFINITY,
   ) {
     for (let i = 0; i < threads; i += 1) this.slots.push(this.spawn());
-    this.dummy = `$2b$${String(cost).padStart(2, "0")}$identitysubgraphdummyhashidentitysubgraphdummyhashida`;
+    this.dummy = dummyHash(cost);
   }
 
   hash(password: string): Promise<string> {
@@ -88,12 +103,22 @@ export class PasswordHasher {
 
   /**
    * Compares with the stored hash, or with a dummy hash when there is none (same cost, same time).
+   * A hash made at a lower cost (before `BCRYPT_COST` was raised) is padded to the configured work
+   * by comparisons against dummies at its cost, its cost + 1, … up to the configured one (2^c + 2^c +
+   * 2^(c+1) + … = 2^cost), so that its account answers in the time an unknown email does.
    * `signal`: the caller's, fired when it has gone; the comparison is then dropped if still waiting.
    */
   async verify(password: string, hash: string | null | undefined, signal?: AbortSignal): Promise<boolean> {
     const against = hash ?? this.dummy;
-    const matches = (await this.run({ op: "compare", password, hash: against }, signal)) === true;
+    const pad: string[] = [];
+    for (let cost = Math.max(costOf(against), MIN_COST); cost < this.cost; cost += 1) pad.push(dummyHash(cost));
+    const matches = (await this.run({ op: "compare", password, hash: against, pad }, signal)) === true;
     return matches && hash !== null && hash !== undefined;
+  }
+
+  /** Whether a hash that matched was made below the configured cost (hash the password again). */
+  needsRehash(hash: string): boolean {
+    return costOf(hash) < this.cost;
   }
 
   /** Operations waiting for a free thread. */
@@ -112,8 +137,8 @@ export class PasswordHasher {
 
   private run(request: Request, signal?: AbortSignal): Promise<string | boolean> {
     if (this.closed) return Promise.reject(new Error("password hashing stopped"));
-    // Every thread is busy whenever anything waits (a free one takes the next job at once).
     if (signal?.aborted) return Promise.reject(this.dropped("abandoned"));
+    // Every thread is busy whenever anything waits (a free one takes the next job at once).
     if (this.queue.length >= this.maxWaiting) return Promise.reject(this.dropped("queue_full"));
     return new Promise((resolve, reject) => {
       const abandon = () => {
@@ -151,13 +176,15 @@ export class PasswordHasher {
     // Idle hashing threads never keep the process alive.
     worker.unref();
     const slot: Slot = { worker, job: null };
-    worker.on("message", (reply: { result?: string | boolean; ms?: number; error?: string }) => {
+    worker.on("message", (reply: { result?: string | boolean; ms?: number[]; error?: string }) => {
       const job = slot.job;
       slot.job = null;
       if (reply.error !== undefined) job?.reject(new Error(reply.error));
       else if (job) {
         const { request } = job;
-        this.observer.ran?.(request.op, request.op === "hash" ? request.cost : costOf(request.hash), (reply.ms ?? 0) / 1000);
+        const [ms = 0, ...padMs] = reply.ms ?? [];
+        this.observer.ran?.(request.op, request.op === "hash" ? request.cost : costOf(request.hash), ms / 1000);
+        if (request.op === "compare") request.pad.forEach((dummy, i) => this.observer.ran?.("pad", costOf(dummy), (padMs[i] ?? 0) / 1000));
         job.resolve(reply.result as string | boolean);
       }
       this.dispatch();

@@ -41,7 +41,7 @@ export class Metrics {
 
   readonly passwordHashing = new Histogram({
     name: "password_hashing_seconds",
-    help: "bcrypt time on a hashing thread, by operation (hash, compare) and cost factor",
+    help: "bcrypt time on a hashing thread, by operation (hash, compare, pad: padding a comparison with a cheaper stored hash to the configured cost) and cost factor",
     labelNames: ["operation", "cost"] as const,
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
