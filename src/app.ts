@@ -21,6 +21,7 @@ import { observabilityPlugin, subscriptionsOverWebSocketOnly } from "./graphql/p
 import { buildFederatedSchema, printSchemaFiles } from "./graphql/schema";
 import { createOperationGuard } from "./graphql/validation";
 import { createSubscriptionServer, originAllowed } from "./graphql/ws";
+import { abandonedSignal } from "./http/abandoned";
 import { callerInfo } from "./http/client-ip";
 import { healthRouter, type ReadinessCheck } from "./http/health";
 import { httpError } from "./http/http-error";
@@ -199,9 +200,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const keys = new KeyStore(prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock, config.JWT_KEYS_RELOAD_S * 1000);
   await keys.init();
   const tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, clock);
-  const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, (operation, cost, seconds) =>
-    metrics.passwordHashing.observe({ operation, cost: String(cost) }, seconds),
-  );
+  const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);
   const background = new BackgroundTasks(logger);
   const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers };
   const modules = createModules(kernel, { tokens, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? "identity:" });
@@ -218,11 +217,12 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     hideSuggestions: config.production,
   });
   const formatError = createFormatError({ exposeDetails: !config.production && config.NODE_ENV === "development", hideSuggestions: config.production });
-  const createContext = (requestId: string, viewer: Viewer | null, caller: CallerInfo): Context => ({
+  const createContext = (requestId: string, viewer: Viewer | null, caller: CallerInfo, signal?: AbortSignal): Context => ({
     requestId,
     logger,
     viewer,
     origin: { actor: viewer ? { type: "user", id: viewer.userId } : { type: "anonymous", id: null }, ...caller, requestId },
+    signal,
     loaders: new RequestLoaders(),
   });
 
@@ -291,9 +291,9 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     cors({ origin: (origin, done) => done(null, originAllowed(origin, config.CORS_ORIGINS) ? origin ?? false : false), maxAge: 600 }),
     express.json({ limit: config.HTTP_BODY_LIMIT_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         try {
-          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), callerInfo(req, callerOptions));
+          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), callerInfo(req, callerOptions), abandonedSignal(res));
         } catch (error) {
           if (error instanceof AppError) throw toGraphQLError(error, 401);
           throw error;

@@ -216,6 +216,7 @@ export const configSpec = {
     if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64) throw new Invalid("expected an integer between 1 and 64");
     return Number(raw);
   }),
+  BCRYPT_QUEUE_PER_THREAD: int("Password hashing operations that may wait per hashing thread; beyond them an operation that hashes (login, registration, password change or reset) answers RATE_LIMITED at once", 16, 1, 10_000),
   JWT_ALGORITHM: oneOf("Access token signature algorithm", ["ES256", "RS256", "EdDSA"] as const, "ES256"),
   JWT_AUDIENCE: spec("The aud claim of access tokens", "identity-platform", (raw) => raw || "identity-platform"),
   ACCESS_TOKEN_TTL_S: int("Access token lifetime", 900, 60, 3600),
@@ -223,6 +224,7 @@ export const configSpec = {
   REFRESH_IDLE_TTL_S: int("A refresh token unused this long expires (idle timeout)", 1_209_600, 300, 7_776_000),
   SESSION_TTL_S: int("Absolute lifetime of a session without rememberMe", 86_400, 300, 7_776_000),
   SESSION_REMEMBER_TTL_S: int("Absolute lifetime of a session with rememberMe", 7_776_000, 300, 31_536_000),
+  LOGIN_ADDRESS_RATE_LIMIT: int("Logins allowed per client address per 15 minutes, whatever the email (raise it for many users behind one address)", 100, 1, 1_000_000),
   REFRESH_RATE_LIMIT: int("Refresh token rotations allowed per session per minute", 10, 1, 100_000),
   REFRESH_REUSE_GRACE_S: int("A rotated refresh token presented again this soon after its rotation (two tabs refreshing at once) is refused without ending the session; later it is reuse (0: always reuse)", 10, 0, 300),
   EMAIL_VERIFICATION_TTL_S: int("Lifetime of an email verification link", 86_400, 60, 2_592_000),

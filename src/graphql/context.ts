@@ -16,6 +16,8 @@ export interface Context {
   viewer: Viewer | null;
   /** Who and where, for audit records and rate limits. */
   origin: Origin;
+  /** Fires when the caller has gone before its answer (HTTP: the connection closed). */
+  signal?: AbortSignal;
   /** Batches the request's lookups, one loader per module's factory. */
   loaders: RequestLoaders;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Prisma } from "../platform/db/database";
 
 /** One character of a local part: RFC 5322 `atext`, or any non-ASCII character that is not a control, format or space character (RFC 6531 `UTF8-non-ascii`). */
 const LOCAL_CHARACTER = "(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\\0-\\x7F\\p{C}\\p{Z}])";
@@ -19,3 +20,15 @@ const EMAIL_PATTERN = new RegExp(`^(?=[^@]{1,64}@)${LOCAL_CHARACTER}+(?:\\.${LOC
  * to consumers as JSON Schema's `idn-email` (RFC 6531), not `email` (ASCII only).
  */
 export const emailAddress = z.email({ pattern: EMAIL_PATTERN }).max(254).meta({ format: "idn-email" });
+
+/**
+ * What an address is counted under (rate limits): the address as the database compares it. The
+ * users' `email` column is citext, which folds case with lower() in the database's collation, and
+ * JavaScript's toLowerCase folds some characters otherwise (`İ` is `i` there, `i̇` here): keys made
+ * with it would give one account several buckets. Asked of the database, with no table read, so an
+ * unknown address costs what a known one does.
+ */
+export async function emailKey(db: Pick<Prisma, "$queryRaw">, email: string): Promise<string> {
+  const [{ key }] = await db.$queryRaw<[{ key: string }]>`SELECT lower(${email}::text) AS key`;
+  return key;
+}

@@ -12,9 +12,9 @@ import {
   RevokeSessionDocument,
   VerifyEmailDocument,
 } from "../support/generated/operations";
-import { PASSWORD, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
+import { PASSWORD, citextSpellings, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
 import { movableClock } from "../support/clock";
-import { graphql } from "../support/graphql";
+import { graphql, metricValue } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 
 const clock = movableClock();
@@ -26,12 +26,19 @@ const from = fromNewIp;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** A verified account; returns its email. */
-async function account(password = PASSWORD): Promise<string> {
-  const email = newEmail();
+async function account(password = PASSWORD, email = newEmail()): Promise<string> {
   await graphql(h.t.baseUrl, RegisterDocument, { input: { email, password } }, from());
   await graphql(h.t.baseUrl, VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
   return email;
 }
+
+/** The code a login attempt is refused with (undefined when it succeeds). */
+async function loginCode(email: string, password: string, headers: Record<string, string> = from()) {
+  return (await graphql(h.t.baseUrl, LoginDocument, { input: { email, password } }, headers)).errors?.[0]?.extensions?.code;
+}
+
+/** The bcrypt comparisons the app has run, at the harness's cost (its own metric, over HTTP). */
+const compares = () => metricValue(h.t.baseUrl, "password_hashing_seconds_count", { operation: "compare", cost: "4" });
 
 async function login(email: string, password = PASSWORD) {
   const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password, deviceName: "Pixel", deviceFingerprint: "fp-1" } }, from());
@@ -63,11 +70,6 @@ describe("login", () => {
     const attempt = async (e: string, p: string) => {
       const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email: e, password: p } }, from());
       return { status: res.status, data: res.data, errors: res.errors?.map(({ message, extensions }) => ({ message, code: extensions?.code })) };
-    };
-    // The bcrypt comparisons each case ran, at which cost (the app's own metric, over HTTP).
-    const compares = async () => {
-      const text = await (await fetch(`${h.t.baseUrl}/metrics`)).text();
-      return Number(/^password_hashing_seconds_count\{operation="compare",cost="4"\} (\d+)$/m.exec(text)?.[1] ?? 0);
     };
     const counted = async (e: string, p: string) => {
       const before = await compares();
@@ -129,6 +131,45 @@ describe("login limits", () => {
     const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, from());
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfter: expect.any(Number) });
     expect(res.errors?.[0]?.extensions?.retryAfter as number).toBeLessThanOrEqual(3600);
+  }, 60_000);
+
+  it("issue 10 item 1: SECURITY 63: of 200 simultaneous wrong passwords from 40 addresses at most 100 reach bcrypt; the others, and then the owner, are RATE_LIMITED", async () => {
+    const email = await account();
+    const before = await compares();
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => loginCode(email, "Wrong-Horse-42!", { "x-forwarded-for": `203.0.113.${i % 40}` })));
+    expect((await compares()) - before).toBeLessThanOrEqual(100);
+    expect(answers.filter((code) => code === "UNAUTHENTICATED").length).toBeLessThanOrEqual(100);
+    expect(answers.filter((code) => code !== "UNAUTHENTICATED" && code !== "RATE_LIMITED")).toEqual([]);
+    expect(await loginCode(email, PASSWORD)).toBe("RATE_LIMITED");
+  }, 60_000);
+
+  it("issue 10 item 2: one address gets LOGIN_ADDRESS_RATE_LIMIT (100) logins per 15 minutes whatever the emails, then RATE_LIMITED; other addresses are unaffected", async () => {
+    const ip = from();
+    const codes = new Set<unknown>();
+    for (let i = 0; i < 100; i += 1) codes.add(await loginCode(newEmail(), PASSWORD, ip));
+    expect([...codes]).toEqual(["UNAUTHENTICATED"]);
+    expect(await loginCode(newEmail(), PASSWORD, ip)).toBe("RATE_LIMITED");
+    expect(await loginCode(newEmail(), PASSWORD)).toBe("UNAUTHENTICATED");
+  }, 60_000);
+
+  it("issue 10 item 10: SECURITY 63: spellings the database takes for one address (İ and i under citext) share its limits, for an account and for an unknown address alike", async () => {
+    const known = citextSpellings();
+    const email = await account(PASSWORD, known[0]);
+    expect((await login(known[3] as string)).user.email).toBe(email);
+    for (const emails of [known, citextSpellings()]) {
+      const ip = from();
+      const codes: unknown[] = [];
+      for (let i = 0; i < 8; i += 1) codes.push(await loginCode(emails[i % 4] as string, "Wrong-Horse-42!", ip));
+      expect(codes).toEqual([...Array(5).fill("UNAUTHENTICATED"), ...Array(3).fill("RATE_LIMITED")]);
+    }
+  });
+
+  it("issue 10 item 1: an attempt counted before bcrypt is given back when it succeeds: the owner's logins never use up the 100 failures", async () => {
+    const email = await account();
+    for (let i = 0; i < 99; i += 1) await loginCode(email, "Wrong-Horse-42!");
+    for (let i = 0; i < 3; i += 1) expect((await login(email)).tokenType).toBe("Bearer");
+    expect(await loginCode(email, "Wrong-Horse-42!")).toBe("UNAUTHENTICATED");
+    expect(await loginCode(email, PASSWORD)).toBe("RATE_LIMITED");
   }, 60_000);
 });
 

@@ -10,6 +10,11 @@ export const PASSWORD = "Correct-Horse-42!";
 /** Each request from its own client address (through the trusted local proxy): per-IP limits stay out of the way. */
 export const fromNewIp = () => ({ "x-forwarded-for": `198.51.${randomInt(256)}.${randomInt(256)}` });
 export const newEmail = () => `${randomUUID()}@example.test`;
+/** A new address in four spellings that PostgreSQL's citext takes for one (`İ` folds to `i` there) and JavaScript's toLowerCase does not. */
+export function citextSpellings(): string[] {
+  const rest = newEmail();
+  return ["ii", "İi", "iİ", "İİ"].map((head) => `${head}${rest}`);
+}
 
 export interface AccountsHarness {
   t: TestApp;

@@ -14,12 +14,14 @@ export async function graphql<TResult, TVariables>(
   document: TypedDocumentNode<TResult, TVariables> | DocumentNode | string,
   variables?: TVariables,
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ): Promise<GraphQLResponse<TResult>> {
   const query = typeof document === "string" ? document : print(document);
   const response = await fetch(`${baseUrl}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ query, variables }),
+    signal,
   });
   const body = (await response.json()) as Omit<GraphQLResponse<TResult>, "status" | "headers">;
   return { status: response.status, headers: response.headers, ...body };

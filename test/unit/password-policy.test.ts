@@ -1,10 +1,11 @@
+import bcrypt from "bcrypt";
 import { readFileSync, readdirSync } from "node:fs";
 import { loadConfig } from "../../src/config";
 import { AccountsService } from "../../src/modules/accounts/accounts.service";
 import { passwordProblems } from "../../src/modules/accounts/password-policy";
 import { HASHING_NICE, PasswordHasher } from "../../src/platform/crypto/passwords";
 import { MemoryRateLimitStore } from "../../src/platform/ratelimit/store";
-import { BadUserInputError } from "../../src/graphql/errors";
+import { BadUserInputError, RateLimitedError } from "../../src/graphql/errors";
 
 describe("password policy", () => {
   it("SECURITY 7: refuses 11 characters, accepts 12 (both policies)", () => {
@@ -51,12 +52,33 @@ describe("hashing", () => {
 
   it("SECURITY 2: without a stored hash, compares against a dummy at the configured cost (the same bcrypt work)", async () => {
     const seen: [string, number][] = [];
-    const hasher = new PasswordHasher(5, 1, (operation, cost) => seen.push([operation, cost]));
+    const hasher = new PasswordHasher(5, 1, { ran: (operation, cost) => seen.push([operation, cost]) });
     try {
       const hash = await hasher.hash("Correct-Horse-42!");
       expect(await hasher.verify("Correct-Horse-42!", undefined)).toBe(false);
       expect(await hasher.verify("Wrong-Horse-42!", hash)).toBe(false);
       expect(seen).toEqual([["hash", 5], ["compare", 5], ["compare", 5]]);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it("issue 10 item 9: SECURITY 2: a stored hash cheaper than the configured cost is padded to it (the bcrypt work, 2^cost summed, equals the dummy's) and needs a rehash", async () => {
+    const work: number[] = [];
+    const hasher = new PasswordHasher(6, 1, { ran: (operation, cost) => work.push(operation === "hash" ? 0 : 2 ** cost) });
+    try {
+      const old = await bcrypt.hash("Correct-Horse-42!", 4);
+      const current = await hasher.hash("Correct-Horse-42!");
+      const workOf = async (verify: () => Promise<boolean>) => {
+        work.length = 0;
+        const matches = await verify();
+        return { matches, work: work.reduce((a, b) => a + b, 0) };
+      };
+      expect(await workOf(() => hasher.verify("Correct-Horse-42!", null))).toEqual({ matches: false, work: 64 });
+      expect(await workOf(() => hasher.verify("Correct-Horse-42!", old))).toEqual({ matches: true, work: 64 });
+      expect(await workOf(() => hasher.verify("Wrong-Horse-42!", old))).toEqual({ matches: false, work: 64 });
+      expect(await workOf(() => hasher.verify("Correct-Horse-42!", current))).toEqual({ matches: true, work: 64 });
+      expect([hasher.needsRehash(old), hasher.needsRehash(current), hasher.needsRehash(await bcrypt.hash("x", 7))]).toEqual([true, false, false]);
     } finally {
       await hasher.close();
     }
@@ -109,10 +131,47 @@ describe("hashing threads", () => {
     await expect(hasher.hash("x")).rejects.toThrow("password hashing stopped");
   });
 
-  it("fails an operation with bcrypt's own error, and the thread keeps serving", async () => {
-    const hasher = new PasswordHasher(40, 1);
+  it("issue 10 item 2: beyond its threads and maxWaiting waiting operations, refuses one at once with RATE_LIMITED", async () => {
+    const dropped: string[] = [];
+    const hasher = new PasswordHasher(4, 1, { dropped: (reason) => dropped.push(reason) }, 2);
     try {
-      await expect(hasher.hash("Correct-Horse-42!")).rejects.toThrow(/Invalid salt/);
+      const accepted = [hasher.hash("a"), hasher.hash("b"), hasher.hash("c")];
+      expect(hasher.waiting).toBe(2);
+      await expect(hasher.verify("d", null)).rejects.toEqual(new RateLimitedError(1));
+      expect(dropped).toEqual(["queue_full"]);
+      expect((await Promise.all(accepted)).every((hash) => hash.startsWith("$2b$04$"))).toBe(true);
+      expect(await hasher.verify("e", null)).toBe(false);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it("issue 10 item 2: drops a waiting operation whose caller has gone (its AbortSignal fired): it never runs", async () => {
+    const ran: string[] = [];
+    const dropped: string[] = [];
+    const hasher = new PasswordHasher(4, 1, { ran: (operation) => ran.push(operation), dropped: (reason) => dropped.push(reason) });
+    try {
+      const running = hasher.hash("a");
+      const gone = new AbortController();
+      const abandoned = hasher.verify("b", null, gone.signal);
+      expect(hasher.waiting).toBe(1);
+      gone.abort();
+      expect(hasher.waiting).toBe(0);
+      await expect(abandoned).rejects.toEqual(new RateLimitedError(1));
+      // A caller already gone is not queued at all.
+      await expect(hasher.verify("c", null, AbortSignal.abort())).rejects.toEqual(new RateLimitedError(1));
+      await running;
+      expect(ran).toEqual(["hash"]);
+      expect(dropped).toEqual(["abandoned", "abandoned"]);
+    } finally {
+      await hasher.close();
+    }
+  });
+
+  it("fails an operation with bcrypt's own error, and the thread keeps serving", async () => {
+    const hasher = new PasswordHasher(4, 1);
+    try {
+      await expect(hasher.hash(undefined as unknown as string)).rejects.toThrow(/data and salt arguments required/);
       expect(await hasher.verify("Correct-Horse-42!", "$2b$04$PUnpMpxAGgCbi8df.f9IgO3OMW7ZIyvsBOYb0gg77wMqwz0bKxEEy")).toBe(false);
       expect(await hasher.verify("x", "$2b$04$PUnpMpxAGgCbi8df.f9IgO3OMW7ZIyvsBOYb0gg77wMqwz0bKxEEy")).toBe(true);
     } finally {

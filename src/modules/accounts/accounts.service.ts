@@ -8,6 +8,7 @@ import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { Prisma } from "../../platform/db/database";
 import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
 import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
+import { emailKey } from "../../shared/email";
 import { privateUser } from "../users/user.service";
 import type { User } from "../users/user.type";
 import type { Viewer } from "../../graphql/context";
@@ -111,7 +112,7 @@ export class AccountsService {
   async resendVerificationEmail(rawEmail: string, origin: Origin): Promise<true> {
     await consume(this.rateLimits, `resend:ip:${origin.ipAddress ?? "unknown"}`, RESEND_PER_IP_PER_HOUR, HOUR);
     const email = emailArgument(rawEmail);
-    await consume(this.rateLimits, `resend:email:${email.toLowerCase()}`, RESEND_PER_EMAIL_PER_HOUR, HOUR);
+    await consume(this.rateLimits, `resend:email:${await emailKey(this.prisma, email)}`, RESEND_PER_EMAIL_PER_HOUR, HOUR);
     await this.background.run("verification email", () => this.resendVerification(email, origin));
     return true;
   }

@@ -7,6 +7,7 @@ import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import type { Prisma, Tx } from "../../platform/db/database";
 import type { Origin, UnitOfWork } from "../../platform/events/unit-of-work";
 import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
+import { emailKey } from "../../shared/email";
 import { endSessions } from "../sessions/sessions.service";
 import type { SessionRevocations } from "../sessions/revocations";
 import type { AccountsSettings } from "./accounts.service";
@@ -79,7 +80,7 @@ export class PasswordsService {
   async requestPasswordReset(rawEmail: string, origin: Origin): Promise<true> {
     await consume(this.rateLimits, `reset:ip:${origin.ipAddress ?? "unknown"}`, RESET_PER_HOUR, HOUR);
     const email = emailArgument(rawEmail);
-    await consume(this.rateLimits, `reset:email:${email.toLowerCase()}`, RESET_PER_HOUR, HOUR);
+    await consume(this.rateLimits, `reset:email:${await emailKey(this.prisma, email)}`, RESET_PER_HOUR, HOUR);
     await this.background.run("password reset request", () => this.issueResetToken(email, origin));
     return true;
   }

@@ -45,6 +45,7 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
     rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
     refreshPerMinute: config.REFRESH_RATE_LIMIT,
     reuseGraceMs: config.REFRESH_REUSE_GRACE_S * 1000,
+    loginsPerAddress: config.LOGIN_ADDRESS_RATE_LIMIT,
   }, kernel.background);
   return {
     name: "sessions",

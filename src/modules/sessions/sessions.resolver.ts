@@ -12,7 +12,7 @@ export class SessionsResolver {
 
   @Mutation(() => LoginResult, { description: "Password login: tokens, or an MFA challenge when a second factor is enabled." })
   login(@Arg("input", () => LoginInput) input: LoginInput, @Ctx() context: Context): Promise<typeof LoginResult> {
-    return this.sessions.login(input, context.origin);
+    return this.sessions.login(input, context.origin, context.signal);
   }
 
   @Mutation(() => AuthPayload, { description: "Rotates a refresh token; the presented one stops working." })

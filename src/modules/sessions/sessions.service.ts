@@ -8,9 +8,10 @@ import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import { sql, type Prisma, type Tx } from "../../platform/db/database";
 import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
-import { consume, limitedUntilReset, type RateLimitStore } from "../../platform/ratelimit/store";
+import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
 import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
 import { InputCheck } from "../accounts/validation";
+import { emailKey } from "../../shared/email";
 import { privateUser, type UserRow } from "../users/user.service";
 import type { User } from "../users/user.type";
 import type { SessionRevocations } from "./revocations";
@@ -35,6 +36,8 @@ export interface SessionSettings {
   refreshPerMinute: number;
   /** A spent token presented again this soon after its rotation lost a race (two tabs): refused, not reuse. */
   reuseGraceMs: number;
+  /** Logins per client address per 15 minutes, whatever the email. */
+  loginsPerAddress: number;
 }
 
 type SessionFields = Pick<NonNullable<Awaited<ReturnType<Tx["session"]["findUnique"]>>>, "id" | "deviceName" | "userAgent" | "ipAddress" | "country" | "createdAt" | "lastActiveAt" | "expiresAt">;
@@ -93,27 +96,35 @@ export class SessionsService {
 
   /**
    * The same error, after the same bcrypt work, for an unknown email, a wrong password and an
-   * account that cannot log in (pending, suspended, deleted).
+   * account that cannot log in (pending, suspended, deleted). `signal` fires when the caller has
+   * gone: a comparison still waiting for a hashing thread is then dropped.
    */
-  async login(input: LoginInput, origin: Origin): Promise<AuthPayload> {
+  async login(input: LoginInput, origin: Origin, signal?: AbortSignal): Promise<AuthPayload> {
     const check = new InputCheck("input");
     const email = check.email("email", input.email);
     const deviceName = check.text("deviceName", input.deviceName, 100);
     const fingerprint = check.text("deviceFingerprint", input.deviceFingerprint, 128);
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
-    await consume(this.rateLimits, `login:${email.toLowerCase()}:${origin.ipAddress ?? "unknown"}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
+    const address = origin.ipAddress ?? "unknown";
+    // Whatever the emails, so that one address cannot fill the hashing queue with made-up ones.
+    await consume(this.rateLimits, `login-address:${address}`, this.settings.loginsPerAddress, LOGIN_WINDOW_MS);
+    // The account's limits are counted under its id, an unknown address under the database's
+    // spelling of it (what citext compares), so every spelling of one address shares them; the
+    // spelling is asked for either way, so both cases do the same work.
+    const [user, key] = await Promise.all([this.prisma.user.findUnique({ where: { email } }), emailKey(this.prisma, email)]);
+    const account = user ? `user:${user.id}` : `email:${key}`;
+    await consume(this.rateLimits, `login:${account}:${address}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
     // Failures per account from every address: a soft lock that ends with its window, so an
-    // attacker slows guessing down without locking the owner out for good.
-    const failuresKey = `login-failures:${email.toLowerCase()}`;
-    const failures = await this.rateLimits.hit(failuresKey, HOUR, 0);
-    if (failures.count >= ACCOUNT_FAILURES_PER_HOUR) throw limitedUntilReset(failures);
+    // attacker slows guessing down without locking the owner out for good. Each attempt counts as
+    // a failure before bcrypt (one atomic increment, so guesses waiting for a hashing thread cannot
+    // all pass the check together) and is given back when it succeeds.
+    const failuresKey = `login-failures:${account}`;
+    await consume(this.rateLimits, failuresKey, ACCOUNT_FAILURES_PER_HOUR, HOUR);
 
-    const user = await this.prisma.user.findUnique({ where: { email } });
     // Over bcrypt's 72 bytes no stored password can match (they are refused when set); bcrypt would truncate.
     const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
-    const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash)) && !tooLong;
+    const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash, signal)) && !tooLong;
     if (!user || !matches || user.status !== "ACTIVE" || user.deletedAt) {
-      await this.rateLimits.hit(failuresKey, HOUR);
       // Recorded in the background, so that the answer takes the same time whatever is recorded
       // (SECURITY 2); an unknown email's failure is audited too, without the address.
       await this.background.run("failed login record", () => this.unitOfWork.run(origin, async (scope) => {
@@ -127,6 +138,7 @@ export class SessionsService {
       }));
       throw new UnauthenticatedError(LOGIN_FAILED);
     }
+    await this.rateLimits.hit(failuresKey, HOUR, -1); // not a failure after all
 
     const now = this.clock.now();
     const rememberMe = input.rememberMe === true;
@@ -168,7 +180,16 @@ export class SessionsService {
       return created;
     });
     if (!session) throw new UnauthenticatedError(LOGIN_FAILED);
+    // A hash made before BCRYPT_COST was raised: made again now that the password is known.
+    const stored = user.passwordHash;
+    if (stored && this.hasher.needsRehash(stored)) await this.background.run("password rehash", () => this.rehash(user.id, stored, input.password));
     return this.payload(user.id, session, refreshToken, async () => user);
+  }
+
+  /** Stores a hash of `password` at the configured cost, unless the password changed meanwhile. */
+  private async rehash(userId: string, stored: string, password: string): Promise<void> {
+    const passwordHash = await this.hasher.hash(password);
+    await this.prisma.user.updateMany({ where: { id: userId, passwordHash: stored }, data: { passwordHash } });
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { HashingObserver } from "../crypto/passwords";
 
 export interface OutboxState {
   pending: number;
@@ -42,11 +43,28 @@ export class Metrics {
 
   readonly passwordHashing = new Histogram({
     name: "password_hashing_seconds",
-    help: "bcrypt time on a hashing thread, by operation (hash, compare) and cost factor",
+    help: "bcrypt time on a hashing thread, by operation (hash, compare, pad: padding a comparison with a cheaper stored hash to the configured cost) and cost factor",
     labelNames: ["operation", "cost"] as const,
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+
+  /** The password hasher's observer: its threads' time, its queue and the work it dropped. */
+  readonly hashing: HashingObserver = (() => {
+    const registers = [this.registry];
+    const waiting = new Gauge({ name: "password_hashing_waiting", help: "Password hashing operations waiting for a thread", registers });
+    const dropped = new Counter({
+      name: "password_hashing_dropped_total",
+      help: "Password hashing operations never run, by reason (queue_full: refused with RATE_LIMITED; abandoned: the caller had gone)",
+      labelNames: ["reason"] as const,
+      registers,
+    });
+    return {
+      ran: (operation, cost, seconds) => this.passwordHashing.observe({ operation, cost: String(cost) }, seconds),
+      waiting: (count) => waiting.set(count),
+      dropped: (reason) => dropped.inc({ reason }),
+    };
+  })();
 
   readonly outboxPublished = new Counter({
     name: "outbox_published_total",
