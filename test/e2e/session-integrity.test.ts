@@ -109,7 +109,8 @@ describe("issue 10 item 3: a login racing a reset, a password change or a logout
     const logger = createLogger({ level: "silent" });
     const revocations = new SessionRevocations({ prisma: prisma(), redis: null, pubSub: createMemoryPubSub(), clock: systemClock, logger, prefix: "unused:", ttlSeconds: config.ACCESS_TOKEN_TTL_S });
     const settings = { refreshIdleMs: 3_600_000, sessionMs: 3_600_000, rememberMeSessionMs: 3_600_000, refreshPerMinute: 10, reuseGraceMs: 10_000, loginsPerAddress: 100 };
-    return new SessionsService(prisma(), parts.unitOfWork ?? platform.events.unitOfWork, parts.hasher, tokens, revocations, new MemoryRateLimitStore(), systemClock, settings, new BackgroundTasks(logger));
+    const deps = { prisma: prisma(), unitOfWork: parts.unitOfWork ?? platform.events.unitOfWork, hasher: parts.hasher, tokens, revocations, rateLimits: new MemoryRateLimitStore(), clock: systemClock, background: new BackgroundTasks(logger) };
+    return new SessionsService(deps, settings);
   }
 
   const origin = (): Origin => ({ actor: { type: "anonymous", id: null }, ipAddress: fromNewIp()["x-forwarded-for"], userAgent: "jest" });

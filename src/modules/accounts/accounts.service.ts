@@ -1,13 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../../config";
 import { BadUserInputError } from "../../graphql/errors";
-import type { BackgroundTasks } from "../../platform/background-tasks";
-import type { Clock } from "../../platform/clock";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
-import type { Prisma } from "../../platform/db/database";
-import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
-import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
+import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
+import { consume } from "../../platform/ratelimit/store";
+import type { Kernel } from "../module";
 import { emailKey } from "../../shared/email";
 import { privateUser } from "../users/user.service";
 import type { User } from "../users/user.type";
@@ -29,20 +27,18 @@ export interface AccountsSettings {
   emailVerificationTtlMs: number;
 }
 
+/** What the service uses, by name. */
+export type AccountsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "background"> & { hasher: PasswordHasher };
+
 /** Registration and email verification. Enumeration-safe: a taken email answers like a new one. */
 export class AccountsService {
   constructor(
-    private readonly prisma: Prisma,
-    private readonly unitOfWork: UnitOfWork,
-    private readonly hasher: PasswordHasher,
-    private readonly rateLimits: RateLimitStore,
-    private readonly clock: Clock,
+    private readonly deps: AccountsServiceDeps,
     private readonly settings: AccountsSettings,
-    private readonly background: BackgroundTasks,
   ) {}
 
   async register(input: RegisterInput, origin: Origin): Promise<{ status: RegistrationStatus }> {
-    await consume(this.rateLimits, `register:ip:${origin.ipAddress ?? "unknown"}`, REGISTER_PER_IP_PER_HOUR, HOUR);
+    await consume(this.deps.rateLimits, `register:ip:${origin.ipAddress ?? "unknown"}`, REGISTER_PER_IP_PER_HOUR, HOUR);
     const check = new InputCheck("input");
     const email = check.email("email", input.email);
     const name = check.text("name", input.name, 100);
@@ -54,10 +50,10 @@ export class AccountsService {
 
     // Whether or not the email is taken, both paths cost one bcrypt and run the same statement (an
     // insert that does nothing on a taken address) in one audited unit of work with one mail.
-    const passwordHash = await this.hasher.hash(input.password);
+    const passwordHash = await this.deps.hasher.hash(input.password);
     const token = newOpaqueToken();
-    const expiresAt = new Date(this.clock.now().getTime() + this.settings.emailVerificationTtlMs);
-    await this.unitOfWork.run(origin, async (scope) => {
+    const expiresAt = new Date(this.deps.clock.now().getTime() + this.settings.emailVerificationTtlMs);
+    await this.deps.unitOfWork.run(origin, async (scope) => {
       const [row] = await scope.tx.$queryRaw<{ id: string; email: string; locale: string; created: boolean }[]>`
         WITH created AS (
           INSERT INTO users (id, email, password_hash, name, locale, timezone, preferred_currency, updated_at)
@@ -90,8 +86,8 @@ export class AccountsService {
   async verifyEmail(token: string, origin: Origin): Promise<User> {
     const invalid = BadUserInputError.field("token", "is invalid or has expired");
     if (!TOKEN_SHAPE.test(token)) throw invalid;
-    return this.unitOfWork.run(origin, async (scope) => {
-      const now = this.clock.now();
+    return this.deps.unitOfWork.run(origin, async (scope) => {
+      const now = this.deps.clock.now();
       const tokenHash = hashToken(token);
       const { count } = await scope.tx.emailVerificationToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
       if (count !== 1) throw invalid;
@@ -110,18 +106,18 @@ export class AccountsService {
 
   /** Sends a new link to an account still waiting for verification. Always true (no enumeration). */
   async resendVerificationEmail(rawEmail: string, origin: Origin): Promise<true> {
-    await consume(this.rateLimits, `resend:ip:${origin.ipAddress ?? "unknown"}`, RESEND_PER_IP_PER_HOUR, HOUR);
+    await consume(this.deps.rateLimits, `resend:ip:${origin.ipAddress ?? "unknown"}`, RESEND_PER_IP_PER_HOUR, HOUR);
     const email = emailArgument(rawEmail);
-    await consume(this.rateLimits, `resend:email:${await emailKey(this.prisma, email)}`, RESEND_PER_EMAIL_PER_HOUR, HOUR);
-    await this.background.run("verification email", () => this.resendVerification(email, origin));
+    await consume(this.deps.rateLimits, `resend:email:${await emailKey(this.deps.prisma, email)}`, RESEND_PER_EMAIL_PER_HOUR, HOUR);
+    await this.deps.background.run("verification email", () => this.resendVerification(email, origin));
     return true;
   }
 
   /** A new verification mail for an account still waiting for one (in the background: the answer is the same either way). */
   private async resendVerification(email: string, origin: Origin): Promise<void> {
-    const user = await this.prisma.user.findFirst({ where: { email, status: "PENDING_VERIFICATION", deletedAt: null } });
+    const user = await this.deps.prisma.user.findFirst({ where: { email, status: "PENDING_VERIFICATION", deletedAt: null } });
     if (!user) return;
-    await this.unitOfWork.run(origin, async (scope) => {
+    await this.deps.unitOfWork.run(origin, async (scope) => {
       await this.sendVerification(scope, user);
       scope.audit({ action: "user.resend_verification", subjectType: "user", subjectId: user.id });
     });
@@ -141,7 +137,7 @@ export class AccountsService {
     };
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
     const data = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
-    return this.unitOfWork.run(origin, async (scope) => {
+    return this.deps.unitOfWork.run(origin, async (scope) => {
       const user = await scope.tx.user.update({ where: { id: viewer.userId }, data });
       const fields = Object.keys(data) as ("name" | "avatarUrl" | "phone" | "locale" | "timezone" | "preferredCurrency")[];
       if (fields.length > 0) {
@@ -155,7 +151,7 @@ export class AccountsService {
   private async sendVerification(scope: WorkScope, user: { id: string; email: string; locale: string }): Promise<void> {
     const token = newOpaqueToken();
     await scope.tx.emailVerificationToken.create({
-      data: { userId: user.id, tokenHash: hashToken(token), expiresAt: new Date(this.clock.now().getTime() + this.settings.emailVerificationTtlMs) },
+      data: { userId: user.id, tokenHash: hashToken(token), expiresAt: new Date(this.deps.clock.now().getTime() + this.settings.emailVerificationTtlMs) },
     });
     this.verificationMail(scope, user, token);
   }

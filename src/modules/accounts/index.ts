@@ -14,7 +14,7 @@ export interface AccountsDeps {
 export function accountsModule(kernel: Kernel, deps: AccountsDeps): Module<undefined> {
   const { config } = kernel;
   const settings = { publicUrl: config.PUBLIC_URL, passwordPolicy: config.PASSWORD_POLICY, emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000 };
-  const accounts = new AccountsService(kernel.prisma, kernel.unitOfWork, deps.hasher, kernel.rateLimits, kernel.clock, settings, kernel.background);
-  const passwords = new PasswordsService(kernel.prisma, kernel.unitOfWork, deps.hasher, deps.sessions.revocations, kernel.rateLimits, kernel.clock, settings, kernel.background);
+  const accounts = new AccountsService({ ...kernel, hasher: deps.hasher }, settings);
+  const passwords = new PasswordsService({ ...kernel, hasher: deps.hasher, revocations: deps.sessions.revocations }, settings);
   return { name: "accounts", api: undefined, resolvers: [new AccountsResolver(accounts, passwords)] };
 }

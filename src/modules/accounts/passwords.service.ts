@@ -1,12 +1,11 @@
 import { BadUserInputError, ForbiddenError } from "../../graphql/errors";
 import type { Viewer } from "../../graphql/context";
-import type { BackgroundTasks } from "../../platform/background-tasks";
-import type { Clock } from "../../platform/clock";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
-import type { Prisma, Tx } from "../../platform/db/database";
-import type { Origin, UnitOfWork } from "../../platform/events/unit-of-work";
-import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
+import type { Tx } from "../../platform/db/database";
+import type { Origin } from "../../platform/events/unit-of-work";
+import { consume } from "../../platform/ratelimit/store";
+import type { Kernel } from "../module";
 import { emailKey } from "../../shared/email";
 import { endSessions } from "../sessions/sessions.service";
 import type { SessionRevocations } from "../sessions/revocations";
@@ -31,17 +30,14 @@ export interface ChangePasswordInput {
   signOutOtherSessions?: boolean | null;
 }
 
+/** What the service uses, by name. */
+export type PasswordsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "background"> & { hasher: PasswordHasher; revocations: SessionRevocations };
+
 /** Password change (current password required) and reset by emailed link. */
 export class PasswordsService {
   constructor(
-    private readonly prisma: Prisma,
-    private readonly unitOfWork: UnitOfWork,
-    private readonly hasher: PasswordHasher,
-    private readonly revocations: SessionRevocations,
-    private readonly rateLimits: RateLimitStore,
-    private readonly clock: Clock,
+    private readonly deps: PasswordsServiceDeps,
     private readonly settings: AccountsSettings,
-    private readonly background: BackgroundTasks,
   ) {}
 
   private checkNew(field: string, password: string, user: { email: string; name: string | null }): void {
@@ -51,24 +47,24 @@ export class PasswordsService {
   }
 
   async changePassword(viewer: Viewer, input: ChangePasswordInput, origin: Origin): Promise<true> {
-    await consume(this.rateLimits, `password-change:${viewer.userId}`, 5, 15 * 60_000);
-    const user = await this.prisma.user.findUniqueOrThrow({ where: { id: viewer.userId } });
-    if (!(await this.hasher.verify(input.currentPassword, user.passwordHash))) {
-      await this.unitOfWork.run(origin, async (scope) => scope.audit({ action: "password.change", outcome: "denied", subjectType: "user", subjectId: user.id }));
+    await consume(this.deps.rateLimits, `password-change:${viewer.userId}`, 5, 15 * 60_000);
+    const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: viewer.userId } });
+    if (!(await this.deps.hasher.verify(input.currentPassword, user.passwordHash))) {
+      await this.deps.unitOfWork.run(origin, async (scope) => scope.audit({ action: "password.change", outcome: "denied", subjectType: "user", subjectId: user.id }));
       throw new ForbiddenError("Current password is incorrect");
     }
     this.checkNew("newPassword", input.newPassword, user);
-    const passwordHash = await this.hasher.hash(input.newPassword);
-    const ended = await this.unitOfWork.run(origin, async (scope) => {
+    const passwordHash = await this.deps.hasher.hash(input.newPassword);
+    const ended = await this.deps.unitOfWork.run(origin, async (scope) => {
       await scope.tx.user.update({ where: { id: user.id }, data: { passwordHash } });
       const resetLinksVoided = await voidResetTokens(scope.tx, user.id);
-      const ids = input.signOutOtherSessions ? await endSessions(scope, user.id, "password_changed", { except: viewer.sessionId }, this.clock.now()) : [];
+      const ids = input.signOutOtherSessions ? await endSessions(scope, user.id, "password_changed", { except: viewer.sessionId }, this.deps.clock.now()) : [];
       scope.publish("password.changed", user.id, { otherSessionsEnded: ids.length });
       scope.notify({ to: user.email, template: "password-changed", locale: user.locale, params: {} });
       scope.audit({ action: "password.change", subjectType: "user", subjectId: user.id, metadata: { otherSessionsEnded: ids.length, resetLinksVoided } });
       return ids;
     });
-    await this.revocations.markRevoked(ended);
+    await this.deps.revocations.markRevoked(ended);
     return true;
   }
 
@@ -78,19 +74,19 @@ export class PasswordsService {
    * runs in the background. The link is built from PUBLIC_URL only.
    */
   async requestPasswordReset(rawEmail: string, origin: Origin): Promise<true> {
-    await consume(this.rateLimits, `reset:ip:${origin.ipAddress ?? "unknown"}`, RESET_PER_HOUR, HOUR);
+    await consume(this.deps.rateLimits, `reset:ip:${origin.ipAddress ?? "unknown"}`, RESET_PER_HOUR, HOUR);
     const email = emailArgument(rawEmail);
-    await consume(this.rateLimits, `reset:email:${await emailKey(this.prisma, email)}`, RESET_PER_HOUR, HOUR);
-    await this.background.run("password reset request", () => this.issueResetToken(email, origin));
+    await consume(this.deps.rateLimits, `reset:email:${await emailKey(this.deps.prisma, email)}`, RESET_PER_HOUR, HOUR);
+    await this.deps.background.run("password reset request", () => this.issueResetToken(email, origin));
     return true;
   }
 
   /** A reset token and its mail for an account that may use one; a request for an unknown address is audited without it. */
   private async issueResetToken(email: string, origin: Origin): Promise<void> {
-    const user = await this.prisma.user.findFirst({ where: { email, deletedAt: null, status: { in: ["ACTIVE", "PENDING_VERIFICATION"] } } });
+    const user = await this.deps.prisma.user.findFirst({ where: { email, deletedAt: null, status: { in: ["ACTIVE", "PENDING_VERIFICATION"] } } });
     const token = newOpaqueToken();
-    const expiresAt = new Date(this.clock.now().getTime() + RESET_TTL_MS);
-    await this.unitOfWork.run(origin, async (scope) => {
+    const expiresAt = new Date(this.deps.clock.now().getTime() + RESET_TTL_MS);
+    await this.deps.unitOfWork.run(origin, async (scope) => {
       if (!user) {
         scope.audit({ action: "password.reset_request", outcome: "failure", metadata: { reason: "unknown_account" } });
         return;
@@ -106,13 +102,13 @@ export class PasswordsService {
   async resetPassword(input: { token: string; newPassword: string }, origin: Origin): Promise<true> {
     const invalid = BadUserInputError.field("input.token", "is invalid or has expired");
     if (!TOKEN_SHAPE.test(input.token)) throw invalid;
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const tokenHash = hashToken(input.token);
-    const pending = await this.prisma.passwordResetToken.findUnique({ where: { tokenHash }, include: { user: true } });
+    const pending = await this.deps.prisma.passwordResetToken.findUnique({ where: { tokenHash }, include: { user: true } });
     if (!pending || pending.usedAt || pending.expiresAt <= now || pending.user.deletedAt) throw invalid;
     this.checkNew("newPassword", input.newPassword, pending.user);
-    const passwordHash = await this.hasher.hash(input.newPassword);
-    const ended = await this.unitOfWork.run(origin, async (scope) => {
+    const passwordHash = await this.deps.hasher.hash(input.newPassword);
+    const ended = await this.deps.unitOfWork.run(origin, async (scope) => {
       const { count } = await scope.tx.passwordResetToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
       if (count !== 1) throw invalid;
       const user = pending.user;
@@ -124,7 +120,7 @@ export class PasswordsService {
       scope.audit({ action: "password.reset", subjectType: "user", subjectId: user.id, metadata: { sessionsEnded: ids.length, resetLinksVoided } });
       return ids;
     });
-    await this.revocations.markRevoked(ended);
+    await this.deps.revocations.markRevoked(ended);
     return true;
   }
 }

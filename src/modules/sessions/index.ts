@@ -39,14 +39,14 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
     ttlSeconds: config.ACCESS_TOKEN_TTL_S,
   });
   revocations.subscribe(kernel.handlers);
-  const service = new SessionsService(kernel.prisma, kernel.unitOfWork, deps.hasher, deps.tokens, revocations, kernel.rateLimits, kernel.clock, {
+  const service = new SessionsService({ ...kernel, hasher: deps.hasher, tokens: deps.tokens, revocations }, {
     refreshIdleMs: config.REFRESH_IDLE_TTL_S * 1000,
     sessionMs: config.SESSION_TTL_S * 1000,
     rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
     refreshPerMinute: config.REFRESH_RATE_LIMIT,
     reuseGraceMs: config.REFRESH_REUSE_GRACE_S * 1000,
     loginsPerAddress: config.LOGIN_ADDRESS_RATE_LIMIT,
-  }, kernel.background);
+  });
   return {
     name: "sessions",
     api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations },

@@ -1,14 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from "../../graphql/errors";
 import type { Viewer } from "../../graphql/context";
-import type { BackgroundTasks } from "../../platform/background-tasks";
-import type { Clock } from "../../platform/clock";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
-import { sql, type Prisma, type Tx } from "../../platform/db/database";
-import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
+import { sql, type Tx } from "../../platform/db/database";
+import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
-import { consume, type RateLimitStore } from "../../platform/ratelimit/store";
+import { consume } from "../../platform/ratelimit/store";
+import type { Kernel } from "../module";
 import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
 import { InputCheck } from "../accounts/validation";
 import { emailKey } from "../../shared/email";
@@ -80,18 +79,14 @@ export async function endSessions(scope: WorkScope, userId: string, reason: EndR
   return ids;
 }
 
+/** What the service uses, by name. */
+export type SessionsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "background"> & { hasher: PasswordHasher; tokens: AccessTokens; revocations: SessionRevocations };
+
 /** Login, token refresh with rotation and reuse detection, logout, the caller's own account. */
 export class SessionsService {
   constructor(
-    private readonly prisma: Prisma,
-    private readonly unitOfWork: UnitOfWork,
-    private readonly hasher: PasswordHasher,
-    private readonly tokens: AccessTokens,
-    private readonly revocations: SessionRevocations,
-    private readonly rateLimits: RateLimitStore,
-    private readonly clock: Clock,
+    private readonly deps: SessionsServiceDeps,
     private readonly settings: SessionSettings,
-    private readonly background: BackgroundTasks,
   ) {}
 
   /**
@@ -107,27 +102,27 @@ export class SessionsService {
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
     const address = origin.ipAddress ?? "unknown";
     // Whatever the emails, so that one address cannot fill the hashing queue with made-up ones.
-    await consume(this.rateLimits, `login-address:${address}`, this.settings.loginsPerAddress, LOGIN_WINDOW_MS);
+    await consume(this.deps.rateLimits, `login-address:${address}`, this.settings.loginsPerAddress, LOGIN_WINDOW_MS);
     // The account's limits are counted under its id, an unknown address under the database's
     // spelling of it (what citext compares), so every spelling of one address shares them; the
     // spelling is asked for either way, so both cases do the same work.
-    const [user, key] = await Promise.all([this.prisma.user.findUnique({ where: { email } }), emailKey(this.prisma, email)]);
+    const [user, key] = await Promise.all([this.deps.prisma.user.findUnique({ where: { email } }), emailKey(this.deps.prisma, email)]);
     const account = user ? `user:${user.id}` : `email:${key}`;
-    await consume(this.rateLimits, `login:${account}:${address}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
+    await consume(this.deps.rateLimits, `login:${account}:${address}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
     // Failures per account from every address: a soft lock that ends with its window, so an
     // attacker slows guessing down without locking the owner out for good. Each attempt counts as
     // a failure before bcrypt (one atomic increment, so guesses waiting for a hashing thread cannot
     // all pass the check together) and is given back when it succeeds.
     const failuresKey = `login-failures:${account}`;
-    await consume(this.rateLimits, failuresKey, ACCOUNT_FAILURES_PER_HOUR, HOUR);
+    await consume(this.deps.rateLimits, failuresKey, ACCOUNT_FAILURES_PER_HOUR, HOUR);
 
     // Over bcrypt's 72 bytes no stored password can match (they are refused when set); bcrypt would truncate.
     const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
-    const matches = (await this.hasher.verify(tooLong ? "" : input.password, user?.passwordHash, signal)) && !tooLong;
+    const matches = (await this.deps.hasher.verify(tooLong ? "" : input.password, user?.passwordHash, signal)) && !tooLong;
     if (!user || !matches || user.status !== "ACTIVE" || user.deletedAt) {
       // Recorded in the background, so that the answer takes the same time whatever is recorded
       // (SECURITY 2); an unknown email's failure is audited too, without the address.
-      await this.background.run("failed login record", () => this.unitOfWork.run(origin, async (scope) => {
+      await this.deps.background.run("failed login record", () => this.deps.unitOfWork.run(origin, async (scope) => {
         if (!user) {
           scope.audit({ action: "user.login", outcome: "failure", metadata: { reason: "unknown_account" } });
           return;
@@ -138,12 +133,12 @@ export class SessionsService {
       }));
       throw new UnauthenticatedError(LOGIN_FAILED);
     }
-    await this.rateLimits.hit(failuresKey, HOUR, -1); // not a failure after all
+    await this.deps.rateLimits.hit(failuresKey, HOUR, -1); // not a failure after all
 
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const rememberMe = input.rememberMe === true;
     const refreshToken = newOpaqueToken();
-    const session = await this.unitOfWork.run({ ...origin, actor: { type: "user", id: user.id } }, async (scope) => {
+    const session = await this.deps.unitOfWork.run({ ...origin, actor: { type: "user", id: user.id } }, async (scope) => {
       // The user as it is now, locked until this commits against a password change or reset and
       // an end of every session: the password checked is still the password, the account may
       // still log in, and no end of every session has committed since the user was read.
@@ -182,14 +177,14 @@ export class SessionsService {
     if (!session) throw new UnauthenticatedError(LOGIN_FAILED);
     // A hash made before BCRYPT_COST was raised: made again now that the password is known.
     const stored = user.passwordHash;
-    if (stored && this.hasher.needsRehash(stored)) await this.background.run("password rehash", () => this.rehash(user.id, stored, input.password));
+    if (stored && this.deps.hasher.needsRehash(stored)) await this.deps.background.run("password rehash", () => this.rehash(user.id, stored, input.password));
     return this.payload(user.id, session, refreshToken, async () => user);
   }
 
   /** Stores a hash of `password` at the configured cost, unless the password changed meanwhile. */
   private async rehash(userId: string, stored: string, password: string): Promise<void> {
-    const passwordHash = await this.hasher.hash(password);
-    await this.prisma.user.updateMany({ where: { id: userId, passwordHash: stored }, data: { passwordHash } });
+    const passwordHash = await this.deps.hasher.hash(password);
+    await this.deps.prisma.user.updateMany({ where: { id: userId, passwordHash: stored }, data: { passwordHash } });
   }
 
   /**
@@ -205,16 +200,16 @@ export class SessionsService {
   async refresh(presented: string, origin: Origin): Promise<AuthPayload> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(presented)) throw refreshDenied();
     const tokenHash = hashToken(presented);
-    const [held] = await this.prisma.$queryRaw<{ sessionId: string; userId: string; usedAt: Date | null }[]>`
+    const [held] = await this.deps.prisma.$queryRaw<{ sessionId: string; userId: string; usedAt: Date | null }[]>`
       SELECT t.session_id AS "sessionId", s.user_id AS "userId", t.used_at AS "usedAt"
       FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ${tokenHash}`;
     if (!held) throw refreshDenied();
     if (held.usedAt) return this.refuseReuse(origin, tokenHash);
-    await consume(this.rateLimits, `refresh:${held.sessionId}`, this.settings.refreshPerMinute, REFRESH_WINDOW_MS);
+    await consume(this.deps.rateLimits, `refresh:${held.sessionId}`, this.settings.refreshPerMinute, REFRESH_WINDOW_MS);
     const next = newOpaqueToken();
-    const now = this.clock.now();
+    const now = this.deps.clock.now();
     const idleExpiry = new Date(now.getTime() + this.settings.refreshIdleMs);
-    const [row] = await this.unitOfWork.statement<RotationRow>(
+    const [row] = await this.deps.unitOfWork.statement<RotationRow>(
       { ...origin, actor: { type: "user", id: held.userId } },
       [{ action: "session.refresh", subjectType: "session", subjectId: held.sessionId }],
       sql`spent AS (
@@ -240,7 +235,7 @@ export class SessionsService {
     if (!row) return this.refuseReuse(origin, tokenHash);
     if (row.id === null || row.userId === null) throw refreshDenied();
     const { userId } = row;
-    return this.payload(userId, row as SessionFields, next, () => this.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
+    return this.payload(userId, row as SessionFields, next, () => this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
   }
 
   /**
@@ -248,8 +243,8 @@ export class SessionsService {
    * ended; the caller is refused either way.
    */
   private async refuseReuse(origin: Origin, tokenHash: string): Promise<never> {
-    const now = this.clock.now();
-    const reused = await this.unitOfWork.run(origin, async (scope) => {
+    const now = this.deps.clock.now();
+    const reused = await this.deps.unitOfWork.run(origin, async (scope) => {
       const known = await scope.tx.refreshToken.findUnique({ where: { tokenHash }, include: { session: true } });
       if (!known?.usedAt || known.session.revokedAt) return null;
       // An instance whose clock is behind the rotating one's sees a negative age: no time has passed.
@@ -261,26 +256,26 @@ export class SessionsService {
       scope.audit({ action: "session.token_reuse", outcome: "denied", subjectType: "session", subjectId: known.sessionId });
       return known.sessionId;
     });
-    if (reused) await this.revocations.markRevoked([reused]);
+    if (reused) await this.deps.revocations.markRevoked([reused]);
     throw refreshDenied();
   }
 
   /** Ends the caller's session, or every session of the caller. */
   async logout(viewer: Viewer, allDevices: boolean, origin: Origin): Promise<true> {
-    const ended = await this.unitOfWork.run(origin, async (scope) => {
-      const ids = await endSessions(scope, viewer.userId, allDevices ? "logout_all" : "logout", allDevices ? {} : { only: viewer.sessionId }, this.clock.now());
+    const ended = await this.deps.unitOfWork.run(origin, async (scope) => {
+      const ids = await endSessions(scope, viewer.userId, allDevices ? "logout_all" : "logout", allDevices ? {} : { only: viewer.sessionId }, this.deps.clock.now());
       scope.publish("user.logged_out", viewer.userId, { sessionIds: ids, allDevices });
       scope.audit({ action: allDevices ? "user.logout_all" : "user.logout", subjectType: "user", subjectId: viewer.userId, metadata: { sessions: ids.length } });
       return ids;
     });
-    await this.revocations.markRevoked(ended);
+    await this.deps.revocations.markRevoked(ended);
     return true;
   }
 
   /** The caller's live sessions, newest first, the current one marked. */
   async mySessions(viewer: Viewer): Promise<SessionInfo[]> {
-    const sessions = await this.prisma.session.findMany({
-      where: { userId: viewer.userId, revokedAt: null, expiresAt: { gt: this.clock.now() } },
+    const sessions = await this.deps.prisma.session.findMany({
+      where: { userId: viewer.userId, revokedAt: null, expiresAt: { gt: this.deps.clock.now() } },
       orderBy: { lastActiveAt: "desc" },
     });
     return sessions.map((session) => toSessionInfo(session, viewer.sessionId));
@@ -288,19 +283,19 @@ export class SessionsService {
 
   /** Ends one of the caller's own sessions (`sessionId` as the edge parsed it); another user's session id is NOT_FOUND. */
   async revokeSession(viewer: Viewer, sessionId: string, origin: Origin): Promise<true> {
-    const revoked = await this.unitOfWork.run(origin, async (scope) => {
-      const ids = await endSessions(scope, viewer.userId, "revoked", { only: sessionId }, this.clock.now());
+    const revoked = await this.deps.unitOfWork.run(origin, async (scope) => {
+      const ids = await endSessions(scope, viewer.userId, "revoked", { only: sessionId }, this.deps.clock.now());
       for (const id of ids) scope.audit({ action: "session.revoke", subjectType: "session", subjectId: id });
       return ids;
     });
     if (revoked.length === 0) throw new NotFoundError("Session");
     // The ids as stored (and as tokens carry them), whatever the caller's spelling.
-    await this.revocations.markRevoked(revoked);
+    await this.deps.revocations.markRevoked(revoked);
     return true;
   }
 
   async me(viewer: Viewer): Promise<User> {
-    const user = await this.prisma.user.findUnique({ where: { id: viewer.userId } });
+    const user = await this.deps.prisma.user.findUnique({ where: { id: viewer.userId } });
     if (!user || user.deletedAt) throw new UnauthenticatedError();
     return privateUser(user, viewer.roles);
   }
@@ -315,12 +310,12 @@ export class SessionsService {
   /** Tokens for a session; the user is loaded only when the operation selects it. */
   private async payload(userId: string, session: SessionFields, refreshToken: string, loadUser: () => Promise<UserRow>): Promise<AuthPayload> {
     const roles = ["USER"];
-    const accessToken = await this.tokens.issue({ userId, sessionId: session.id, roles });
+    const accessToken = await this.deps.tokens.issue({ userId, sessionId: session.id, roles });
     return {
       accessToken,
       refreshToken,
       tokenType: "Bearer",
-      expiresIn: this.tokens.ttlSeconds,
+      expiresIn: this.deps.tokens.ttlSeconds,
       session: toSessionInfo(session, session.id),
       get user() {
         return loadUser().then((row) => privateUser(row, roles));
