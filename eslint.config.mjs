@@ -14,4 +14,14 @@ export default tseslint.config(
     },
   },
   { files: ["**/*.js", "**/*.cjs"], rules: { "@typescript-eslint/no-require-imports": "off" } },
+  {
+    // A module reaches another only through its index.ts (`../users`, never `../users/user.service`).
+    files: ["src/modules/*/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^\\.\\./[^./][^/]*/", message: "Import another module through its index.ts (../<module>), not its internals." }] },
+      ],
+    },
+  },
 );

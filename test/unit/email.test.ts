@@ -1,4 +1,4 @@
-import { InputCheck } from "../../src/modules/accounts/validation";
+import { InputCheck } from "../../src/shared/input-check";
 import { validatePayload } from "../../src/platform/events/catalogue";
 
 const accepted = (email: string) => {

@@ -5,14 +5,6 @@ export enum RegistrationStatus {
 }
 registerEnumType(RegistrationStatus, { name: "RegistrationStatus", description: "What happened to a registration (the same whether or not the email was taken)." });
 
-export enum UserStatus {
-  PENDING_VERIFICATION = "PENDING_VERIFICATION",
-  ACTIVE = "ACTIVE",
-  SUSPENDED = "SUSPENDED",
-  DELETED = "DELETED",
-}
-registerEnumType(UserStatus, { name: "UserStatus" });
-
 /** The profile fields a user sets at registration and may change later. */
 @InputType()
 abstract class ProfileFields {

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from "type-graphql";
 import { signedIn } from "../../graphql/auth-checker";
 import type { Context } from "../../graphql/context";
-import { User } from "../users/user.type";
+import { User } from "../users";
 import { ChangePasswordInput, RegisterInput, RegisterPayload, ResetPasswordInput, UpdateProfileInput } from "./account.types";
 import type { AccountsService } from "./accounts.service";
 import type { PasswordsService } from "./passwords.service";

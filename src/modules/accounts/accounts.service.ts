@@ -7,12 +7,11 @@ import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
 import { consume } from "../../platform/ratelimit/store";
 import type { Kernel } from "../module";
 import { emailKey } from "../../shared/email";
-import { privateUser } from "../users/user.service";
-import type { User } from "../users/user.type";
+import { privateUser, type User } from "../users";
 import type { Viewer } from "../../graphql/context";
 import { RegistrationStatus, type RegisterInput, type UpdateProfileInput } from "./account.types";
 import { passwordProblems } from "./password-policy";
-import { InputCheck, emailArgument } from "./validation";
+import { InputCheck, emailArgument } from "../../shared/input-check";
 
 const HOUR = 3_600_000;
 /** Product defaults: registrations per IP per hour; verification emails per address per hour. */

@@ -2,8 +2,8 @@ import { dictionary } from "@zxcvbn-ts/language-common";
 
 export type PasswordPolicyName = "product" | "nist";
 
-/** bcrypt reads at most 72 bytes: longer inputs are refused, never silently truncated. */
-export const BCRYPT_MAX_BYTES = 72;
+import { BCRYPT_MAX_BYTES } from "../../platform/crypto/passwords";
+
 /** Checked before anything else (and before hashing): a 1 MB password costs nothing. */
 const MAX_CHARACTERS = 256;
 

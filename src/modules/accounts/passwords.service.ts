@@ -7,11 +7,10 @@ import type { Origin } from "../../platform/events/unit-of-work";
 import { consume } from "../../platform/ratelimit/store";
 import type { Kernel } from "../module";
 import { emailKey } from "../../shared/email";
-import { endSessions } from "../sessions/sessions.service";
-import type { SessionRevocations } from "../sessions/revocations";
+import { endSessions, type SessionRevocations } from "../sessions";
 import type { AccountsSettings } from "./accounts.service";
 import { passwordProblems } from "./password-policy";
-import { InputCheck, emailArgument } from "./validation";
+import { InputCheck, emailArgument } from "../../shared/input-check";
 
 const RESET_TTL_MS = 30 * 60_000;
 const HOUR = 3_600_000;

@@ -53,3 +53,6 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
     resolvers: [new SessionsResolver(service)],
   };
 }
+
+export { endSessions } from "./sessions.service";
+export type { SessionRevocations } from "./revocations";

@@ -1,5 +1,5 @@
 import { createUnionType, Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
-import { User } from "../users/user.type";
+import { User } from "../users";
 
 @InputType()
 export class LoginInput {

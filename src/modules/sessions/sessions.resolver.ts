@@ -1,8 +1,8 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { signedIn } from "../../graphql/auth-checker";
 import type { Context } from "../../graphql/context";
-import { idArgument } from "../accounts/validation";
-import { User } from "../users/user.type";
+import { idArgument } from "../../shared/input-check";
+import { User } from "../users";
 import { AuthPayload, LoginInput, LoginResult, SessionInfo } from "./session.types";
 import type { SessionsService } from "./sessions.service";
 

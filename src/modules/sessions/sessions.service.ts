@@ -1,18 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from "../../graphql/errors";
 import type { Viewer } from "../../graphql/context";
-import type { PasswordHasher } from "../../platform/crypto/passwords";
+import { BCRYPT_MAX_BYTES, type PasswordHasher } from "../../platform/crypto/passwords";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import { sql, type Tx } from "../../platform/db/database";
 import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import { consume } from "../../platform/ratelimit/store";
 import type { Kernel } from "../module";
-import { BCRYPT_MAX_BYTES } from "../accounts/password-policy";
-import { InputCheck } from "../accounts/validation";
+import { InputCheck } from "../../shared/input-check";
 import { emailKey } from "../../shared/email";
-import { privateUser, type UserRow } from "../users/user.service";
-import type { User } from "../users/user.type";
+import { privateUser, type User, type UserRow } from "../users";
 import type { SessionRevocations } from "./revocations";
 import type { AuthPayload, LoginInput, SessionInfo } from "./session.types";
 

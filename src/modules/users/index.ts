@@ -21,3 +21,6 @@ export function usersModule(kernel: Pick<Kernel, "prisma">): Module<UsersApi> {
     entities: { User: (reference, context) => context.loaders.get(publicUsers).load(reference.id as string) },
   };
 }
+
+export { privateUser, type UserRow } from "./user.service";
+export { User, UserStatus } from "./user.type";

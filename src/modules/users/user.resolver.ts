@@ -1,9 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from "type-graphql";
-import { UserStatus } from "../accounts/account.types";
-import { idArgument } from "../accounts/validation";
+import { idArgument } from "../../shared/input-check";
 import type { Context } from "../../graphql/context";
 import type { LoaderFactory } from "../../graphql/loaders";
-import { User } from "./user.type";
+import { User, UserStatus } from "./user.type";
 
 @Resolver(() => User)
 export class UserResolver {

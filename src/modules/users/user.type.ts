@@ -1,4 +1,12 @@
-import { Directive, Field, ID, ObjectType } from "type-graphql";
+import { Directive, Field, ID, ObjectType, registerEnumType } from "type-graphql";
+
+export enum UserStatus {
+  PENDING_VERIFICATION = "PENDING_VERIFICATION",
+  ACTIVE = "ACTIVE",
+  SUSPENDED = "SUSPENDED",
+  DELETED = "DELETED",
+}
+registerEnumType(UserStatus, { name: "UserStatus" });
 
 /**
  * A person, as other subgraphs see them: the federation entity. Only public fields live here;

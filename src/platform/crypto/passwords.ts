@@ -3,6 +3,8 @@ import { RateLimitedError } from "../../graphql/errors";
 
 /** Scheduling priority of the hashing threads: below the event loop, PostgreSQL and Redis. */
 export const HASHING_NICE = 10;
+/** bcrypt reads at most 72 bytes: longer inputs are refused, never silently truncated. */
+export const BCRYPT_MAX_BYTES = 72;
 
 /**
  * Each worker lowers its own thread's priority (on Linux `nice` is per thread) and then hashes

@@ -1,6 +1,6 @@
-import { BadUserInputError, type FieldProblem } from "../../graphql/errors";
-import { emailAddress } from "../../shared/email";
-import { parseUuid } from "../../shared/ids";
+import { BadUserInputError, type FieldProblem } from "../graphql/errors";
+import { emailAddress } from "./email";
+import { parseUuid } from "./ids";
 
 /** Control and format characters (C0, DEL, C1, zero-width and bidirectional marks): never part of a text value. */
 const CONTROL = /[\p{Cc}\p{Cf}]/u;
