@@ -30,6 +30,7 @@ import { contractOperationNames } from "./graphql/operations";
 import { AccessTokens } from "./platform/jwt/access-tokens";
 import { KeyStore } from "./platform/jwt/keys";
 import { BackgroundTasks } from "./platform/background-tasks";
+import { createKeyVault } from "./platform/crypto/create-vault";
 import { PasswordHasher } from "./platform/crypto/passwords";
 import { openDatabase, type Database } from "./platform/db/database";
 import type { Logger } from "./platform/logging/logger";
@@ -197,7 +198,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const { logger } = options;
   const clock = platform.clock;
   const prisma = platform.database.prisma;
-  const keys = new KeyStore(prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock, config.JWT_KEYS_RELOAD_S * 1000);
+  const keys = new KeyStore(prisma, createKeyVault(config), config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock, config.JWT_KEYS_RELOAD_S * 1000);
   await keys.init();
   const tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, clock);
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);

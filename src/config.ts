@@ -1,7 +1,9 @@
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { normalizeIp } from "./http/client-ip";
+import type { LocalKey } from "./platform/crypto/kek-local";
 import { DEFAULT_MIGRATION_LOCK_TIMEOUT_MS } from "./platform/db/migrator";
 
 /** A configuration problem: the process reports it (no stack trace) and exits non-zero. */
@@ -112,12 +114,48 @@ function secretKey(description: string, purpose: string): VarSpec<Buffer> {
   return spec(description, "", (raw, env) => {
     if (raw === undefined || raw === "") {
       if (isProduction(env)) throw new Invalid("required in production: 32 or more random bytes, base64 (openssl rand -base64 32)");
-      return Buffer.from(`identity-subgraph development ${purpose} key, not secret`.padEnd(32, "."));
+      return developmentKey(purpose);
     }
     const key = Buffer.from(raw, "base64");
     if (key.length < 32) throw new Invalid("expected 32 or more bytes, base64-encoded");
+    if (isProduction(env) && key.equals(developmentKey(purpose))) throw new Invalid("the development key is refused in production");
     return key;
   });
+}
+
+/** The fixed, public key used outside production when a secret key is not set. */
+export function developmentKey(purpose: string): Buffer {
+  return Buffer.from(`identity-subgraph development ${purpose} key, not secret`.padEnd(32, "."));
+}
+
+const usesKms = (env: Env, ...providers: string[]) => providers.includes(env.KMS_PROVIDER ?? "");
+
+/** Local KEKs: `[name:]base64` entries (32 bytes each; a bare key is named "1"), the first current. */
+function localKeys(entries: string[]): LocalKey[] {
+  const keys = entries.map((entry) => {
+    const [name, base64] = entry.includes(":") ? (entry.split(":", 2) as [string, string]) : ["1", entry];
+    const key = Buffer.from(base64, "base64");
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(name) || key.length !== 32) throw new Invalid("expected [name:]key entries, each key exactly 32 bytes, base64 (openssl rand -base64 32)");
+    return { name, key };
+  });
+  if (new Set(keys.map((k) => k.name)).size !== keys.length) throw new Invalid("expected each key name once");
+  return keys;
+}
+
+/** A variable required when KMS_PROVIDER is one of `providers`. */
+function kmsSetting(description: string, providers: string[], check: (raw: string) => void = () => undefined): VarSpec<string | null> {
+  return spec(description, "", (raw, env) => {
+    if (raw === undefined || raw === "") {
+      if (usesKms(env, ...providers)) throw new Invalid(`required when KMS_PROVIDER=${providers.join(" or ")}`);
+      return null;
+    }
+    check(raw);
+    return raw;
+  });
+}
+
+function httpUrl(raw: string): void {
+  if (!/^https?:\/\/[^/\s]+/.test(raw)) throw new Invalid("expected an http(s):// URL");
 }
 const SANDBOX_ORIGINS = ["https://sandbox.embed.apollographql.com", "https://studio.apollographql.com"];
 
@@ -178,7 +216,26 @@ export const configSpec = {
   NOTIFICATION_RETENTION_S: int("How long a notification job, tokens and all, stays in Redis once the notification service has finished it (0: removed at once)", 0, 0, 604_800),
   REDIS_REQUIRE_DURABILITY: bool("Refuse to start unless Redis has AOF on and maxmemory-policy noeviction (default: on in production)", "", (env) => isProduction(env)),
   AUDIT_SIGNING_KEY: secretKey("Key signing audit chain checkpoints: 32+ bytes, base64 (required in production; a fixed development key otherwise)", "audit"),
-  KEY_ENCRYPTION_KEY: secretKey("Key encrypting the JWT signing keys at rest: 32+ bytes, base64 (required in production; a fixed development key otherwise)", "keys"),
+  KEY_ENCRYPTION_KEY: secretKey("Local key-encryption key of secrets at rest when KMS_MASTER_KEY and LOCAL_KMS_KEY_PATH are unset; always opens what it sealed: 32+ bytes, base64 (required in production; a fixed development key otherwise)", "keys"),
+  KMS_PROVIDER: oneOf("Where the key-encryption keys of secrets at rest are held: local (KMS_MASTER_KEY, LOCAL_KMS_KEY_PATH or KEY_ENCRYPTION_KEY), aws (AWS KMS) or vault (HashiCorp Vault transit)", ["local", "aws", "vault"] as const, "local"),
+  KMS_MASTER_KEY: spec("Local KEKs: comma-separated [name:]key entries, each 32 bytes, base64; the first wraps new data keys, the others (and KEY_ENCRYPTION_KEY) still open old records (default: KEY_ENCRYPTION_KEY)", "", (raw) =>
+    raw === undefined || raw === "" ? [] : localKeys(raw.split(",").map((s) => s.trim())),
+  ),
+  LOCAL_KMS_KEY_PATH: spec("File of local KEKs instead of KMS_MASTER_KEY: 32 raw bytes, or one [name:]base64 entry per line, the first current", "", (raw, env) => {
+    if (raw === undefined || raw === "") return [];
+    if (env.KMS_MASTER_KEY) throw new Invalid("set KMS_MASTER_KEY or LOCAL_KMS_KEY_PATH, not both");
+    let file: Buffer;
+    try {
+      file = readFileSync(raw);
+    } catch {
+      throw new Invalid("cannot read the file");
+    }
+    return file.length === 32 ? [{ name: "1", key: file }] : localKeys(file.toString("utf8").split("\n").map((s) => s.trim()).filter(Boolean));
+  }),
+  KMS_MASTER_KEY_ID: kmsSetting("KMS_PROVIDER=aws: the KMS key (id, ARN or alias) wrapping data keys; KMS_PROVIDER=vault: the transit key name (created with derived=true)", ["aws", "vault"]),
+  KMS_ENDPOINT: kmsSetting("KMS_PROVIDER=aws: endpoint override (default: the region's; region and credentials come from the AWS SDK's usual chain)", [], httpUrl),
+  VAULT_ADDR: kmsSetting("KMS_PROVIDER=vault: Vault address, e.g. https://vault.internal:8200", ["vault"], httpUrl),
+  VAULT_TOKEN: kmsSetting("KMS_PROVIDER=vault: token allowed to use the transit key (datakey/plaintext and decrypt)", ["vault"]),
   AUDIT_CHECKPOINT_EVERY: int("Sign the audit chain head every N records", 100, 1, 1_000_000),
   PUBLIC_URL: spec("Public origin of the service's web pages; links in emails are built from it, never from Host (required in production)", "", (raw, env) => {
     if (raw === undefined || raw === "") {

@@ -6,11 +6,12 @@
 //                                          the current key makes a new one current.
 // Every running instance applies either at once (NOTIFY), or within JWT_KEYS_RELOAD_S if it missed it.
 import { systemClock } from "../platform/clock";
+import { createKeyVault } from "../platform/crypto/create-vault";
 import { KeyStore } from "../platform/jwt/keys";
 import { runCli } from "./context";
 
 runCli("keys:rotate", async ({ config, database, args }) => {
-  const keys = new KeyStore(database.prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, systemClock, config.JWT_KEYS_RELOAD_S * 1000);
+  const keys = new KeyStore(database.prisma, createKeyVault(config), config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, systemClock, config.JWT_KEYS_RELOAD_S * 1000);
   await keys.init();
   const [option, kid, ...rest] = args;
   let done: string;

@@ -23,6 +23,7 @@ import { PasswordHasher } from "../../src/platform/crypto/passwords";
 import { UnitOfWork, type Origin, type WorkScope } from "../../src/platform/events/unit-of-work";
 import { AccessTokens } from "../../src/platform/jwt/access-tokens";
 import { KeyStore } from "../../src/platform/jwt/keys";
+import { createKeyVault } from "../../src/platform/crypto/create-vault";
 import { createLogger } from "../../src/platform/logging/logger";
 import { createMemoryPubSub } from "../../src/platform/pubsub/pubsub";
 import { MemoryRateLimitStore } from "../../src/platform/ratelimit/store";
@@ -34,7 +35,7 @@ let tokens: AccessTokens;
 beforeAll(async () => {
   t = await startTestApp({ BCRYPT_COST: "4", OUTBOX_RELAY: "false", PUBLIC_URL: "https://id.example.test", TRUSTED_PROXIES: "127.0.0.1" });
   const { config } = t.app;
-  const keys = new KeyStore(t.app.platform.database.prisma, config.KEY_ENCRYPTION_KEY, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, systemClock, config.JWT_KEYS_RELOAD_S * 1000);
+  const keys = new KeyStore(t.app.platform.database.prisma, createKeyVault(config), config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, systemClock, config.JWT_KEYS_RELOAD_S * 1000);
   await keys.init();
   tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, systemClock);
 });

@@ -1,7 +1,6 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { decodeProtectedHeader } from "jose";
 import { open, seal } from "../../src/platform/crypto/aead";
+import { createKeyVault } from "../../src/platform/crypto/create-vault";
 import { AccessTokens } from "../../src/platform/jwt/access-tokens";
 import { KeyStore } from "../../src/platform/jwt/keys";
 import { startTestApp, type TestApp } from "../support/app";
@@ -14,6 +13,7 @@ import { dropDatabase, withClient } from "../support/db";
 import { REDIS_URL, uniqueSuffix } from "../support/env";
 import { LoginDocument, MeDocument, RegisterDocument, VerifyEmailDocument } from "../support/generated/operations";
 import { graphql } from "../support/graphql";
+import { runCliTool } from "../support/process";
 import { QueueReader } from "../support/queues";
 import { waitUntil } from "../support/wait";
 
@@ -25,7 +25,7 @@ describe("signing keys", () => {
     const t = await startTestApp({ OUTBOX_RELAY: "false" });
     try {
       const prisma = t.app.platform.database.prisma;
-      const keys = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "ES256", 900_000, clock, 60_000);
+      const keys = new KeyStore(prisma, createKeyVault(t.app.config), "ES256", 900_000, clock, 60_000);
       await keys.init();
       const tokens = new AccessTokens(keys, { issuer: "https://id.example.test", audience: "identity-platform", ttlSeconds: 900 }, clock);
       const before = await tokens.issue({ userId: "u1", sessionId: "s1", roles: [] });
@@ -39,7 +39,7 @@ describe("signing keys", () => {
       const rows = await withClient(t.databaseUrl, (c) => c.query<{ private_key_enc: string }>("SELECT private_key_enc FROM signing_keys"));
       for (const row of rows.rows) expect(row.private_key_enc).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
       // Without the master key a database dump does not open the private keys.
-      await expect(new KeyStore(prisma, KEY, "ES256", 900_000, clock, 60_000).init()).rejects.toThrow("Unsupported state or unable to authenticate data");
+      await expect(new KeyStore(prisma, createKeyVault(loadConfig({ KEY_ENCRYPTION_KEY: KEY.toString("base64") })), "ES256", 900_000, clock, 60_000).init()).rejects.toThrow("Unsupported state or unable to authenticate data");
     } finally {
       await t.stop();
     }
@@ -65,11 +65,11 @@ describe("AES-256-GCM", () => {
     try {
       const prisma = t.app.platform.database.prisma;
       const options = { issuer: "https://id.example.test", audience: "identity-platform", ttlSeconds: 900 };
-      const rsa = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "RS256", 900_000, clock, 60_000);
+      const rsa = new KeyStore(prisma, createKeyVault(t.app.config), "RS256", 900_000, clock, 60_000);
       await rsa.init();
       const rsaToken = await new AccessTokens(rsa, options, clock).issue({ userId: "u1", sessionId: "s1", roles: [] });
       expect(decodeProtectedHeader(rsaToken)).toMatchObject({ alg: "RS256", typ: "at+jwt" });
-      const ed = new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "EdDSA", 900_000, clock, 60_000);
+      const ed = new KeyStore(prisma, createKeyVault(t.app.config), "EdDSA", 900_000, clock, 60_000);
       await ed.init();
       await ed.rotate();
       const edTokens = new AccessTokens(ed, options, clock);
@@ -107,12 +107,7 @@ describe("AES-256-GCM", () => {
 });
 
 /** `npm run keys:rotate -- <args>` against the database at `databaseUrl`: its output, or its failure. */
-async function keysCli(databaseUrl: string, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, ["-r", "@swc-node/register", "src/cli/keys-rotate.ts", ...args], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "warn" },
-  });
-  return stdout;
-}
+const keysCli = (databaseUrl: string, ...args: string[]): Promise<string> => runCliTool("keys-rotate", databaseUrl, args);
 
 const kidOf = (token: string) => decodeProtectedHeader(token).kid as string;
 const published = async (t: TestApp) => ((await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
@@ -213,7 +208,7 @@ describe("signing keys: the periodic reload and the retirement horizon", () => {
       const movable = movableClock();
       const ttlMs = 900_000;
       const reloadMs = 60_000;
-      const store = () => new KeyStore(prisma, t.app.config.KEY_ENCRYPTION_KEY, "ES256", ttlMs, movable, reloadMs);
+      const store = () => new KeyStore(prisma, createKeyVault(t.app.config), "ES256", ttlMs, movable, reloadMs);
       const options = { issuer: "https://id.example.test", audience: "identity-platform", ttlSeconds: ttlMs / 1000 };
       const late = store();
       await late.init();

@@ -1,6 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import path from "node:path";
+import { promisify } from "node:util";
+import { REDIS_URL } from "./env";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -22,6 +24,15 @@ export interface ServerProcess {
   /** Resolves when the output matches `pattern`; rejects with the output on exit or timeout. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `npm run <tool> -- <args>` (src/cli/<file>.ts) against the database at `databaseUrl`: its output, or its failure (code, stderr). */
+export async function runCliTool(file: string, databaseUrl: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ["-r", "@swc-node/register", `src/cli/${file}.ts`, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "warn", ...env },
+  });
+  return stdout;
 }
 
 /** Starts `script` (by default the real entry point, src/main.ts) as a child process with only the given environment. */

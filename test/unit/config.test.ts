@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ConfigError, configSpec, loadConfig } from "../../src/config";
+import { ConfigError, configSpec, developmentKey, loadConfig } from "../../src/config";
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
@@ -49,6 +49,18 @@ describe("loadConfig", () => {
     expect(problemsOf({ ...service, BCRYPT_COST: "8" })).toEqual(['BCRYPT_COST: expected an integer between 10 and 15 (got "8")']);
     expect(problemsOf({ ...service, CORS_ORIGINS: "*" })[0]).toMatch(/^CORS_ORIGINS: "\*" is refused in production/);
     expect(loadConfig(service)).toMatchObject({ GRAPHQL_INTROSPECTION: false, GRAPHQL_LANDING_PAGE: false, CORS_ORIGINS: [], REDIS_REQUIRE_DURABILITY: true, METRICS_PORT: 9464 });
+  });
+
+  it("issue 11 item 5: production refuses the development key, and the KMS providers name what they need", () => {
+    const service = { NODE_ENV: "production", DATABASE_URL: "postgresql://h/d", REDIS_URL: "redis://h", AUDIT_SIGNING_KEY: Buffer.alloc(32, 7).toString("base64"), KEY_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString("base64"), PUBLIC_URL: "https://id.example.com", ROUTER_SECRET: "r".repeat(32) };
+    expect(problemsOf({ ...service, KEY_ENCRYPTION_KEY: developmentKey("keys").toString("base64") })).toEqual(["KEY_ENCRYPTION_KEY: the development key is refused in production"]);
+    expect(loadConfig({ KEY_ENCRYPTION_KEY: developmentKey("keys").toString("base64") }).KEY_ENCRYPTION_KEY).toEqual(developmentKey("keys"));
+    expect(problemsOf({ ...service, KMS_PROVIDER: "aws" })).toEqual(["KMS_MASTER_KEY_ID: required when KMS_PROVIDER=aws or vault"]);
+    expect(problemsOf({ ...service, KMS_PROVIDER: "vault", KMS_MASTER_KEY_ID: "identity" })).toEqual(["VAULT_ADDR: required when KMS_PROVIDER=vault", "VAULT_TOKEN: required when KMS_PROVIDER=vault"]);
+    const key = Buffer.alloc(32, 5).toString("base64");
+    expect(loadConfig({ KMS_MASTER_KEY: `new:${key}, old:${Buffer.alloc(32, 6).toString("base64")}` }).KMS_MASTER_KEY.map((k) => k.name)).toEqual(["new", "old"]);
+    expect(problemsOf({ KMS_MASTER_KEY: `a:${key},a:${key}` })).toEqual(["KMS_MASTER_KEY: expected each key name once"]);
+    expect(problemsOf({ KMS_MASTER_KEY: Buffer.alloc(31).toString("base64") })).toEqual(["KMS_MASTER_KEY: expected [name:]key entries, each key exactly 32 bytes, base64 (openssl rand -base64 32)"]);
   });
 
   it("accepts only exact origins", () => {

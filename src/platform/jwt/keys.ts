@@ -1,9 +1,10 @@
-import { hkdfSync, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from "jose";
 import type pg from "pg";
 import { BackgroundLoop } from "../background-loop";
 import type { Clock } from "../clock";
-import { open, seal } from "../crypto/aead";
+import { rewrapAll, type SealedRows } from "../crypto/rewrap";
+import { LEGACY_KEK_ID, type Binding, type KeyVault, type SealedRecord } from "../crypto/vault";
 import type { Prisma, Tx } from "../db/database";
 import { listen } from "../db/listen";
 import type { Logger } from "../logging/logger";
@@ -25,8 +26,8 @@ interface LoadedKey {
 }
 
 /**
- * The signing keys: created on first start, private halves sealed with KEY_ENCRYPTION_KEY (the kid
- * is the associated data, so a sealed key copied to another row does not open). The newest key
+ * The signing keys: created on first start, private halves sealed under the key vault (bound to
+ * their kid, so a sealed key copied to another row does not open). The newest key
  * signs; retired keys verify and stay published until the tokens they signed have expired: an
  * instance may go on signing with a key for up to one reload interval after its retirement (when
  * it missed the NOTIFY), so that is `tokenTtlMs + reloadIntervalMs` after it. A withdrawn key is
@@ -36,24 +37,24 @@ interface LoadedKey {
 export class KeyStore {
   private keys = new Map<string, LoadedKey>();
   private current: LoadedKey | null = null;
-  /** AES-256 needs exactly 32 bytes: derived from the configured key (32 or more bytes) with HKDF. */
-  private readonly encryptionKey: Buffer;
 
   constructor(
     private readonly prisma: Prisma,
-    configuredKey: Buffer,
+    private readonly vault: KeyVault,
     private readonly algorithm: JwtAlgorithm,
     private readonly tokenTtlMs: number,
     private readonly clock: Clock,
     /** How often a running instance reloads without being told to (see `watch`). */
     private readonly reloadIntervalMs: number,
-  ) {
-    this.encryptionKey = Buffer.from(hkdfSync("sha256", configuredKey, Buffer.alloc(0), "identity-subgraph signing keys", 32));
-  }
+  ) {}
 
-  /** Loads the keys, creating the first one when there is none. */
+  /**
+   * Loads the keys, creating the first one when there is none; keys sealed before the vault
+   * (KEY_ENCRYPTION_KEY alone, marked by their migration) are re-sealed under it first.
+   */
   async init(): Promise<void> {
     if ((await this.prisma.signingKey.count()) === 0) await this.rotate(true);
+    await rewrapAll(this.vault, [signingKeyRows(this.prisma)], 100, (kekId) => kekId === LEGACY_KEK_ID);
     await this.reload();
   }
 
@@ -110,7 +111,7 @@ export class KeyStore {
         alg,
         publicJwk,
         publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
-        privateKey: row.retiredAt ? null : ((await importJWK(JSON.parse(open(this.encryptionKey, row.privateKeyEnc, `signing-key:${row.kid}`)) as JWK, alg)) as CryptoKey),
+        privateKey: row.retiredAt ? null : ((await importJWK(JSON.parse(await this.vault.open(sealedOf(row), bindingOf(row.kid))) as JWK, alg)) as CryptoKey),
         retiredAt: row.retiredAt,
       };
       keys.set(row.kid, loaded);
@@ -142,7 +143,8 @@ export class KeyStore {
     const kid = randomUUID();
     const { publicKey, privateKey } = await generateKeyPair(this.algorithm, { extractable: true });
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: this.algorithm, use: "sig" };
-    return { kid, alg: this.algorithm, publicJwk, privateKeyEnc: seal(this.encryptionKey, JSON.stringify(await exportJWK(privateKey)), `signing-key:${kid}`) };
+    const sealed = await this.vault.seal(JSON.stringify(await exportJWK(privateKey)), bindingOf(kid));
+    return { kid, alg: this.algorithm, publicJwk, privateKeyEnc: sealed.ciphertext, wrappedKey: sealed.wrappedKey, kekId: sealed.kekId };
   }
 
   private async makeCurrent(tx: Tx, key: NewKey): Promise<void> {
@@ -166,6 +168,29 @@ interface NewKey {
   alg: JwtAlgorithm;
   publicJwk: JWK & { kid: string };
   privateKeyEnc: string;
+  wrappedKey: string;
+  kekId: string;
+}
+
+const bindingOf = (kid: string): Binding => ({ owner: kid, purpose: "signing-key" });
+const sealedOf = (row: { privateKeyEnc: string; wrappedKey: string; kekId: string }): SealedRecord => ({ ciphertext: row.privateKeyEnc, wrappedKey: row.wrappedKey, kekId: row.kekId });
+
+/** The sealed private halves, for keys:rewrap (and the re-seal of pre-vault keys in `init`). */
+export function signingKeyRows(prisma: Prisma): SealedRows {
+  return {
+    name: "signing_keys",
+    async page(after, limit) {
+      const rows = await prisma.signingKey.findMany({ where: after === null ? {} : { kid: { gt: after } }, orderBy: { kid: "asc" }, take: limit, select: { kid: true, privateKeyEnc: true, wrappedKey: true, kekId: true } });
+      return rows.map((row) => ({ id: row.kid, binding: bindingOf(row.kid), record: sealedOf(row) }));
+    },
+    async replace(kid, previous, next) {
+      const { count } = await prisma.signingKey.updateMany({
+        where: { kid, privateKeyEnc: previous.ciphertext, kekId: previous.kekId },
+        data: { privateKeyEnc: next.ciphertext, wrappedKey: next.wrappedKey, kekId: next.kekId },
+      });
+      return count === 1;
+    },
+  };
 }
 
 /**
