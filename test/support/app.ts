@@ -4,8 +4,8 @@ import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import type { Clock } from "../../src/platform/clock";
 import { createLogger } from "../../src/platform/logging/logger";
-import { dropDatabase } from "./db";
-import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "./env";
+import { cloneTemplateDatabase, dropDatabase } from "./db";
+import { REDIS_URL, uniqueSuffix } from "./env";
 
 export interface TestApp {
   app: App;
@@ -20,11 +20,12 @@ export interface TestApp {
 }
 
 /**
- * Starts the real app in service mode on a free port, on a database of its own (created and
- * migrated by the app) and a Redis key prefix of its own.
+ * Starts the real app in service mode on a free port, on a database of its own (a clone of the
+ * migrated template, unless `env.DATABASE_URL` names one; the app's own migration on start finds
+ * nothing to apply) and a Redis key prefix of its own.
  */
 export async function startTestApp(env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
-  const databaseUrl = env.DATABASE_URL ?? freshDatabaseUrl("app");
+  const databaseUrl = env.DATABASE_URL ?? (await cloneTemplateDatabase("app"));
   const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "info", REDIS_URL, ...env, DATABASE_URL: databaseUrl });
   const lines: string[] = [];
   const destination = new Writable({
