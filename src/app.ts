@@ -10,7 +10,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from "express"
 import type { Redis } from "ioredis";
 import type { Config } from "./config";
 import type { Authenticator } from "./graphql/auth";
-import { createLoaders, type CallerInfo, type Context, type Viewer } from "./graphql/context";
+import { createLoaders, type CallerInfo, type Context, type ContextServices, type Viewer } from "./graphql/context";
 import { createFormatError, toGraphQLError, AppError } from "./graphql/errors";
 import { observabilityPlugin, subscriptionsOverWebSocketOnly } from "./graphql/plugins";
 import { buildFederatedSchema } from "./graphql/schema";
@@ -121,6 +121,8 @@ export interface App {
   readonly config: Config;
   readonly platform: Platform;
   readonly metrics: Metrics;
+  /** The modules' services (service tests call them without HTTP). */
+  readonly services: ContextServices;
   readonly httpServer: Server;
   /** The port of the separate /metrics listener (METRICS_PORT), once listening. */
   metricsPort(): number | null;
@@ -284,6 +286,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     config,
     platform,
     metrics,
+    services,
     httpServer,
     metricsPort: () => (metricsServer?.listening ? (metricsServer.address() as AddressInfo).port : null),
     async listen(port = config.PORT, host = config.HOST) {
