@@ -121,6 +121,8 @@ export interface App {
   readonly config: Config;
   readonly platform: Platform;
   readonly metrics: Metrics;
+  /** The modules by name (their APIs serve tests that need no HTTP). */
+  readonly modules: Modules;
   readonly httpServer: Server;
   /** The port of the separate /metrics listener (METRICS_PORT), once listening. */
   metricsPort(): number | null;
@@ -138,6 +140,8 @@ export interface ModuleParts {
   pubSub: PubSub;
   redisPrefix: string;
 }
+
+export type Modules = ReturnType<typeof createModules>;
 
 /** Every module, one line each, in dependency order. */
 export function createModules(kernel: Kernel, parts: ModuleParts) {
@@ -311,6 +315,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     config,
     platform,
     metrics,
+    modules,
     httpServer,
     metricsPort: () => (metricsServer?.listening ? (metricsServer.address() as AddressInfo).port : null),
     async listen(port = config.PORT, host = config.HOST) {

@@ -8,7 +8,7 @@ import {
   UserEntitiesDocument,
   VerifyEmailDocument,
 } from "../support/generated/operations";
-import { PASSWORD, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
+import { PASSWORD, fromNewIp, newEmail, useApp } from "../support/harness";
 import { unexpectedErrorsDuring } from "../support/app";
 import { graphql } from "../support/graphql";
 
@@ -16,7 +16,7 @@ import { graphql } from "../support/graphql";
  * Well-typed requests whose values are malformed: each is refused with a client code (400 where Apollo
  * refuses the request, BAD_USER_INPUT where an input check does) and none is logged as unexpected.
  */
-const h = useAccountsApp();
+const h = useApp();
 
 const post = async (body: unknown) => {
   const res = await fetch(`${h.t.baseUrl}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -43,11 +43,7 @@ it("malformed input: emails with RFC 6531 local parts and RFC 5322 specials regi
 it("malformed input: a control character in any text field, or a numeric top-level domain, is refused with BAD_USER_INPUT naming the field, before any write", async () => {
   const prisma = h.t.app.platform.database.prisma;
   const usersBefore = await prisma.user.count();
-  const email = newEmail();
-  await graphql(h.t.baseUrl, RegisterDocument, { input: { email, password: PASSWORD } }, fromNewIp());
-  await graphql(h.t.baseUrl, VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
-  const login = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, fromNewIp());
-  const bearer = { authorization: `Bearer ${login.data?.login.__typename === "AuthPayload" ? login.data.login.accessToken : ""}` };
+  const { email, headers: bearer } = await h.signedIn();
   const register = (input: Record<string, string>) => graphql(h.t.baseUrl, RegisterDocument, { input: { email: newEmail(), password: PASSWORD, ...input } }, fromNewIp());
   const refused = (...fields: string[]) => ({ code: "BAD_USER_INPUT", fields: fields.map((field) => ({ field, message: expect.any(String) })) });
 

@@ -4,14 +4,14 @@ import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import type { Clock } from "../../src/platform/clock";
 import { createLogger } from "../../src/platform/logging/logger";
-import { dropDatabase } from "./db";
-import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "./env";
+import { cloneTemplateDatabase, dropDatabase } from "./db";
+import { REDIS_URL, uniqueSuffix } from "./env";
 
 export interface TestApp {
   app: App;
   /** Every log line the app wrote, parsed. */
   logs(): Record<string, unknown>[];
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port>; empty when started with `listen: false`. */
   baseUrl: string;
   databaseUrl: string;
   /** The prefix of this app's Redis keys and channels. */
@@ -20,11 +20,12 @@ export interface TestApp {
 }
 
 /**
- * Starts the real app in service mode on a free port, on a database of its own (created and
- * migrated by the app) and a Redis key prefix of its own.
+ * Starts the real app in service mode on a free port, on a database of its own (a clone of the
+ * migrated template, unless `env.DATABASE_URL` names one; the app's own migration on start finds
+ * nothing to apply) and a Redis key prefix of its own. `listen: false` (service tests) opens no port.
  */
-export async function startTestApp(env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
-  const databaseUrl = env.DATABASE_URL ?? freshDatabaseUrl("app");
+export async function startTestApp(env: Record<string, string> = {}, clock?: Clock, { listen = true } = {}): Promise<TestApp> {
+  const databaseUrl = env.DATABASE_URL ?? (await cloneTemplateDatabase("app"));
   const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "info", REDIS_URL, ...env, DATABASE_URL: databaseUrl });
   const lines: string[] = [];
   const destination = new Writable({
@@ -36,10 +37,10 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
   const logger = createLogger({ level: config.LOG_LEVEL, destination });
   const redisPrefix = `test:${uniqueSuffix()}:`;
   const app = await createApp(config, { logger, redisPrefix, clock });
-  const port = await app.listen(0, "127.0.0.1");
+  const port = listen ? await app.listen(0, "127.0.0.1") : null;
   return {
     app,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: port === null ? "" : `http://127.0.0.1:${port}`,
     databaseUrl,
     redisPrefix,
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),

@@ -1,8 +1,12 @@
 import pg from "pg";
 import { Redis } from "ioredis";
+import { ensureTemplateDatabase } from "./db";
 import { PG_SERVER_URL, REDIS_URL } from "./env";
 
-/** Fails the run at once, with a clear message, when PostgreSQL or Redis is not running. */
+/**
+ * Fails the run at once, with a clear message, when PostgreSQL or Redis is not running; then makes
+ * sure the migrated template database of the current migrations exists (test apps start on clones of it).
+ */
 export default async function globalSetup(): Promise<void> {
   const client = new pg.Client({ connectionString: `${PG_SERVER_URL}/postgres` });
   try {
@@ -21,4 +25,5 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     redis.disconnect();
   }
+  await ensureTemplateDatabase();
 }

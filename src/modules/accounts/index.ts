@@ -10,11 +10,16 @@ export interface AccountsDeps {
   sessions: SessionsApi;
 }
 
+export interface AccountsApi {
+  accounts: AccountsService;
+  passwords: PasswordsService;
+}
+
 /** Registration, email verification, profile, password change and reset. */
-export function accountsModule(kernel: Kernel, deps: AccountsDeps): Module<undefined> {
+export function accountsModule(kernel: Kernel, deps: AccountsDeps): Module<AccountsApi> {
   const { config } = kernel;
   const settings = { publicUrl: config.PUBLIC_URL, passwordPolicy: config.PASSWORD_POLICY, emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000 };
   const accounts = new AccountsService({ ...kernel, hasher: deps.hasher }, settings);
   const passwords = new PasswordsService({ ...kernel, hasher: deps.hasher, revocations: deps.sessions.revocations }, settings);
-  return { name: "accounts", api: undefined, resolvers: [new AccountsResolver(accounts, passwords)] };
+  return { name: "accounts", api: { accounts, passwords }, resolvers: [new AccountsResolver(accounts, passwords)] };
 }

@@ -1,38 +1,23 @@
 import {
   ChangePasswordDocument,
-  LoginDocument,
   MeDocument,
   MyAuditEventsDocument,
   RefreshTokensDocument,
-  RegisterDocument,
   RequestPasswordResetDocument,
   ResetPasswordDocument,
   UpdateProfileDocument,
-  VerifyEmailDocument,
 } from "../support/generated/operations";
-import { PASSWORD, citextSpellings, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
+import { PASSWORD, bearer, fromNewIp, newEmail, useApp } from "../support/harness";
+import { citextSpellings } from "../support/accounts";
 import { graphql } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 
-const h = useAccountsApp();
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
-async function account(): Promise<string> {
-  const email = newEmail();
-  await graphql(h.t.baseUrl, RegisterDocument, { input: { email, password: PASSWORD } }, fromNewIp());
-  await graphql(h.t.baseUrl, VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
-  return email;
-}
-
-async function login(email: string, password = PASSWORD) {
-  const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password } }, fromNewIp());
-  return res.data?.login.__typename === "AuthPayload" ? res.data.login : null;
-}
+const h = useApp();
+const login = (email: string, password?: string) => h.login(email, password);
 
 describe("updateProfile", () => {
   it("changes the caller's profile, canonicalises values and publishes user.updated with the field names", async () => {
-    const email = await account();
-    const auth = (await login(email))!;
+    const auth = await h.signedIn();
     const res = await graphql(h.t.baseUrl, UpdateProfileDocument, { input: { name: "Ada L.", phone: "+14155550123", locale: "en-gb", timezone: "Europe/London", preferredCurrency: "gbp", avatarUrl: "https://cdn.example.test/a.png" } }, bearer(auth.accessToken));
     expect(res.data?.updateProfile).toMatchObject({ name: "Ada L.", displayName: "Ada L.", phone: "+14155550123", locale: "en-GB", timezone: "Europe/London", preferredCurrency: "GBP", avatarUrl: "https://cdn.example.test/a.png" });
     const event = await waitUntil("user.updated", async () => (await h.queues.jobs("user-events")).find((j) => j.name === "user.updated" && (j.data as { aggregateId: string }).aggregateId === auth.user.id));
@@ -40,8 +25,8 @@ describe("updateProfile", () => {
   });
 
   it("names every bad field and writes nothing", async () => {
-    const email = await account();
-    const auth = (await login(email))!;
+    const auth = await h.signedIn();
+    const { email } = auth;
     const res = await graphql(h.t.baseUrl, UpdateProfileDocument, { input: { name: "Fine", phone: "0123", avatarUrl: "http://insecure.test/a.png", timezone: "Nowhere/Land", preferredCurrency: "EURO" } }, bearer(auth.accessToken));
     expect(res.errors?.[0]?.extensions?.fields).toEqual([
       { field: "input.avatarUrl", message: "must be an https:// URL of at most 2048 characters" },
@@ -61,9 +46,8 @@ describe("updateProfile", () => {
 
 describe("myAuditEvents", () => {
   it("pages through the caller's own records, newest first, and nobody else's", async () => {
-    const email = await account();
-    const auth = (await login(email))!;
-    await login(await account()); // someone else's records
+    const auth = await h.signedIn();
+    await h.signedIn(); // someone else's records
     const first = await graphql(h.t.baseUrl, MyAuditEventsDocument, { first: 2 }, bearer(auth.accessToken));
     const page1 = first.data?.myAuditEvents;
     expect(page1?.edges.map((e) => e.node.action)).toEqual(["user.login", "user.verify_email"]);
@@ -77,7 +61,7 @@ describe("myAuditEvents", () => {
   });
 
   it("SECURITY 44: first: 99999999 is refused before execution by the cost limit, and beyond 100 as a variable", async () => {
-    const auth = (await login(await account()))!;
+    const auth = await h.signedIn();
     const literal = await graphql(h.t.baseUrl, "query Huge { myAuditEvents(first: 99999999) { edges { node { action } } } }", undefined, bearer(auth.accessToken));
     expect(literal.status).toBe(400);
     expect(literal.errors?.[0]).toMatchObject({ message: expect.stringMatching(/maximum cost is 5000/), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } });
@@ -88,8 +72,8 @@ describe("myAuditEvents", () => {
 
 describe("changePassword", () => {
   it("SECURITY 4 and 11: a wrong current password is FORBIDDEN and leaves the hash unchanged", async () => {
-    const email = await account();
-    const auth = (await login(email))!;
+    const auth = await h.signedIn();
+    const { email } = auth;
     const prisma = h.t.app.platform.database.prisma;
     const before = (await prisma.user.findUniqueOrThrow({ where: { email } })).passwordHash;
     for (const currentPassword of ["Wrong-Horse-42!", ""]) {
@@ -100,7 +84,7 @@ describe("changePassword", () => {
   });
 
   it("SECURITY 5 and 21: sets the new password, ends the other sessions when asked, and tells the user", async () => {
-    const email = await account();
+    const { email } = await h.verifiedUser();
     const here = (await login(email))!;
     const there = (await login(email))!;
     const res = await graphql(h.t.baseUrl, ChangePasswordDocument, { input: { currentPassword: PASSWORD, newPassword: "Brand-New-Pass-9#", signOutOtherSessions: true } }, bearer(here.accessToken));
@@ -120,9 +104,9 @@ describe("changePassword", () => {
 
 describe("password reset", () => {
   it("SECURITY 31: answers true whether or not the account exists, before any lookup; each request is audited", async () => {
-    const audited = () => h.t.app.platform.database.prisma.auditEvent.findMany({ where: { action: "password.reset_request" }, orderBy: { id: "asc" } });
+    const audited = () => h.audit({ action: "password.reset_request" });
     const before = (await audited()).length;
-    const known = await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email: await account() }, fromNewIp());
+    const known = await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email: (await h.verifiedUser()).email }, fromNewIp());
     const unknown = await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email: newEmail() }, fromNewIp());
     expect(known.data).toEqual({ requestPasswordReset: true });
     expect({ status: unknown.status, data: unknown.data, errors: unknown.errors }).toEqual({ status: known.status, data: known.data, errors: known.errors });
@@ -138,7 +122,7 @@ describe("password reset", () => {
   });
 
   it("SECURITY 5, 32, 33, 34 and 21: a single-use hashed token, a link on PUBLIC_URL whatever the Host, every session ended, no login, a confirmation mail", async () => {
-    const email = await account();
+    const { email } = await h.verifiedUser();
     const session = (await login(email))!;
     await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email }, { ...fromNewIp(), "x-forwarded-host": "evil.test" });
     const { params } = await h.mailTo(email, "password-reset");
@@ -163,7 +147,7 @@ describe("password reset", () => {
   });
 
   it("SECURITY 32: refuses an expired token", async () => {
-    const email = await account();
+    const { email } = await h.verifiedUser();
     await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email }, fromNewIp());
     const { params } = await h.mailTo(email, "password-reset");
     await h.t.app.platform.database.prisma.passwordResetToken.updateMany({ where: { usedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
@@ -172,7 +156,7 @@ describe("password reset", () => {
   });
 
   it("SECURITY 34: throttles reset requests per address while login keeps working", async () => {
-    const email = await account();
+    const { email } = await h.verifiedUser();
     const codes: unknown[] = [];
     for (let i = 0; i < 6; i += 1) codes.push((await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email }, fromNewIp())).errors?.[0]?.extensions?.code ?? "ok");
     expect(codes).toEqual(["ok", "ok", "ok", "ok", "ok", "RATE_LIMITED"]);

@@ -1,9 +1,10 @@
 import { RegisterDocument, ResendVerificationEmailDocument, VerifyEmailDocument } from "../support/generated/operations";
-import { PASSWORD, citextSpellings, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
+import { PASSWORD, fromNewIp, newEmail, useApp } from "../support/harness";
+import { citextSpellings } from "../support/accounts";
 import { graphql } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 
-const h = useAccountsApp();
+const h = useApp();
 const from = fromNewIp;
 const mailTo = (email: string, template: string) => h.mailTo(email, template);
 

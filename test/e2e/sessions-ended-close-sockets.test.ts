@@ -1,26 +1,13 @@
-import { LoginDocument, LogoutDocument, RefreshTokensDocument, RegisterDocument, RequestPasswordResetDocument, ResetPasswordDocument, VerifyEmailDocument } from "../support/generated/operations";
-import { PASSWORD, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
-import { movableClock } from "../support/clock";
+import { LogoutDocument, RefreshTokensDocument, RequestPasswordResetDocument, ResetPasswordDocument } from "../support/generated/operations";
+import { fromNewIp, useApp } from "../support/harness";
 import { graphql } from "../support/graphql";
 import { runOperation, wsClient } from "../support/ws";
 
-const clock = movableClock();
-const h = useAccountsApp(clock);
-afterEach(() => {
-  clock.offsetMs = 0;
-});
+const h = useApp();
+const clock = h.clock;
 const wsUrl = () => `${h.t.baseUrl.replace("http", "ws")}/graphql`;
 const ME = "{ me { id email } }";
 const UPDATE = `mutation { updateProfile(input: { name: "Still Here" }) { id } }`;
-
-async function signedIn() {
-  const email = newEmail();
-  await graphql(h.t.baseUrl, RegisterDocument, { input: { email, password: PASSWORD } }, fromNewIp());
-  await graphql(h.t.baseUrl, VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
-  const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, fromNewIp());
-  if (res.data?.login.__typename !== "AuthPayload") throw new Error("login failed");
-  return { email, ...res.data.login };
-}
 
 /** A signed-in socket kept open (not lazy) that has already run `me`, and a promise of its close code. */
 async function signedInSocket(accessToken: string) {
@@ -43,7 +30,7 @@ async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
 
 describe("item 2 (SECURITY 6, 53): a socket keeps no account after its session ends", () => {
   it("logout(allDevices) over HTTP closes the session's sockets with 4403 within seconds", async () => {
-    const auth = await signedIn();
+    const auth = await h.signedIn();
     const { c, closed } = await signedInSocket(auth.accessToken);
     expect((await graphql(h.t.baseUrl, LogoutDocument, { allDevices: true }, { authorization: `Bearer ${auth.accessToken}` })).data).toEqual({ logout: true });
     expect(await within(3000, closed)).toBe(4403);
@@ -51,7 +38,7 @@ describe("item 2 (SECURITY 6, 53): a socket keeps no account after its session e
   });
 
   it("a password reset closes them too", async () => {
-    const auth = await signedIn();
+    const auth = await h.signedIn();
     const { c, closed } = await signedInSocket(auth.accessToken);
     await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email: auth.email }, fromNewIp());
     const { params } = await h.mailTo(auth.email, "password-reset");
@@ -61,7 +48,7 @@ describe("item 2 (SECURITY 6, 53): a socket keeps no account after its session e
   });
 
   it("refresh-token reuse closes them too", async () => {
-    const auth = await signedIn();
+    const auth = await h.signedIn();
     const { c, closed } = await signedInSocket(auth.accessToken);
     expect((await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken })).data?.refreshTokens).toBeDefined();
     clock.offsetMs = 60_000; // past REFRESH_REUSE_GRACE_S: the old token again is reuse
@@ -71,7 +58,7 @@ describe("item 2 (SECURITY 6, 53): a socket keeps no account after its session e
   });
 
   it("every operation is authenticated again: once the access token has expired, the next operation closes the socket with 4403", async () => {
-    const auth = await signedIn();
+    const auth = await h.signedIn();
     const { c, closed } = await signedInSocket(auth.accessToken);
     clock.offsetMs = 16 * 60_000; // past ACCESS_TOKEN_TTL_S
     expect(await runOperation(c, UPDATE)).toEqual({ closeCode: 4403 });
@@ -80,7 +67,7 @@ describe("item 2 (SECURITY 6, 53): a socket keeps no account after its session e
   });
 
   it("a session ended while its announcement is lost is still refused at the next operation", async () => {
-    const auth = await signedIn();
+    const auth = await h.signedIn();
     const { c, closed } = await signedInSocket(auth.accessToken);
     // The session ends in the source of truth only: no Redis mark, no announcement reaches the socket.
     await h.t.app.platform.database.prisma.session.update({ where: { id: auth.session.id }, data: { revokedAt: new Date() } });

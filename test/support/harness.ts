@@ -1,0 +1,122 @@
+import { randomInt, randomUUID } from "node:crypto";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import type { DocumentNode } from "graphql";
+import type { App } from "../../src/app";
+import type { Prisma as PrismaClient } from "../../src/platform/db/database";
+import type { Prisma } from "../../src/generated/prisma/client";
+import { startTestApp, type TestApp } from "./app";
+import { movableClock, type MovableClock } from "./clock";
+import { uniqueSuffix } from "./env";
+import { LoginDocument, RegisterDocument, VerifyEmailDocument, type LoginInput, type LoginMutation } from "./generated/operations";
+import { graphql, type GraphQLResponse } from "./graphql";
+import { QueueReader } from "./queues";
+import { waitUntil } from "./wait";
+
+export const PASSWORD = "Correct-Horse-42!";
+
+/** Each request from its own client address (through the trusted local proxy): per-IP limits stay out of the way. */
+export const fromNewIp = () => ({ "x-forwarded-for": `198.51.${randomInt(256)}.${randomInt(256)}` });
+export const newEmail = () => `${randomUUID()}@example.test`;
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** What every module's tests start from: fast bcrypt and relay, links on a fixed PUBLIC_URL, the local proxy trusted. */
+export const TEST_ENV: Record<string, string> = {
+  BCRYPT_COST: "4",
+  OUTBOX_POLL_INTERVAL_MS: "100",
+  PUBLIC_URL: "https://id.example.test",
+  TRUSTED_PROXIES: "127.0.0.1",
+  COUNTRY_HEADER: "cf-ipcountry",
+};
+
+export type AuthPayload = Extract<LoginMutation["login"], { __typename: "AuthPayload" }>;
+export interface VerifiedUser {
+  email: string;
+  password: string;
+}
+/** A verified user with a session: the login's payload, and the header that presents its access token. */
+export type SignedIn = VerifiedUser & AuthPayload & { headers: Record<string, string> };
+
+export interface Harness {
+  t: TestApp;
+  /** The app's clock: `clock.offsetMs` moves it; it is back at 0 before each test. */
+  clock: MovableClock;
+  prisma: PrismaClient;
+  /** The accounts module's services, for service tests that need no HTTP. */
+  services: App["modules"]["accounts"]["api"];
+  /** What reached the BullMQ queues (`notifications`, `user-events`). */
+  queues: QueueReader;
+  /** A typed GraphQL operation over HTTP (the codegen documents in ./generated/operations). */
+  gql<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables> | DocumentNode | string, variables?: TVariables, headers?: Record<string, string>): Promise<GraphQLResponse<TResult>>;
+  /**
+   * The latest notification `template` sent to `email`, once written: from the queue (newest job
+   * first) when the relay runs, the delivered outbox row keeping no parameter values; from its outbox
+   * row when the relay is off.
+   */
+  mailTo(email: string, template: string): Promise<{ params: Record<string, string> }>;
+  /** The audit rows matching `where`, oldest first. */
+  audit(where?: Prisma.AuditEventWhereInput): ReturnType<PrismaClient["auditEvent"]["findMany"]>;
+  /** Registers `email` (a new one unless given) and verifies it with the mailed link. */
+  verifiedUser(user?: Partial<VerifiedUser>): Promise<VerifiedUser>;
+  /** Logs in with the password; null when the login is refused. */
+  login(email: string, password?: string, input?: Partial<LoginInput>): Promise<AuthPayload | null>;
+  /** `user` (a new verified user unless given) signed in. */
+  signedIn(user?: VerifiedUser, input?: Partial<LoginInput>): Promise<SignedIn>;
+}
+
+export interface HarnessOptions {
+  /** The app's clock; a movable clock of the harness's own unless given. */
+  clock?: MovableClock;
+  /** false: no port is opened (service tests); `gql` and the actors need it. */
+  http?: boolean;
+}
+
+/**
+ * Registers beforeAll/afterAll for one app of this test file (on its own database cloned from the
+ * migrated template, its own Redis and queue prefixes) started with `TEST_ENV` and `env` over it.
+ */
+export function useApp(env: Record<string, string> = {}, options: HarnessOptions = {}): Harness {
+  const clock = options.clock ?? movableClock();
+  const prefix = `test-${uniqueSuffix()}`;
+  const h = { clock } as Harness;
+  beforeAll(async () => {
+    h.t = await startTestApp({ ...TEST_ENV, QUEUE_PREFIX: prefix, ...env }, clock, { listen: options.http ?? true });
+    h.prisma = h.t.app.platform.database.prisma;
+    h.services = h.t.app.modules.accounts.api;
+    h.queues = new QueueReader(h.t.app.config.QUEUE_PREFIX);
+  });
+  afterAll(async () => {
+    await h.queues?.close();
+    await h.t?.stop();
+  });
+  beforeEach(() => {
+    clock.offsetMs = 0;
+  });
+  h.gql = (document, variables, headers) => graphql(h.t.baseUrl, document, variables, headers);
+  h.mailTo = (email, template) =>
+    h.t.app.config.OUTBOX_RELAY
+      ? waitUntil(`${template} to ${email}`, async () =>
+          (await h.queues.jobs("notifications")).find((j) => j.name === template && (j.data as { to: string }).to === email)?.data as { params: Record<string, string> } | undefined,
+        )
+      : waitUntil(`${template} to ${email}`, async () =>
+          (await h.prisma.outboxEvent.findFirst({ where: { destination: "notifications", name: template, aggregateId: email.toLowerCase() }, orderBy: { seq: "desc" } }))?.payload as
+            | { params: Record<string, string> }
+            | undefined,
+        );
+  h.audit = (where = {}) => h.prisma.auditEvent.findMany({ where, orderBy: { id: "asc" } });
+  h.verifiedUser = async ({ email = newEmail(), password = PASSWORD } = {}) => {
+    await h.gql(RegisterDocument, { input: { email, password } }, fromNewIp());
+    await h.gql(VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
+    return { email, password };
+  };
+  h.login = async (email, password = PASSWORD, input = {}) => {
+    const res = await h.gql(LoginDocument, { input: { email, password, ...input } }, fromNewIp());
+    return res.data?.login.__typename === "AuthPayload" ? res.data.login : null;
+  };
+  h.signedIn = async (user, input) => {
+    const { email, password } = user ?? (await h.verifiedUser());
+    const payload = await h.login(email, password, input);
+    if (!payload) throw new Error(`login of ${email} failed`);
+    return { email, password, ...payload, headers: bearer(payload.accessToken) };
+  };
+  return h;
+}
