@@ -1,24 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../../config";
 import { BadUserInputError } from "../../graphql/errors";
-import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
-import { consume } from "../../platform/ratelimit/store";
 import type { Kernel } from "../module";
-import { emailKey } from "../../shared/email";
 import { privateUser, type User } from "../users";
 import type { Viewer } from "../../graphql/context";
 import { RegistrationStatus, type RegisterInput, type UpdateProfileInput } from "./account.types";
 import { passwordProblems } from "./password-policy";
-import { InputCheck, emailArgument } from "../../shared/input-check";
-
-const HOUR = 3_600_000;
-/** Product defaults: registrations per IP per hour; verification emails per address per hour. */
-const REGISTER_PER_IP_PER_HOUR = 5;
-const RESEND_PER_IP_PER_HOUR = 5;
-const RESEND_PER_EMAIL_PER_HOUR = 3;
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+import { InputCheck } from "../../shared/input-check";
+import { accountTokens } from "./account-tokens";
+import { accountsLimits, emailRequest } from "./accounts.limits";
 
 export interface AccountsSettings {
   publicUrl: string;
@@ -31,13 +23,15 @@ export type AccountsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLi
 
 /** Registration and email verification. Enumeration-safe: a taken email answers like a new one. */
 export class AccountsService {
+  private readonly tokens = accountTokens(this.deps.clock);
+
   constructor(
     private readonly deps: AccountsServiceDeps,
     private readonly settings: AccountsSettings,
   ) {}
 
   async register(input: RegisterInput, origin: Origin): Promise<{ status: RegistrationStatus }> {
-    await consume(this.deps.rateLimits, `register:ip:${origin.ipAddress ?? "unknown"}`, REGISTER_PER_IP_PER_HOUR, HOUR);
+    await accountsLimits.register.consume(this.deps, { ip: origin });
     const check = new InputCheck("input");
     const email = check.email("email", input.email);
     const name = check.text("name", input.name, 100);
@@ -50,8 +44,7 @@ export class AccountsService {
     // Whether or not the email is taken, both paths cost one bcrypt and run the same statement (an
     // insert that does nothing on a taken address) in one audited unit of work with one mail.
     const passwordHash = await this.deps.hasher.hash(input.password);
-    const token = newOpaqueToken();
-    const expiresAt = new Date(this.deps.clock.now().getTime() + this.settings.emailVerificationTtlMs);
+    const { token, tokenHash, expiresAt } = this.tokens.mint(this.settings.emailVerificationTtlMs);
     await this.deps.unitOfWork.run(origin, async (scope) => {
       const [row] = await scope.tx.$queryRaw<{ id: string; email: string; locale: string; created: boolean }[]>`
         WITH created AS (
@@ -61,7 +54,7 @@ export class AccountsService {
           RETURNING id, email::text, locale
         ), token AS (
           INSERT INTO email_verification_tokens (id, user_id, token_hash, expires_at)
-          SELECT ${randomUUID()}::uuid, id, ${hashToken(token)}, ${expiresAt} FROM created
+          SELECT ${randomUUID()}::uuid, id, ${tokenHash}, ${expiresAt} FROM created
         )
         SELECT id, email, locale, true AS created FROM created
         UNION ALL
@@ -84,13 +77,10 @@ export class AccountsService {
   /** Marks the email verified (PENDING_VERIFICATION -> ACTIVE). The token works once, until it expires. */
   async verifyEmail(token: string, origin: Origin): Promise<User> {
     const invalid = BadUserInputError.field("token", "is invalid or has expired");
-    if (!TOKEN_SHAPE.test(token)) throw invalid;
     return this.deps.unitOfWork.run(origin, async (scope) => {
+      const userId = await this.tokens.consume(scope.tx, "email-verification", token);
+      if (!userId) throw invalid;
       const now = this.deps.clock.now();
-      const tokenHash = hashToken(token);
-      const { count } = await scope.tx.emailVerificationToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
-      if (count !== 1) throw invalid;
-      const { userId } = await scope.tx.emailVerificationToken.findUniqueOrThrow({ where: { tokenHash }, select: { userId: true } });
       const current = await scope.tx.user.findUniqueOrThrow({ where: { id: userId } });
       if (current.deletedAt || current.status === "SUSPENDED" || current.status === "DELETED") throw invalid;
       const user = await scope.tx.user.update({
@@ -105,11 +95,7 @@ export class AccountsService {
 
   /** Sends a new link to an account still waiting for verification. Always true (no enumeration). */
   async resendVerificationEmail(rawEmail: string, origin: Origin): Promise<true> {
-    await consume(this.deps.rateLimits, `resend:ip:${origin.ipAddress ?? "unknown"}`, RESEND_PER_IP_PER_HOUR, HOUR);
-    const email = emailArgument(rawEmail);
-    await consume(this.deps.rateLimits, `resend:email:${await emailKey(this.deps.prisma, email)}`, RESEND_PER_EMAIL_PER_HOUR, HOUR);
-    await this.deps.background.run("verification email", () => this.resendVerification(email, origin));
-    return true;
+    return emailRequest(this.deps, { limit: accountsLimits.resend, task: "verification email" }, rawEmail, origin, (email) => this.resendVerification(email, origin));
   }
 
   /** A new verification mail for an account still waiting for one (in the background: the answer is the same either way). */
@@ -148,10 +134,7 @@ export class AccountsService {
   }
 
   private async sendVerification(scope: WorkScope, user: { id: string; email: string; locale: string }): Promise<void> {
-    const token = newOpaqueToken();
-    await scope.tx.emailVerificationToken.create({
-      data: { userId: user.id, tokenHash: hashToken(token), expiresAt: new Date(this.deps.clock.now().getTime() + this.settings.emailVerificationTtlMs) },
-    });
+    const { token } = await this.tokens.issue(scope.tx, "email-verification", user.id, this.settings.emailVerificationTtlMs);
     this.verificationMail(scope, user, token);
   }
 

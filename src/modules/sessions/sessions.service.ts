@@ -6,24 +6,17 @@ import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import { sql, type Tx } from "../../platform/db/database";
 import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
-import { consume } from "../../platform/ratelimit/store";
 import type { Kernel } from "../module";
 import { InputCheck } from "../../shared/input-check";
 import { emailKey } from "../../shared/email";
 import { privateUser, type User, type UserRow } from "../users";
 import type { SessionRevocations } from "./revocations";
+import { sessionsLimits } from "./sessions.limits";
 import type { AuthPayload, LoginInput, SessionInfo } from "./session.types";
 
 const LOGIN_FAILED = "Invalid email or password";
 /** Made only when refused (an error captures its stack). */
 const refreshDenied = () => new UnauthenticatedError("Invalid or expired refresh token");
-/** Product defaults: 5 logins per 15 minutes per account and IP. */
-const LOGIN_LIMIT = 5;
-const LOGIN_WINDOW_MS = 15 * 60_000;
-/** NIST 800-63B: at most 100 failed attempts per account (per hour here, from any address). */
-const ACCOUNT_FAILURES_PER_HOUR = 100;
-const HOUR = 3_600_000;
-const REFRESH_WINDOW_MS = 60_000;
 
 export interface SessionSettings {
   refreshIdleMs: number;
@@ -82,6 +75,8 @@ export type SessionsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLi
 
 /** Login, token refresh with rotation and reuse detection, logout, the caller's own account. */
 export class SessionsService {
+  private readonly limits = sessionsLimits(this.settings);
+
   constructor(
     private readonly deps: SessionsServiceDeps,
     private readonly settings: SessionSettings,
@@ -98,21 +93,19 @@ export class SessionsService {
     const deviceName = check.text("deviceName", input.deviceName, 100);
     const fingerprint = check.text("deviceFingerprint", input.deviceFingerprint, 128);
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
-    const address = origin.ipAddress ?? "unknown";
     // Whatever the emails, so that one address cannot fill the hashing queue with made-up ones.
-    await consume(this.deps.rateLimits, `login-address:${address}`, this.settings.loginsPerAddress, LOGIN_WINDOW_MS);
+    await this.limits.loginAddress.consume(this.deps, { ip: origin });
     // The account's limits are counted under its id, an unknown address under the database's
     // spelling of it (what citext compares), so every spelling of one address shares them; the
     // spelling is asked for either way, so both cases do the same work.
     const [user, key] = await Promise.all([this.deps.prisma.user.findUnique({ where: { email } }), emailKey(this.deps.prisma, email)]);
     const account = user ? `user:${user.id}` : `email:${key}`;
-    await consume(this.deps.rateLimits, `login:${account}:${address}`, LOGIN_LIMIT, LOGIN_WINDOW_MS);
+    await this.limits.login.consume(this.deps, { account, ip: origin });
     // Failures per account from every address: a soft lock that ends with its window, so an
     // attacker slows guessing down without locking the owner out for good. Each attempt counts as
     // a failure before bcrypt (one atomic increment, so guesses waiting for a hashing thread cannot
     // all pass the check together) and is given back when it succeeds.
-    const failuresKey = `login-failures:${account}`;
-    await consume(this.deps.rateLimits, failuresKey, ACCOUNT_FAILURES_PER_HOUR, HOUR);
+    await this.limits.loginFailures.consume(this.deps, { account });
 
     // Over bcrypt's 72 bytes no stored password can match (they are refused when set); bcrypt would truncate.
     const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
@@ -131,7 +124,7 @@ export class SessionsService {
       }));
       throw new UnauthenticatedError(LOGIN_FAILED);
     }
-    await this.deps.rateLimits.hit(failuresKey, HOUR, -1); // not a failure after all
+    await this.limits.loginFailures.refund(this.deps, { account }); // not a failure after all
 
     const now = this.deps.clock.now();
     const rememberMe = input.rememberMe === true;
@@ -203,7 +196,7 @@ export class SessionsService {
       FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ${tokenHash}`;
     if (!held) throw refreshDenied();
     if (held.usedAt) return this.refuseReuse(origin, tokenHash);
-    await consume(this.deps.rateLimits, `refresh:${held.sessionId}`, this.settings.refreshPerMinute, REFRESH_WINDOW_MS);
+    await this.limits.refresh.consume(this.deps, { session: held.sessionId });
     const next = newOpaqueToken();
     const now = this.deps.clock.now();
     const idleExpiry = new Date(now.getTime() + this.settings.refreshIdleMs);

@@ -1,0 +1,70 @@
+import { randomUUID } from "node:crypto";
+import { Prisma } from "../generated/prisma/client";
+import type { Clock } from "../platform/clock";
+import { hashToken, newOpaqueToken } from "../platform/crypto/tokens";
+import type { Tx } from "../platform/db/database";
+
+/** The shape of every opaque token (`newOpaqueToken`): 256 bits, base64url. */
+export const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** A fresh token (for the mail), and what is stored for it. */
+export interface MintedToken {
+  token: string;
+  tokenHash: string;
+  expiresAt: Date;
+}
+
+type Db = Pick<Tx, "$queryRaw" | "$executeRaw">;
+
+/**
+ * Tokens that work once, until they expire (email verification, password reset; next MFA
+ * challenges, OAuth state, export links). Stored as SHA-256 hashes, one table per purpose with the
+ * columns (id, user_id, token_hash, expires_at, used_at, created_at); spent by a compare-and-swap on
+ * `used_at`, so two presentations of one token spend it once.
+ */
+export class SingleUseTokens<Purpose extends string> {
+  private readonly tables: Record<Purpose, Prisma.Sql>;
+
+  constructor(
+    private readonly clock: Clock,
+    tables: Readonly<Record<Purpose, string>>,
+  ) {
+    this.tables = Object.fromEntries(Object.entries(tables).map(([purpose, table]) => [purpose, Prisma.raw(`"${table as string}"`)])) as Record<Purpose, Prisma.Sql>;
+  }
+
+  /** A token and its hash and expiry, for a statement that stores it itself; `issue` stores it. */
+  mint(ttlMs: number): MintedToken {
+    const token = newOpaqueToken();
+    return { token, tokenHash: hashToken(token), expiresAt: new Date(this.clock.now().getTime() + ttlMs) };
+  }
+
+  async issue(db: Db, purpose: Purpose, userId: string, ttlMs: number): Promise<MintedToken> {
+    const minted = this.mint(ttlMs);
+    await db.$executeRaw`INSERT INTO ${this.tables[purpose]} (id, user_id, token_hash, expires_at) VALUES (${randomUUID()}::uuid, ${userId}::uuid, ${minted.tokenHash}, ${minted.expiresAt})`;
+    return minted;
+  }
+
+  /** The user a token that would work now was issued to, without spending it; null for any other string. */
+  async peek(db: Db, purpose: Purpose, token: string): Promise<string | null> {
+    if (!TOKEN_SHAPE.test(token)) return null;
+    const [row] = await db.$queryRaw<{ userId: string }[]>`
+      SELECT user_id::text AS "userId" FROM ${this.tables[purpose]} WHERE token_hash = ${hashToken(token)} AND used_at IS NULL AND expires_at > ${this.clock.now()}`;
+    return row?.userId ?? null;
+  }
+
+  /** Spends a token that works now and returns the user it was issued to; null when it does not (any more). */
+  async consume(db: Db, purpose: Purpose, token: string): Promise<string | null> {
+    if (!TOKEN_SHAPE.test(token)) return null;
+    const now = this.clock.now();
+    const [row] = await db.$queryRaw<{ userId: string }[]>`
+      UPDATE ${this.tables[purpose]} SET used_at = ${now}
+      WHERE token_hash = ${hashToken(token)} AND used_at IS NULL AND expires_at > ${now}
+      RETURNING user_id::text AS "userId"`;
+    return row?.userId ?? null;
+  }
+
+  /** Voids the user's tokens of `purpose` not yet used; returns how many. */
+  async voidUnused(db: Db, purpose: Purpose, userId: string): Promise<number> {
+    return db.$executeRaw`DELETE FROM ${this.tables[purpose]} WHERE user_id = ${userId}::uuid AND used_at IS NULL`;
+  }
+}
