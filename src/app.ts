@@ -12,6 +12,7 @@ import { loadConfig, type Config } from "./config";
 import type { CallerInfo, Context, Viewer } from "./graphql/context";
 import { RequestLoaders } from "./graphql/loaders";
 import { accountsModule } from "./modules/accounts";
+import { singleUseFields } from "./modules/declarations";
 import { auditModule } from "./modules/audit";
 import type { Kernel } from "./modules/module";
 import { sessionsModule } from "./modules/sessions";
@@ -218,6 +219,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     maxSelections: config.GRAPHQL_MAX_RECURSIVE_SELECTIONS,
     maxRepeats: config.GRAPHQL_MAX_REPEATS,
     maxTokens: config.GRAPHQL_MAX_TOKENS,
+    singleUse: Object.keys(singleUseFields),
     introspection: config.GRAPHQL_INTROSPECTION,
     hideSuggestions: config.production,
   });
