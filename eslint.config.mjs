@@ -24,4 +24,14 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Shared pieces are module-free and GraphQL-free: the GraphQL layer maps them, they never import it.
+    files: ["src/shared/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^(graphql|type-graphql|@apollo/.*|\\.\\./(graphql|modules)(/.*)?)$", message: "src/shared/ imports neither the GraphQL layer nor a module." }] },
+      ],
+    },
+  },
 );

@@ -12,11 +12,13 @@ import { loadConfig, type Config } from "./config";
 import type { CallerInfo, Context, Viewer } from "./graphql/context";
 import { RequestLoaders } from "./graphql/loaders";
 import { accountsModule } from "./modules/accounts";
+import { singleUseFields } from "./modules/declarations";
 import { auditModule } from "./modules/audit";
 import type { Kernel } from "./modules/module";
 import { sessionsModule } from "./modules/sessions";
 import { usersModule } from "./modules/users";
-import { createFormatError, toGraphQLError, AppError } from "./graphql/errors";
+import { createFormatError, toGraphQLError } from "./graphql/errors";
+import { AppError } from "./shared/errors";
 import { observabilityPlugin, subscriptionsOverWebSocketOnly } from "./graphql/plugins";
 import { buildFederatedSchema, printSchemaFiles } from "./graphql/schema";
 import { createOperationGuard } from "./graphql/validation";
@@ -218,6 +220,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     maxSelections: config.GRAPHQL_MAX_RECURSIVE_SELECTIONS,
     maxRepeats: config.GRAPHQL_MAX_REPEATS,
     maxTokens: config.GRAPHQL_MAX_TOKENS,
+    singleUse: Object.keys(singleUseFields),
     introspection: config.GRAPHQL_INTROSPECTION,
     hideSuggestions: config.production,
   });

@@ -1,6 +1,6 @@
 import type { AuthCheckerFn } from "type-graphql";
 import type { Context, Viewer } from "./context";
-import { ForbiddenError, UnauthenticatedError } from "./errors";
+import { ForbiddenError, UnauthenticatedError } from "../shared/errors";
 
 /**
  * What a resolver requires, declared with `@Authorized(...)`: nothing more than a signed-in caller

@@ -9,7 +9,7 @@ import type { Module } from "../modules/module";
 import type { PubSub } from "../platform/pubsub/pubsub";
 import { createAuthChecker } from "./auth-checker";
 import type { Context } from "./context";
-import { BadUserInputError, type FieldProblem } from "./errors";
+import { BadUserInputError, type FieldProblem } from "../shared/errors";
 
 /** Federation 2 directives this subgraph uses. */
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';

@@ -1,10 +1,13 @@
 import { GraphQLError, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ParseOptions, type ValidationRule } from "graphql";
 import { createLimitsRule, type OperationLimits } from "./limits";
 
-/** Root fields that may appear once per operation: aliases must not multiply their attempts. */
-export const SINGLE_USE_FIELDS = ["login", "completeMfaLogin", "refreshTokens", "resetPassword", "verifyEmail"] as const;
+/**
+ * Root fields that may appear once per operation, as their module declares them (name → what one
+ * use attempts): aliases must not multiply their attempts.
+ */
+export type SingleUseFields = Readonly<Record<string, string>>;
 
-export interface GuardOptions extends Omit<OperationLimits, "singleUse"> {
+export interface GuardOptions extends OperationLimits {
   /** Tokens a document may hold; parsing stops past it (graphql's `maxTokens`). */
   maxTokens: number;
   introspection: boolean;
@@ -27,7 +30,7 @@ export interface OperationGuard {
 }
 
 export function createOperationGuard(options: GuardOptions): OperationGuard {
-  const rules: ValidationRule[] = [createLimitsRule({ ...options, singleUse: SINGLE_USE_FIELDS })];
+  const rules: ValidationRule[] = [createLimitsRule(options)];
   if (!options.introspection) rules.push(NoSchemaIntrospectionCustomRule);
   const parseOptions = { maxTokens: options.maxTokens };
   const validationOptions = { hideSuggestions: options.hideSuggestions };

@@ -8,7 +8,8 @@ import type { Logger } from "../platform/logging/logger";
 import { runInRequestScope } from "../platform/logging/request-context";
 import type { Authenticator } from "./auth";
 import type { CallerInfo, Context, Viewer } from "./context";
-import { AppError, isUnexpected } from "./errors";
+import { AppError } from "../shared/errors";
+import { isUnexpected } from "./errors";
 import type { OperationGuard } from "./validation";
 
 export interface SubscriptionServerOptions {

@@ -7,6 +7,10 @@ import type { UnitOfWork } from "../platform/events/unit-of-work";
 import type { Logger } from "../platform/logging/logger";
 import type { RateLimitStore } from "../platform/ratelimit/store";
 import type { Context } from "../graphql/context";
+import type { SingleUseFields } from "../graphql/validation";
+import type { EventCatalogue } from "../platform/events/catalogue";
+import type { NotificationTemplates } from "../platform/events/notifications";
+import type { ConfigPart } from "../shared/config-spec";
 
 /** The platform every module may use, built once by the composition root. */
 export interface Kernel {
@@ -37,4 +41,16 @@ export interface Module<Api = unknown> {
   /** Federated entities this module owns, by type name. */
   readonly entities?: Readonly<Record<string, ReferenceResolver>>;
   stop?(): Promise<void>;
+}
+
+/**
+ * What a module (or the platform) declares, each kind by name, in `<module>.declarations.ts`, a
+ * file without decorators or services (configuration loads it). src/modules/declarations.ts
+ * merges every owner's; a name declared twice stops the start.
+ */
+export interface Declarations {
+  readonly events?: EventCatalogue;
+  readonly config?: ConfigPart;
+  readonly notifications?: NotificationTemplates;
+  readonly singleUseFields?: SingleUseFields;
 }

@@ -1,4 +1,4 @@
-import { BadUserInputError, type FieldProblem } from "../graphql/errors";
+import { BadUserInputError, type FieldProblem } from "./errors";
 import { emailAddress } from "./email";
 import { parseUuid } from "./ids";
 

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { get_dmmf } from "@prisma/prisma-schema-wasm";
 import type pg from "pg";
@@ -66,10 +66,14 @@ function nativeTypeName(name: string, args: string[]): string {
   }
 }
 
-/** The shape schema.prisma describes (parsed by Prisma's own schema engine, compiled to WebAssembly). */
-export async function expectedShape(schemaPath = path.resolve(__dirname, "../../prisma/schema.prisma")): Promise<Shape> {
-  const source = await readFile(schemaPath, "utf8");
-  const dmmf = JSON.parse(get_dmmf(JSON.stringify({ prismaSchema: [["schema.prisma", source]] }))) as {
+/**
+ * The shape the schema folder describes (every .prisma file in it, as prisma.config.ts names it),
+ * parsed by Prisma's own schema engine, compiled to WebAssembly.
+ */
+export async function expectedShape(schemaDir = path.resolve(__dirname, "../../prisma")): Promise<Shape> {
+  const files = (await readdir(schemaDir, { recursive: true })).filter((file) => file.endsWith(".prisma")).sort();
+  const prismaSchema = await Promise.all(files.map(async (file) => [file, await readFile(path.join(schemaDir, file), "utf8")]));
+  const dmmf = JSON.parse(get_dmmf(JSON.stringify({ prismaSchema }))) as {
     datamodel: { models: DmmfModel[]; enums: DmmfEnum[]; indexes: DmmfIndex[] };
   };
   const enumDbName = new Map(dmmf.datamodel.enums.map((e) => [e.name, e.dbName ?? e.name]));

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ConfigError, configSpec, developmentKey, loadConfig } from "../../src/config";
+import { ConfigError, loadConfig } from "../../src/config";
+import { configSpec } from "../../src/modules/declarations";
+import { developmentKey } from "../../src/platform/platform.config";
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {

@@ -1,5 +1,6 @@
 import { GraphQLError } from "graphql";
-import { BadUserInputError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, createFormatError, isUnexpected } from "../../src/graphql/errors";
+import { createFormatError, isUnexpected } from "../../src/graphql/errors";
+import { BadUserInputError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError } from "../../src/shared/errors";
 import { runInRequestScope } from "../../src/platform/logging/request-context";
 
 const production = createFormatError({ exposeDetails: false, hideSuggestions: true });

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { InvalidEventError, eventCatalogue, renderCatalogue, validatePayload } from "../../src/platform/events/catalogue";
+import { eventCatalogue } from "../../src/modules/declarations";
+import { InvalidEventError, renderCatalogue, validatePayload } from "../../src/platform/events/catalogue";
 
 it("README.md lists every event of the catalogue as the code renders it", () => {
   const readme = readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");

@@ -5,7 +5,7 @@ import { AccountsService } from "../../src/modules/accounts/accounts.service";
 import { passwordProblems } from "../../src/modules/accounts/password-policy";
 import { HASHING_NICE, PasswordHasher } from "../../src/platform/crypto/passwords";
 import { MemoryRateLimitStore } from "../../src/platform/ratelimit/store";
-import { BadUserInputError, RateLimitedError } from "../../src/graphql/errors";
+import { BadUserInputError, RateLimitedError } from "../../src/shared/errors";
 
 describe("password policy", () => {
   it("SECURITY 7: refuses 11 characters, accepts 12 (both policies)", () => {

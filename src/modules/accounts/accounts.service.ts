@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../../config";
-import { BadUserInputError } from "../../graphql/errors";
+import { BadUserInputError } from "../../shared/errors";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
 import type { Kernel } from "../module";

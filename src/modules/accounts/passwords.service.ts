@@ -1,4 +1,4 @@
-import { BadUserInputError, ForbiddenError } from "../../graphql/errors";
+import { BadUserInputError, ForbiddenError } from "../../shared/errors";
 import type { Viewer } from "../../graphql/context";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { Origin, WorkScope } from "../../platform/events/unit-of-work";

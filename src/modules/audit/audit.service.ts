@@ -1,4 +1,4 @@
-import { BadUserInputError } from "../../graphql/errors";
+import { BadUserInputError } from "../../shared/errors";
 import type { Prisma } from "../../platform/db/database";
 import type { AuditEventConnection } from "./audit.types";
 

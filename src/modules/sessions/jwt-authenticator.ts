@@ -1,5 +1,5 @@
 import type { Authenticator } from "../../graphql/auth";
-import { UnauthenticatedError } from "../../graphql/errors";
+import { UnauthenticatedError } from "../../shared/errors";
 import { InvalidTokenError, type AccessTokens } from "../../platform/jwt/access-tokens";
 import type { SessionRevocations } from "./revocations";
 

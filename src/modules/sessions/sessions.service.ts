@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { BadUserInputError, NotFoundError, UnauthenticatedError } from "../../graphql/errors";
+import { BadUserInputError, NotFoundError, UnauthenticatedError } from "../../shared/errors";
 import type { Viewer } from "../../graphql/context";
 import { BCRYPT_MAX_BYTES, type PasswordHasher } from "../../platform/crypto/passwords";
 import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";

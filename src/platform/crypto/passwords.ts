@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { RateLimitedError } from "../../graphql/errors";
+import { RateLimitedError } from "../../shared/errors";
 
 /** Scheduling priority of the hashing threads: below the event loop, PostgreSQL and Redis. */
 export const HASHING_NICE = 10;

@@ -1,13 +1,13 @@
-/** Templates of the `notifications` queue (contract). The notification service renders them. */
-export type NotificationTemplate =
-  | "verify-email"
-  | "password-reset"
-  | "account-exists"
-  | "password-changed"
-  | "new-device-login"
-  | "mfa-enabled"
-  | "mfa-disabled"
-  | "kyc-status-changed";
+import type { notificationTemplates } from "../../modules/declarations";
+
+/**
+ * Templates of the `notifications` queue (contract) as their owner declares them: name → what the
+ * message says and its params. The notification service renders them.
+ */
+export type NotificationTemplates = Readonly<Record<string, string>>;
+
+/** Every template a module declares (src/modules/declarations.ts merges them). */
+export type NotificationTemplate = keyof typeof notificationTemplates & string;
 
 /** Job data on `notifications`: one message to one person. */
 export interface Notification {

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock";
 import { empty, sql, type Prisma, type Sql, type Tx } from "../db/database";
-import { eventCatalogue, validatePayload, type EventEnvelope, type EventPayload, type EventType } from "./catalogue";
+import { eventCatalogue } from "../../modules/declarations";
+import { validatePayload, type EventDefinition, type EventEnvelope, type EventPayload, type EventType } from "./catalogue";
 import type { EventHandlers } from "./handlers";
 import type { Notification } from "./notifications";
 import { NOTIFICATIONS, USER_EVENTS } from "./outbox";
@@ -173,7 +174,7 @@ export class UnitOfWork {
   }
 
   private envelope<T extends EventType>(type: T, aggregateId: string, data: EventPayload<T>, actorId: string | null): EventEnvelope<T> {
-    const entry = eventCatalogue[type];
+    const entry: EventDefinition = eventCatalogue[type];
     return { id: randomUUID(), type, version: entry.version, occurredAt: this.clock.now().toISOString(), aggregateType: entry.aggregateType, aggregateId, actorId, data };
   }
 }

@@ -1,4 +1,4 @@
-import { RateLimitedError } from "../../graphql/errors";
+import { RateLimitedError } from "../../shared/errors";
 import type { Redis } from "ioredis";
 
 export interface Hit {

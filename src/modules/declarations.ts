@@ -1,0 +1,28 @@
+import { platformDeclarations } from "../platform/platform.declarations";
+import { mergeOnce } from "../shared/merge-once";
+import { accountsDeclarations } from "./accounts/accounts.declarations";
+import type { Declarations } from "./module";
+import { sessionsDeclarations } from "./sessions/sessions.declarations";
+
+/** Every owner's declarations, one line each (a module without any is not listed). */
+const owners = {
+  platform: platformDeclarations,
+  sessions: sessionsDeclarations,
+  accounts: accountsDeclarations,
+} as const;
+
+type Owners = typeof owners;
+type PartsOf<K extends keyof Declarations> = { [O in keyof Owners]: Owners[O] extends { readonly [P in K]: infer V } ? V : Record<never, never> };
+
+function declared<K extends keyof Declarations>(kind: K): PartsOf<K> {
+  return Object.fromEntries(Object.entries(owners).map(([owner, d]: [string, Declarations]) => [owner, d[kind] ?? {}])) as PartsOf<K>;
+}
+
+/** Every variable the service reads. `.env.example` and the README list exactly these (a test checks). */
+export const configSpec = mergeOnce("variable", declared("config"));
+/** Every domain event this service publishes (platform/events/catalogue.ts checks payloads against it). */
+export const eventCatalogue = mergeOnce("event", declared("events"));
+/** Every template of the `notifications` queue this service sends. */
+export const notificationTemplates = mergeOnce("template", declared("notifications"));
+/** Root fields that may appear once per operation. */
+export const singleUseFields = mergeOnce("field", declared("singleUseFields"));
