@@ -9,6 +9,7 @@ import { activeAccountGate, type ClaimsSource, type LoginGate } from "./seams";
 import { SessionRevocations } from "./revocations";
 import { SessionsResolver } from "./sessions.resolver";
 import { SessionsService } from "./sessions.service";
+import { UserMfaResolver } from "./user-mfa.resolver";
 
 export interface SessionsDeps {
   tokens: AccessTokens;
@@ -62,7 +63,7 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
   return {
     name: "sessions",
     api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations, start: (...args) => service.start(...args), addGate },
-    resolvers: [new SessionsResolver(service)],
+    resolvers: [new SessionsResolver(service), new UserMfaResolver()],
   };
 }
 

@@ -91,3 +91,13 @@ async function waitForReasons(userId: string): Promise<string[]> {
   });
 }
 
+it("User fields: mfaEnabled is a field the sessions module adds (users/ keeps its own), answered for the user themself only (a public profile, even their own, gets null)", async () => {
+  const fieldsOf = (name: "users" | "sessions") => h.t.app.modules[name].resolvers.flatMap((r) => Object.getOwnPropertyNames(Object.getPrototypeOf(r)));
+  expect(fieldsOf("users")).not.toContain("mfaEnabled");
+  expect(fieldsOf("sessions")).toContain("mfaEnabled");
+  const self = await h.signedIn();
+  const other = await h.signedIn();
+  const query = `query ($self: ID!, $other: ID!) { me { mfaEnabled } self: user(id: $self) { mfaEnabled } other: user(id: $other) { mfaEnabled } }`;
+  const res = await h.gql<{ me: { mfaEnabled: boolean | null }; self: { mfaEnabled: boolean | null }; other: { mfaEnabled: boolean | null } }, { self: string; other: string }>(query, { self: self.user.id, other: other.user.id }, self.headers);
+  expect(res.data).toEqual({ me: { mfaEnabled: false }, self: { mfaEnabled: null }, other: { mfaEnabled: null } });
+});
