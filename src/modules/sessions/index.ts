@@ -4,10 +4,12 @@ import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import type { PubSub } from "../../platform/pubsub/pubsub";
 import type { Kernel, Module } from "../module";
+import type { UsersApi } from "../users";
 import { JwtAuthenticator } from "./jwt-authenticator";
 import { activeAccountGate, type ClaimsSource, type LoginGate } from "./seams";
 import { SessionRevocations } from "./revocations";
 import { SessionsResolver } from "./sessions.resolver";
+import { sessionsPersonalData } from "./sessions.personal-data";
 import { SessionsService } from "./sessions.service";
 import { UserMfaResolver } from "./user-mfa.resolver";
 
@@ -21,6 +23,7 @@ export interface SessionsDeps {
   redisPrefix: string;
   /** The roles access tokens carry, at login and at every refresh. */
   claims: ClaimsSource;
+  users: Pick<UsersApi, "personalData">;
 }
 
 export interface SessionsApi {
@@ -47,6 +50,7 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
     ttlSeconds: config.ACCESS_TOKEN_TTL_S,
   });
   revocations.subscribe(kernel.handlers);
+  deps.users.personalData.register(sessionsPersonalData(kernel.prisma));
   const gates: LoginGate[] = [activeAccountGate];
   const addGate = (gate: LoginGate) => {
     if (gates.some((known) => known.name === gate.name)) throw new Error(`login gate ${gate.name} is registered twice`);
