@@ -148,9 +148,9 @@ export type Modules = ReturnType<typeof createModules>;
 /** Every module, one line each, in dependency order. */
 export function createModules(kernel: Kernel, parts: ModuleParts) {
   const users = usersModule(kernel);
-  const sessions = sessionsModule(kernel, parts);
-  const accounts = accountsModule(kernel, { hasher: parts.hasher, sessions: sessions.api });
-  const audit = auditModule(kernel);
+  const sessions = sessionsModule(kernel, { ...parts, claims: users.api.claims, users: users.api });
+  const accounts = accountsModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api });
+  const audit = auditModule(kernel, { users: users.api });
   return { users, sessions, accounts, audit };
 }
 

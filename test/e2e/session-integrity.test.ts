@@ -16,6 +16,8 @@ import { startTestApp, type TestApp } from "../support/app";
 import { graphql, type GraphQLResponse } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 import { SessionsService } from "../../src/modules/sessions/sessions.service";
+import { activeAccountGate } from "../../src/modules/sessions/seams";
+import type { AuthPayload } from "../../src/modules/sessions/session.types";
 import { SessionRevocations } from "../../src/modules/sessions/revocations";
 import { BackgroundTasks } from "../../src/platform/background-tasks";
 import { systemClock } from "../../src/platform/clock";
@@ -110,7 +112,7 @@ describe("issue 10 item 3: a login racing a reset, a password change or a logout
     const logger = createLogger({ level: "silent" });
     const revocations = new SessionRevocations({ prisma: prisma(), redis: null, pubSub: createMemoryPubSub(), clock: systemClock, logger, prefix: "unused:", ttlSeconds: config.ACCESS_TOKEN_TTL_S });
     const settings = { refreshIdleMs: 3_600_000, sessionMs: 3_600_000, rememberMeSessionMs: 3_600_000, refreshPerMinute: 10, reuseGraceMs: 10_000, loginsPerAddress: 100 };
-    const deps = { prisma: prisma(), unitOfWork: parts.unitOfWork ?? platform.events.unitOfWork, hasher: parts.hasher, tokens, revocations, rateLimits: new MemoryRateLimitStore(), clock: systemClock, background: new BackgroundTasks(logger) };
+    const deps = { prisma: prisma(), unitOfWork: parts.unitOfWork ?? platform.events.unitOfWork, hasher: parts.hasher, tokens, revocations, rateLimits: new MemoryRateLimitStore(), clock: systemClock, background: new BackgroundTasks(logger), gates: [activeAccountGate], claims: t.app.modules.users.api.claims };
     return new SessionsService(deps, settings);
   }
 
@@ -175,7 +177,7 @@ describe("issue 10 item 3: a login racing a reset, a password change or a logout
       const lockWaits = async () => (await prisma().$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)[0]?.n;
       await waitUntil("the trigger to wait for the login or to finish", async () => settled || (await lockWaits()));
       unitOfWork.release.open();
-      const raced = await pending;
+      const raced = (await pending) as AuthPayload;
       expect((await trigger).errors).toBeUndefined();
       expect(codeOf(await graphql(t.baseUrl, RefreshTokensDocument, { refreshToken: raced.refreshToken }))).toBe("UNAUTHENTICATED");
       expect(codeOf(await graphql(t.baseUrl, MeDocument, undefined, bearer(raced.accessToken)))).toBe("UNAUTHENTICATED");

@@ -1,6 +1,8 @@
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { Kernel, Module } from "../module";
 import type { SessionsApi } from "../sessions";
+import type { UsersApi } from "../users";
+import { accountsPersonalData } from "./accounts.personal-data";
 import { AccountsResolver } from "./accounts.resolver";
 import { AccountsService } from "./accounts.service";
 import { PasswordsService } from "./passwords.service";
@@ -8,6 +10,7 @@ import { PasswordsService } from "./passwords.service";
 export interface AccountsDeps {
   hasher: PasswordHasher;
   sessions: SessionsApi;
+  users: Pick<UsersApi, "personalData">;
 }
 
 export interface AccountsApi {
@@ -20,6 +23,7 @@ export function accountsModule(kernel: Kernel, deps: AccountsDeps): Module<Accou
   const { config } = kernel;
   const settings = { publicUrl: config.PUBLIC_URL, passwordPolicy: config.PASSWORD_POLICY, emailVerificationTtlMs: config.EMAIL_VERIFICATION_TTL_S * 1000 };
   const accounts = new AccountsService({ ...kernel, hasher: deps.hasher }, settings);
+  deps.users.personalData.register(accountsPersonalData(kernel.prisma));
   const passwords = new PasswordsService({ ...kernel, hasher: deps.hasher, revocations: deps.sessions.revocations }, settings);
   return { name: "accounts", api: { accounts, passwords }, resolvers: [new AccountsResolver(accounts, passwords)] };
 }

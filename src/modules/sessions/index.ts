@@ -4,10 +4,14 @@ import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import type { PubSub } from "../../platform/pubsub/pubsub";
 import type { Kernel, Module } from "../module";
+import type { UsersApi } from "../users";
 import { JwtAuthenticator } from "./jwt-authenticator";
+import { activeAccountGate, type ClaimsSource, type LoginGate } from "./seams";
 import { SessionRevocations } from "./revocations";
 import { SessionsResolver } from "./sessions.resolver";
+import { sessionsPersonalData } from "./sessions.personal-data";
 import { SessionsService } from "./sessions.service";
+import { UserMfaResolver } from "./user-mfa.resolver";
 
 export interface SessionsDeps {
   tokens: AccessTokens;
@@ -17,6 +21,9 @@ export interface SessionsDeps {
   pubSub: PubSub;
   /** Prefix of this deployment's Redis keys. */
   redisPrefix: string;
+  /** The roles access tokens carry, at login and at every refresh. */
+  claims: ClaimsSource;
+  users: Pick<UsersApi, "personalData">;
 }
 
 export interface SessionsApi {
@@ -24,6 +31,10 @@ export interface SessionsApi {
   authenticator: Authenticator;
   /** Whether sessions ended, marked and announced to every instance. */
   revocations: SessionRevocations;
+  /** Every way in ends here: the gates, then a session and its tokens (or a gate's challenge). */
+  start: SessionsService["start"];
+  /** Adds a check every way in passes, after those added before it; a repeated name is refused. */
+  addGate(gate: LoginGate): void;
 }
 
 /** Logins, tokens and sessions per device. */
@@ -39,7 +50,13 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
     ttlSeconds: config.ACCESS_TOKEN_TTL_S,
   });
   revocations.subscribe(kernel.handlers);
-  const service = new SessionsService({ ...kernel, hasher: deps.hasher, tokens: deps.tokens, revocations }, {
+  deps.users.personalData.register(sessionsPersonalData(kernel.prisma));
+  const gates: LoginGate[] = [activeAccountGate];
+  const addGate = (gate: LoginGate) => {
+    if (gates.some((known) => known.name === gate.name)) throw new Error(`login gate ${gate.name} is registered twice`);
+    gates.push(gate);
+  };
+  const service = new SessionsService({ ...kernel, hasher: deps.hasher, tokens: deps.tokens, revocations, gates, claims: deps.claims }, {
     refreshIdleMs: config.REFRESH_IDLE_TTL_S * 1000,
     sessionMs: config.SESSION_TTL_S * 1000,
     rememberMeSessionMs: config.SESSION_REMEMBER_TTL_S * 1000,
@@ -49,10 +66,11 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
   });
   return {
     name: "sessions",
-    api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations },
-    resolvers: [new SessionsResolver(service)],
+    api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations, start: (...args) => service.start(...args), addGate },
+    resolvers: [new SessionsResolver(service), new UserMfaResolver()],
   };
 }
 
 export { endSessions } from "./sessions.service";
 export type { SessionRevocations } from "./revocations";
+export type { Amr, ClaimsSource, Device, LoginGate, LoginProof, LoginRefusal, LoginSubject } from "./seams";

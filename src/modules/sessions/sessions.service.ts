@@ -12,7 +12,8 @@ import { emailKey } from "../../shared/email";
 import { privateUser, type User, type UserRow } from "../users";
 import type { SessionRevocations } from "./revocations";
 import { sessionsLimits } from "./sessions.limits";
-import type { AuthPayload, LoginInput, SessionInfo } from "./session.types";
+import type { ClaimsSource, Device, LoginGate, LoginProof, LoginSubject, RefusalReason } from "./seams";
+import type { AuthPayload, LoginInput, MfaChallenge, SessionInfo } from "./session.types";
 
 const LOGIN_FAILED = "Invalid email or password";
 /** Made only when refused (an error captures its stack). */
@@ -71,7 +72,14 @@ export async function endSessions(scope: WorkScope, userId: string, reason: EndR
 }
 
 /** What the service uses, by name. */
-export type SessionsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "background"> & { hasher: PasswordHasher; tokens: AccessTokens; revocations: SessionRevocations };
+export type SessionsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "background"> & {
+  hasher: PasswordHasher;
+  tokens: AccessTokens;
+  revocations: SessionRevocations;
+  /** Checked in order by every way in; modules add theirs at start. */
+  gates: readonly LoginGate[];
+  claims: ClaimsSource;
+};
 
 /** Login, token refresh with rotation and reuse detection, logout, the caller's own account. */
 export class SessionsService {
@@ -83,14 +91,15 @@ export class SessionsService {
   ) {}
 
   /**
-   * The same error, after the same bcrypt work, for an unknown email, a wrong password and an
-   * account that cannot log in (pending, suspended, deleted). `signal` fires when the caller has
-   * gone: a comparison still waiting for a hashing thread is then dropped.
+   * Password login: parse, limits, the password, then `start` (the gates, then the session). The
+   * same error, after the same bcrypt work, for an unknown email, a wrong password and an account
+   * a gate refuses (pending, suspended, deleted). `signal` fires when the caller has gone: a
+   * comparison still waiting for a hashing thread is then dropped.
    */
-  async login(input: LoginInput, origin: Origin, signal?: AbortSignal): Promise<AuthPayload> {
+  async login(input: LoginInput, origin: Origin, signal?: AbortSignal): Promise<AuthPayload | MfaChallenge> {
     const check = new InputCheck("input");
     const email = check.email("email", input.email);
-    const deviceName = check.text("deviceName", input.deviceName, 100);
+    const name = check.text("deviceName", input.deviceName, 100);
     const fingerprint = check.text("deviceFingerprint", input.deviceFingerprint, 128);
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
     // Whatever the emails, so that one address cannot fill the hashing queue with made-up ones.
@@ -110,24 +119,27 @@ export class SessionsService {
     // Over bcrypt's 72 bytes no stored password can match (they are refused when set); bcrypt would truncate.
     const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
     const matches = (await this.deps.hasher.verify(tooLong ? "" : input.password, user?.passwordHash, signal)) && !tooLong;
-    if (!user || !matches || user.status !== "ACTIVE" || user.deletedAt) {
-      // Recorded in the background, so that the answer takes the same time whatever is recorded
-      // (SECURITY 2); an unknown email's failure is audited too, without the address.
-      await this.deps.background.run("failed login record", () => this.deps.unitOfWork.run(origin, async (scope) => {
-        if (!user) {
-          scope.audit({ action: "user.login", outcome: "failure", metadata: { reason: "unknown_account" } });
-          return;
-        }
-        const reason = matches ? "not_active" : "bad_password";
-        scope.publish("user.login_failed", user.id, { reason });
-        scope.audit({ action: "user.login", outcome: "failure", subjectType: "user", subjectId: user.id, metadata: { reason } });
-      }));
-      throw new UnauthenticatedError(LOGIN_FAILED);
-    }
+    if (!user?.passwordHash || !matches) return this.refuse(origin, user, "bad_password");
+    const stored = user.passwordHash;
+    const result = await this.start(user, { name, fingerprint, rememberMe: input.rememberMe === true }, origin, { amr: ["pwd"], verifiedHash: stored });
     await this.limits.loginFailures.refund(this.deps, { account }); // not a failure after all
+    // A hash made before BCRYPT_COST was raised: made again now that the password is known.
+    if (this.deps.hasher.needsRehash(stored)) await this.deps.background.run("password rehash", () => this.rehash(user.id, stored, input.password));
+    return result;
+  }
 
+  /**
+   * Where every way in ends (password, MFA completion, Google, step-up): the registered gates in
+   * order, then a new session with its tokens. A gate's challenge is answered instead of tokens; a
+   * refusal is the way in's usual failure.
+   */
+  async start(user: LoginSubject, device: Device, origin: Origin, proof: LoginProof): Promise<AuthPayload | MfaChallenge> {
+    for (const gate of this.deps.gates) {
+      const answer = await gate.check(user, proof, origin);
+      if (answer && "refused" in answer) return this.refuse(origin, user, answer.refused);
+      if (answer) return answer;
+    }
     const now = this.deps.clock.now();
-    const rememberMe = input.rememberMe === true;
     const refreshToken = newOpaqueToken();
     const session = await this.deps.unitOfWork.run({ ...origin, actor: { type: "user", id: user.id } }, async (scope) => {
       // The user as it is now, locked until this commits against a password change or reset and
@@ -136,19 +148,21 @@ export class SessionsService {
       const [current] = await scope.tx.$queryRaw<{ passwordHash: string | null; status: string; deletedAt: Date | null; sessionsEndedAt: Date | null }[]>`
         SELECT password_hash AS "passwordHash", status::text AS status, deleted_at AS "deletedAt", sessions_ended_at AS "sessionsEndedAt"
         FROM users WHERE id = ${user.id}::uuid FOR SHARE`;
-      if (!current || current.passwordHash !== user.passwordHash || current.status !== "ACTIVE" || current.deletedAt || current.sessionsEndedAt?.getTime() !== user.sessionsEndedAt?.getTime()) {
+      const rehashed = proof.verifiedHash !== undefined && current?.passwordHash !== proof.verifiedHash;
+      if (!current || rehashed || current.status !== "ACTIVE" || current.deletedAt || current.sessionsEndedAt?.getTime() !== user.sessionsEndedAt?.getTime()) {
         scope.audit({ action: "user.login", outcome: "failure", subjectType: "user", subjectId: user.id, metadata: { reason: "superseded" } });
         return null;
       }
       // A device seen before: by its fingerprint when the client gives one, otherwise by the user
       // agent and address the service sees; with neither known, a new device.
-      const device = fingerprint ? { deviceFingerprint: fingerprint } : origin.userAgent && origin.ipAddress ? { userAgent: origin.userAgent, ipAddress: origin.ipAddress } : null;
-      const seen = device ? await scope.tx.session.count({ where: { userId: user.id, ...device } }) : 0;
+      const seenBy = device.fingerprint ? { deviceFingerprint: device.fingerprint } : origin.userAgent && origin.ipAddress ? { userAgent: origin.userAgent, ipAddress: origin.ipAddress } : null;
+      const seen = seenBy ? await scope.tx.session.count({ where: { userId: user.id, ...seenBy } }) : 0;
+      const { name: deviceName, rememberMe } = device;
       const created = await scope.tx.session.create({
         data: {
           userId: user.id,
           deviceName,
-          deviceFingerprint: fingerprint,
+          deviceFingerprint: device.fingerprint,
           userAgent: origin.userAgent ?? null,
           ipAddress: origin.ipAddress ?? null,
           country: origin.country ?? null,
@@ -166,10 +180,23 @@ export class SessionsService {
       return created;
     });
     if (!session) throw new UnauthenticatedError(LOGIN_FAILED);
-    // A hash made before BCRYPT_COST was raised: made again now that the password is known.
-    const stored = user.passwordHash;
-    if (stored && this.deps.hasher.needsRehash(stored)) await this.deps.background.run("password rehash", () => this.rehash(user.id, stored, input.password));
     return this.payload(user.id, session, refreshToken, async () => user);
+  }
+
+  /**
+   * A refused way in: recorded in the background, so that the answer takes the same time whatever
+   * is recorded (SECURITY 2); an unknown email's failure is audited too, without the address.
+   */
+  private async refuse(origin: Origin, user: LoginSubject | null, reason: RefusalReason | "bad_password"): Promise<never> {
+    await this.deps.background.run("failed login record", () => this.deps.unitOfWork.run(origin, async (scope) => {
+      if (!user) {
+        scope.audit({ action: "user.login", outcome: "failure", metadata: { reason: "unknown_account" } });
+        return;
+      }
+      scope.publish("user.login_failed", user.id, { reason });
+      scope.audit({ action: "user.login", outcome: "failure", subjectType: "user", subjectId: user.id, metadata: { reason } });
+    }));
+    throw new UnauthenticatedError(LOGIN_FAILED);
   }
 
   /** Stores a hash of `password` at the configured cost, unless the password changed meanwhile. */
@@ -300,7 +327,7 @@ export class SessionsService {
 
   /** Tokens for a session; the user is loaded only when the operation selects it. */
   private async payload(userId: string, session: SessionFields, refreshToken: string, loadUser: () => Promise<UserRow>): Promise<AuthPayload> {
-    const roles = ["USER"];
+    const { roles } = await this.deps.claims.claimsOf(userId);
     const accessToken = await this.deps.tokens.issue({ userId, sessionId: session.id, roles });
     return {
       accessToken,

@@ -57,11 +57,6 @@ export class UserPrivateResolver {
     return user.private?.preferredCurrency ?? null;
   }
 
-  @FieldResolver(() => Boolean, { nullable: true, description: "Visible to the user themself only." })
-  mfaEnabled(@Root() user: User): boolean | null {
-    return user.private?.mfaEnabled ?? null;
-  }
-
   @FieldResolver(() => [String], { nullable: true, description: "Visible to the user themself only." })
   roles(@Root() user: User): string[] | null {
     return user.private?.roles ?? null;

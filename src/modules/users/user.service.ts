@@ -38,7 +38,6 @@ export function privateUser(row: UserRow, roles: string[]): User {
       locale: row.locale,
       timezone: row.timezone,
       preferredCurrency: row.preferredCurrency,
-      mfaEnabled: false,
       roles,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,

@@ -38,7 +38,6 @@ export interface PrivateProfile {
   locale: string;
   timezone: string;
   preferredCurrency: string;
-  mfaEnabled: boolean;
   roles: string[];
   createdAt: Date;
   updatedAt: Date;
