@@ -11,7 +11,8 @@ import { SessionRevocations } from "./revocations";
 import { SessionsResolver } from "./sessions.resolver";
 import { sessionsPersonalData } from "./sessions.personal-data";
 import { SessionsService } from "./sessions.service";
-import { UserMfaResolver } from "./user-mfa.resolver";
+import { UserMfaResolver, noSecondFactor } from "./user-mfa.resolver";
+import type { LoaderFactory } from "../../graphql/loaders";
 
 export interface SessionsDeps {
   tokens: AccessTokens;
@@ -35,6 +36,8 @@ export interface SessionsApi {
   start: SessionsService["start"];
   /** Adds a check every way in passes, after those added before it; a repeated name is refused. */
   addGate(gate: LoginGate): void;
+  /** Where `User.mfaEnabled` comes from (the MFA module gives it, once). */
+  useSecondFactorStatus(status: LoaderFactory<string, boolean>): void;
 }
 
 /** Logins, tokens and sessions per device. */
@@ -64,10 +67,15 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
     reuseGraceMs: config.REFRESH_REUSE_GRACE_S * 1000,
     loginsPerAddress: config.LOGIN_ADDRESS_RATE_LIMIT,
   });
+  let secondFactorStatus = noSecondFactor;
+  const useSecondFactorStatus = (status: LoaderFactory<string, boolean>) => {
+    if (secondFactorStatus !== noSecondFactor) throw new Error("the second-factor status source is given twice");
+    secondFactorStatus = status;
+  };
   return {
     name: "sessions",
-    api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations, start: (...args) => service.start(...args), addGate },
-    resolvers: [new SessionsResolver(service), new UserMfaResolver()],
+    api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations, start: (...args) => service.start(...args), addGate, useSecondFactorStatus },
+    resolvers: [new SessionsResolver(service), new UserMfaResolver(() => secondFactorStatus)],
   };
 }
 

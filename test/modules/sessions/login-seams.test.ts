@@ -1,3 +1,4 @@
+import DataLoader from "dataloader";
 import { decodeJwt } from "jose";
 import type { LoginGate, LoginSubject } from "../../../src/modules/sessions";
 import type { Origin } from "../../../src/platform/events/unit-of-work";
@@ -100,4 +101,16 @@ it("User fields: mfaEnabled is a field the sessions module adds (users/ keeps it
   const query = `query ($self: ID!, $other: ID!) { me { mfaEnabled } self: user(id: $self) { mfaEnabled } other: user(id: $other) { mfaEnabled } }`;
   const res = await h.gql<{ me: { mfaEnabled: boolean | null }; self: { mfaEnabled: boolean | null }; other: { mfaEnabled: boolean | null } }, { self: string; other: string }>(query, { self: self.user.id, other: other.user.id }, self.headers);
   expect(res.data).toEqual({ me: { mfaEnabled: false }, self: { mfaEnabled: null }, other: { mfaEnabled: null } });
+});
+
+it("User fields: the second-factor status a module gives answers mfaEnabled, batched per request; a second source is refused", async () => {
+  const enrolled = await h.signedIn();
+  const plain = await h.signedIn();
+  const asked: string[][] = [];
+  h.t.app.modules.sessions.api.useSecondFactorStatus(() => new DataLoader(async (ids: readonly string[]) => (asked.push([...ids]), ids.map((id) => id === enrolled.user.id))));
+  expect(() => h.t.app.modules.sessions.api.useSecondFactorStatus(() => new DataLoader(async (ids: readonly string[]) => ids.map(() => true)))).toThrow("the second-factor status source is given twice");
+  const mfaOf = async (headers: Record<string, string>) => (await h.gql<{ me: { mfaEnabled: boolean | null } }, Record<string, never>>("{ me { mfaEnabled } }", {}, headers)).data?.me.mfaEnabled;
+  expect(await mfaOf(enrolled.headers)).toBe(true);
+  expect(await mfaOf(plain.headers)).toBe(false);
+  expect(asked).toEqual([[enrolled.user.id], [plain.user.id]]);
 });
