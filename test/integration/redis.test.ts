@@ -3,6 +3,7 @@ import { createRedisPubSub } from "../../src/platform/pubsub/pubsub";
 import { MemoryRateLimitStore, RedisRateLimitStore } from "../../src/platform/ratelimit/store";
 import { startTestApp } from "../support/app";
 import { REDIS_URL, uniqueSuffix } from "../support/env";
+import { waitUntil } from "../support/wait";
 
 const clients: Redis[] = [];
 const connect = () => {
@@ -24,7 +25,9 @@ describe("Redis PubSub", () => {
     const strayIterator = other.subscribe("kyc")[Symbol.asyncIterator]();
     void strayIterator.next().then((r) => strays.push(r.value));
     const first = iterator.next();
-    await new Promise((r) => setTimeout(r, 100)); // let SUBSCRIBE reach Redis
+    // Publish once Redis has the subscription (a fixed pause loses the message on a loaded machine).
+    const probe = connect();
+    await waitUntil("the SUBSCRIBE to reach Redis", async () => ((await probe.pubsub("NUMSUB", `${prefix}kyc`)) as [string, number])[1] >= 1);
     a.publish("kyc", { userId: "u1", status: "APPROVED" });
     received.push((await first).value);
     expect(received).toEqual([{ userId: "u1", status: "APPROVED" }]);
