@@ -106,12 +106,15 @@ export class KeyStore {
     for (const row of rows) {
       const alg = row.alg as JwtAlgorithm;
       const publicJwk = row.publicJwk as JWK;
+      // A key's halves never change under its kid (a rewrap re-seals the same private half): a key
+      // loaded before is reused, so a reload opens no sealed value (no KMS call) it has opened already.
+      const known = this.keys.get(row.kid);
       const loaded: LoadedKey = {
         kid: row.kid,
         alg,
         publicJwk,
-        publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
-        privateKey: row.retiredAt ? null : ((await importJWK(JSON.parse(await this.vault.open(sealedOf(row), bindingOf(row.kid))) as JWK, alg)) as CryptoKey),
+        publicKey: known?.publicKey ?? ((await importJWK(publicJwk, alg)) as CryptoKey),
+        privateKey: row.retiredAt ? null : (known?.privateKey ?? ((await importJWK(JSON.parse(await this.vault.open(sealedOf(row), bindingOf(row.kid))) as JWK, alg)) as CryptoKey)),
         retiredAt: row.retiredAt,
       };
       keys.set(row.kid, loaded);
