@@ -28,6 +28,7 @@ import { callerInfo } from "./http/client-ip";
 import { healthRouter, type ReadinessCheck } from "./http/health";
 import { httpError } from "./http/http-error";
 import { routerGate } from "./http/router-gate";
+import { RouteTable } from "./http/routes";
 import { contractOperationNames } from "./graphql/operations";
 import { AccessTokens } from "./platform/jwt/access-tokens";
 import { KeyStore } from "./platform/jwt/keys";
@@ -137,6 +138,8 @@ export interface App {
 /** What the modules take from the platform besides the kernel. */
 export interface ModuleParts {
   tokens: AccessTokens;
+  /** The signing keys, for the JWKS route. */
+  keys: Pick<KeyStore, "jwks">;
   hasher: PasswordHasher;
   redis: Redis | null;
   pubSub: PubSub;
@@ -183,7 +186,7 @@ export async function schemaFiles(): Promise<{ subgraph: string; api: string }> 
     handlers: offline("event handlers"),
   };
   const pubSub = createMemoryPubSub();
-  const modules = createModules(kernel, { tokens: offline("access tokens"), hasher: offline("the password hasher"), redis: null, pubSub, redisPrefix: "" });
+  const modules = createModules(kernel, { tokens: offline("access tokens"), keys: offline("signing keys"), hasher: offline("the password hasher"), redis: null, pubSub, redisPrefix: "" });
   return printSchemaFiles(await buildFederatedSchema(Object.values(modules), pubSub));
 }
 
@@ -210,7 +213,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);
   const background = new BackgroundTasks(logger);
   const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers };
-  const modules = createModules(kernel, { tokens, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? "identity:" });
+  const modules = createModules(kernel, { tokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? "identity:" });
   const { authenticator, revocations } = modules.sessions.api;
   const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub);
   const guard = createOperationGuard({
@@ -288,8 +291,9 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
 
   expressApp.use(requestScope(logger));
   expressApp.use(healthRouter(platform.readiness, () => shuttingDown));
-  expressApp.get("/.well-known/jwks.json", (_req, res) => {
-    res.set("cache-control", "public, max-age=300").json(keys.jwks());
+  const routes = new RouteTable(Object.values(modules));
+  expressApp.use((req, res, next) => {
+    if (!routes.serve(req, res, next)) next();
   });
   const metricsServer = config.METRICS_PORT === null ? null : createServer(metricsHandler(metrics));
   if (!metricsServer) expressApp.get("/metrics", metricsHandler(metrics));
@@ -331,6 +335,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       await apollo.stop();
       if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
       await background.drain();
+      for (const module of Object.values(modules).reverse()) await module.stop?.();
       await hasher.close();
       await keyWatcher.stop();
       await platform.close();

@@ -11,6 +11,9 @@ const owners = {
   accounts: accountsDeclarations,
 } as const;
 
+/** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */
+export const declarationOwners = Object.keys(owners);
+
 type Owners = typeof owners;
 type PartsOf<K extends keyof Declarations> = { [O in keyof Owners]: Owners[O] extends { readonly [P in K]: infer V } ? V : Record<never, never> };
 

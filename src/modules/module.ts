@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config";
 import type { BackgroundTasks } from "../platform/background-tasks";
 import type { Clock } from "../platform/clock";
@@ -29,6 +30,18 @@ export interface Kernel {
 export type ReferenceResolver = (reference: Record<string, unknown>, context: Context) => Promise<unknown>;
 
 /**
+ * An HTTP route a module serves outside GraphQL (webhooks, redirects, documents), as a plain
+ * `node:http` handler, so that the server underneath can change without touching modules.
+ * A rejected promise is answered 500 without detail and logged.
+ */
+export interface Route {
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
+  /** An exact path (no parameters, no query): `/.well-known/jwks.json`, `/webhooks/sumsub`. */
+  readonly path: string;
+  handle(request: IncomingMessage, response: ServerResponse): void | Promise<void>;
+}
+
+/**
  * A capability, as the composition root sees it: a value built by the module's factory
  * `(kernel, deps) => Module` in its `index.ts`, the only file another module may import.
  */
@@ -40,6 +53,8 @@ export interface Module<Api = unknown> {
   readonly resolvers: readonly object[];
   /** Federated entities this module owns, by type name. */
   readonly entities?: Readonly<Record<string, ReferenceResolver>>;
+  /** Its HTTP routes; a method and path that two modules serve stops the start. */
+  readonly routes?: readonly Route[];
   stop?(): Promise<void>;
 }
 

@@ -14,6 +14,7 @@ import { startTestApp, type TestApp } from "../support/app";
 import { withClient } from "../support/db";
 import { startFakeKms, startFakeVault } from "../support/kms-fakes";
 import { runCliTool } from "../support/process";
+import { waitUntil } from "../support/wait";
 
 const SECRET = "the-test-secret-7f3a9c";
 const alice: Binding = { owner: "user-alice", purpose: "totp-seed" };
@@ -186,7 +187,11 @@ describe("the key vault over the database", () => {
       await store(a).rotate();
       await store(b).rotate();
       expect((await signingRows(a.databaseUrl)).map((r) => r.kek_id).sort()).toEqual(["local:2026-01", "local:2026-01", "local:2026-01", "local:2027-01"]);
-      const published = await jwks(b.baseUrl);
+      // b learns of the rotations by NOTIFY: a loaded machine may deliver it a moment later.
+      const published = await waitUntil("b to publish the four keys", async () => {
+        const kids = await jwks(b.baseUrl);
+        return kids.length === 4 ? kids : null;
+      });
       expect(published).toHaveLength(4);
       expect(await runCliTool("keys-rewrap", b.databaseUrl, ["--batch-size", "2"], { KMS_MASTER_KEY: rotated })).toBe("re-wrapped 3 sealed values under local:2027-01\n");
       expect(await jwks(b.baseUrl)).toEqual(published);

@@ -1,4 +1,6 @@
-import { configSpec, eventCatalogue, notificationTemplates, singleUseFields } from "../../src/modules/declarations";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { configSpec, declarationOwners, eventCatalogue, notificationTemplates, singleUseFields } from "../../src/modules/declarations";
 import { mergeOnce } from "../../src/shared/merge-once";
 
 it("merges every owner's declarations of one kind into one record", () => {
@@ -14,4 +16,13 @@ it("the service's declarations merge without a repeated name", () => {
   expect(Object.keys(eventCatalogue)).toContain("audit.checkpoint");
   expect(Object.keys(notificationTemplates)).toContain("verify-email");
   expect(Object.keys(singleUseFields)).toEqual(["login", "completeMfaLogin", "refreshTokens", "resetPassword", "verifyEmail"]);
+});
+
+it("every module that declares anything is merged (a forgotten line would drop its single-use fields silently)", () => {
+  const modulesDir = path.resolve(__dirname, "../../src/modules");
+  const declaring = readdirSync(modulesDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && readdirSync(path.join(modulesDir, entry.name)).includes(`${entry.name}.declarations.ts`))
+    .map((entry) => entry.name);
+  expect(declaring.length).toBeGreaterThan(1);
+  expect(declarationOwners).toEqual(expect.arrayContaining(declaring));
 });

@@ -2,8 +2,9 @@ import type { Redis } from "ioredis";
 import type { Authenticator } from "../../graphql/auth";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
+import type { KeyStore } from "../../platform/jwt/keys";
 import type { PubSub } from "../../platform/pubsub/pubsub";
-import type { Kernel, Module } from "../module";
+import type { Kernel, Module, Route } from "../module";
 import type { UsersApi } from "../users";
 import { JwtAuthenticator } from "./jwt-authenticator";
 import { activeAccountGate, type ClaimsSource, type LoginGate } from "./seams";
@@ -16,6 +17,8 @@ import type { LoaderFactory } from "../../graphql/loaders";
 
 export interface SessionsDeps {
   tokens: AccessTokens;
+  /** The signing keys, published at /.well-known/jwks.json. */
+  keys: Pick<KeyStore, "jwks">;
   hasher: PasswordHasher;
   /** Service mode only: where ended sessions are marked. */
   redis: Redis | null;
@@ -76,6 +79,18 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
     name: "sessions",
     api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations, start: (...args) => service.start(...args), addGate, useSecondFactorStatus },
     resolvers: [new SessionsResolver(service), new UserMfaResolver(() => secondFactorStatus)],
+    routes: [jwksRoute(deps.keys)],
+  };
+}
+
+/** The public keys access tokens are verified with; a verifier may keep them five minutes. */
+function jwksRoute(keys: SessionsDeps["keys"]): Route {
+  return {
+    method: "GET",
+    path: "/.well-known/jwks.json",
+    handle: (_request, response) => {
+      response.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "public, max-age=300" }).end(JSON.stringify(keys.jwks()));
+    },
   };
 }
 
