@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { Prisma } from "../generated/prisma/client";
 import type { Clock } from "../platform/clock";
 import { hashToken, newOpaqueToken } from "../platform/crypto/tokens";
 import type { Tx } from "../platform/db/database";
@@ -18,19 +17,12 @@ type Db = Pick<Tx, "$queryRaw" | "$executeRaw">;
 
 /**
  * Tokens that work once, until they expire (email verification, password reset; next MFA
- * challenges, OAuth state, export links). Stored as SHA-256 hashes, one table per purpose with the
- * columns (id, user_id, token_hash, expires_at, used_at, created_at); spent by a compare-and-swap on
- * `used_at`, so two presentations of one token spend it once.
+ * challenges, OAuth state, export links), in the one table `single_use_tokens`, told apart by
+ * purpose. Stored as SHA-256 hashes; spent by a compare-and-swap on `used_at`, so two presentations
+ * of one token spend it once. A token of one purpose never works for another.
  */
 export class SingleUseTokens<Purpose extends string> {
-  private readonly tables: Record<Purpose, Prisma.Sql>;
-
-  constructor(
-    private readonly clock: Clock,
-    tables: Readonly<Record<Purpose, string>>,
-  ) {
-    this.tables = Object.fromEntries(Object.entries(tables).map(([purpose, table]) => [purpose, Prisma.raw(`"${table as string}"`)])) as Record<Purpose, Prisma.Sql>;
-  }
+  constructor(private readonly clock: Clock) {}
 
   /** A token and its hash and expiry, for a statement that stores it itself; `issue` stores it. */
   mint(ttlMs: number): MintedToken {
@@ -40,7 +32,7 @@ export class SingleUseTokens<Purpose extends string> {
 
   async issue(db: Db, purpose: Purpose, userId: string, ttlMs: number): Promise<MintedToken> {
     const minted = this.mint(ttlMs);
-    await db.$executeRaw`INSERT INTO ${this.tables[purpose]} (id, user_id, token_hash, expires_at) VALUES (${randomUUID()}::uuid, ${userId}::uuid, ${minted.tokenHash}, ${minted.expiresAt})`;
+    await db.$executeRaw`INSERT INTO single_use_tokens (id, purpose, user_id, token_hash, expires_at) VALUES (${randomUUID()}::uuid, ${purpose}, ${userId}::uuid, ${minted.tokenHash}, ${minted.expiresAt})`;
     return minted;
   }
 
@@ -48,7 +40,7 @@ export class SingleUseTokens<Purpose extends string> {
   async peek(db: Db, purpose: Purpose, token: string): Promise<string | null> {
     if (!TOKEN_SHAPE.test(token)) return null;
     const [row] = await db.$queryRaw<{ userId: string }[]>`
-      SELECT user_id::text AS "userId" FROM ${this.tables[purpose]} WHERE token_hash = ${hashToken(token)} AND used_at IS NULL AND expires_at > ${this.clock.now()}`;
+      SELECT user_id::text AS "userId" FROM single_use_tokens WHERE purpose = ${purpose} AND token_hash = ${hashToken(token)} AND used_at IS NULL AND expires_at > ${this.clock.now()}`;
     return row?.userId ?? null;
   }
 
@@ -57,14 +49,14 @@ export class SingleUseTokens<Purpose extends string> {
     if (!TOKEN_SHAPE.test(token)) return null;
     const now = this.clock.now();
     const [row] = await db.$queryRaw<{ userId: string }[]>`
-      UPDATE ${this.tables[purpose]} SET used_at = ${now}
-      WHERE token_hash = ${hashToken(token)} AND used_at IS NULL AND expires_at > ${now}
+      UPDATE single_use_tokens SET used_at = ${now}
+      WHERE purpose = ${purpose} AND token_hash = ${hashToken(token)} AND used_at IS NULL AND expires_at > ${now}
       RETURNING user_id::text AS "userId"`;
     return row?.userId ?? null;
   }
 
   /** Voids the user's tokens of `purpose` not yet used; returns how many. */
   async voidUnused(db: Db, purpose: Purpose, userId: string): Promise<number> {
-    return db.$executeRaw`DELETE FROM ${this.tables[purpose]} WHERE user_id = ${userId}::uuid AND used_at IS NULL`;
+    return db.$executeRaw`DELETE FROM single_use_tokens WHERE user_id = ${userId}::uuid AND purpose = ${purpose} AND used_at IS NULL`;
   }
 }

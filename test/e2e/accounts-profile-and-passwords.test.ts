@@ -128,7 +128,7 @@ describe("password reset", () => {
     const { params } = await h.mailTo(email, "password-reset");
     expect(params.link).toBe(`https://id.example.test/reset-password?token=${params.token}`);
     const prisma = h.t.app.platform.database.prisma;
-    expect(await prisma.passwordResetToken.count({ where: { tokenHash: params.token } })).toBe(0);
+    expect(await prisma.singleUseToken.count({ where: { purpose: "password-reset", tokenHash: params.token } })).toBe(0);
     // Nor does the delivered mail's outbox row keep it: parameter names stay, values go.
     const mail = await waitUntil("the mail's outbox row marked delivered", () =>
       prisma.outboxEvent.findFirst({ where: { destination: "notifications", name: "password-reset", aggregateId: email.toLowerCase(), publishedAt: { not: null } } }),
@@ -150,7 +150,7 @@ describe("password reset", () => {
     const { email } = await h.verifiedUser();
     await graphql(h.t.baseUrl, RequestPasswordResetDocument, { email }, fromNewIp());
     const { params } = await h.mailTo(email, "password-reset");
-    await h.t.app.platform.database.prisma.passwordResetToken.updateMany({ where: { usedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await h.t.app.platform.database.prisma.singleUseToken.updateMany({ where: { purpose: "password-reset", usedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
     const res = await graphql(h.t.baseUrl, ResetPasswordDocument, { input: { token: params.token as string, newPassword: "Reset-Pass-2024!" } });
     expect(res.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });

@@ -28,7 +28,7 @@ describe("register", () => {
     expect(answers.map((a) => a.data)).toEqual(Array(5).fill({ register: { status: "VERIFICATION_EMAIL_SENT" } }));
     const prisma = h.t.app.platform.database.prisma;
     expect(await prisma.user.count({ where: { email } })).toBe(1);
-    expect(await prisma.emailVerificationToken.count({ where: { user: { email } } })).toBe(1);
+    expect(await prisma.singleUseToken.count({ where: { purpose: "email-verification", user: { email } } })).toBe(1);
     const mails = await waitUntil("five mails", async () => {
       const jobs = (await h.queues.jobs("notifications")).filter((j) => (j.data as { to: string }).to.toLowerCase() === email);
       return jobs.length === 5 ? jobs : undefined;
@@ -95,8 +95,8 @@ describe("verifyEmail", () => {
   it("refuses an expired token and stores only token hashes", async () => {
     const { token } = await registered();
     const prisma = h.t.app.platform.database.prisma;
-    expect(await prisma.emailVerificationToken.count({ where: { tokenHash: token } })).toBe(0);
-    await prisma.emailVerificationToken.updateMany({ where: { usedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect(await prisma.singleUseToken.count({ where: { purpose: "email-verification", tokenHash: token } })).toBe(0);
+    await prisma.singleUseToken.updateMany({ where: { purpose: "email-verification", usedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
     expect((await graphql(h.t.baseUrl, VerifyEmailDocument, { token })).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 

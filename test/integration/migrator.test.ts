@@ -116,3 +116,65 @@ describe("schema.prisma and the migrations", () => {
     expect(actual.filter((line) => !expected.includes(line))).toEqual(["column users.locale character varying(35) null", "index users.users_name_idx (name)"]);
   });
 });
+
+describe("a squashed migration (its first line `-- replaces: …`)", () => {
+  const squashed = async () => {
+    const files = await readMigrations();
+    const baseline = files.find((f) => f.replaces);
+    if (!baseline?.replaces) throw new Error("no squashed migration in prisma/migrations");
+    return { files, baseline, replaces: baseline.replaces };
+  };
+  /** A database as the replaced migrations left it: the baseline's tables, a token table per purpose, the five rows. */
+  async function migratedBeforeTheBaseline(recorded: readonly string[]): Promise<{ userId: string }> {
+    const { baseline } = await squashed();
+    await migrate(await session(), logger, []); // the bookkeeping table alone
+    return withClient(url, async (client) => {
+      await client.query(baseline.sql);
+      for (const table of ["email_verification_tokens", "password_reset_tokens"]) {
+        await client.query(
+          `CREATE TABLE ${table} (id uuid PRIMARY KEY, user_id uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE, token_hash char(64) NOT NULL UNIQUE, expires_at timestamptz(3) NOT NULL, used_at timestamptz(3), created_at timestamptz(3) NOT NULL DEFAULT now())`,
+        );
+      }
+      for (const name of recorded) {
+        await client.query(`INSERT INTO _prisma_migrations (id, checksum, migration_name, finished_at, applied_steps_count) VALUES (gen_random_uuid(), $1, $2, now(), 1)`, ["c".repeat(64), name]);
+      }
+      const user = await client.query<{ id: string }>(`INSERT INTO users (id, email, updated_at) VALUES (gen_random_uuid(), 'old@example.test', now()) RETURNING id`);
+      const userId = user.rows[0]?.id as string;
+      await client.query(`INSERT INTO email_verification_tokens (id, user_id, token_hash, expires_at) VALUES (gen_random_uuid(), $1, $2, now() + interval '1 day')`, [userId, "e".repeat(64)]);
+      await client.query(`INSERT INTO password_reset_tokens (id, user_id, token_hash, expires_at, used_at) VALUES (gen_random_uuid(), $1, $2, now(), now())`, [userId, "p".repeat(64)]);
+      return { userId };
+    });
+  }
+
+  it("issue 11: on a database that applied every migration it replaces it is recorded without running; the later ones apply, moving the old tables' tokens, and the shape is the schema's", async () => {
+    const { files, baseline, replaces } = await squashed();
+    expect(replaces).toHaveLength(5);
+    const { userId } = await migratedBeforeTheBaseline(replaces);
+    const applied = await migrate(await session(), logger);
+    expect(applied).toEqual(files.filter((f) => f !== baseline).map((f) => f.name));
+    await withClient(url, async (client) => {
+      const row = await client.query(`SELECT checksum, applied_steps_count, finished_at FROM _prisma_migrations WHERE migration_name = $1`, [baseline.name]);
+      expect(row.rows).toEqual([{ checksum: baseline.checksum, applied_steps_count: 0, finished_at: expect.any(Date) }]);
+      const tokens = await client.query(`SELECT purpose, user_id::text, token_hash, used_at IS NOT NULL AS used FROM single_use_tokens ORDER BY purpose`);
+      expect(tokens.rows).toEqual([
+        { purpose: "email-verification", user_id: userId, token_hash: "e".repeat(64), used: false },
+        { purpose: "password-reset", user_id: userId, token_hash: "p".repeat(64), used: true },
+      ]);
+      expect(await actualShape(client)).toEqual(await expectedShape());
+    });
+    expect(await migrate(await session(), logger)).toEqual([]);
+  });
+
+  it("issue 11: on a database that applied only some of the migrations it replaces it is refused, naming those missing, and nothing is recorded", async () => {
+    const { baseline, replaces } = await squashed();
+    await migratedBeforeTheBaseline(replaces.slice(0, 2));
+    const error = await migrate(await session(), logger).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MigrationError);
+    expect((error as Error).message).toBe(
+      `Migration ${baseline.name} replaces ${replaces.join(", ")}; this database has applied some of them but not ${replaces.slice(2).join(", ")}. Deploy a release that still has those migrations first, then this one.`,
+    );
+    await withClient(url, async (client) => {
+      expect((await client.query(`SELECT count(*)::int AS n FROM _prisma_migrations`)).rows[0].n).toBe(2);
+    });
+  });
+});

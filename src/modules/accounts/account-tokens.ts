@@ -1,7 +1,9 @@
 import type { Clock } from "../../platform/clock";
 import { SingleUseTokens } from "../../shared/single-use-tokens";
 
-/** The accounts' single-use tokens, by purpose: the table each is kept in. */
+export type AccountTokenPurpose = "email-verification" | "password-reset";
+
+/** The accounts' single-use tokens: email verification and password reset. */
 export function accountTokens(clock: Clock) {
-  return new SingleUseTokens(clock, { "email-verification": "email_verification_tokens", "password-reset": "password_reset_tokens" });
+  return new SingleUseTokens<AccountTokenPurpose>(clock);
 }

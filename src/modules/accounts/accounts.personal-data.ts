@@ -1,7 +1,11 @@
 import type { Prisma } from "../../platform/db/database";
 import type { PersonalDataPart } from "../users";
+import type { AccountTokenPurpose } from "./account-tokens";
 
-const tokenFields = { createdAt: true, expiresAt: true, usedAt: true } as const;
+const purposes: AccountTokenPurpose[] = ["email-verification", "password-reset"];
+
+const links = (prisma: Prisma, userId: string, purpose: AccountTokenPurpose) =>
+  prisma.singleUseToken.findMany({ where: { userId, purpose }, select: { createdAt: true, expiresAt: true, usedAt: true }, orderBy: { createdAt: "asc" } });
 
 /** The profile and the verification and reset links (when asked for and used, never the tokens). */
 export const accountsPersonalData = (prisma: Prisma): PersonalDataPart => ({
@@ -9,14 +13,13 @@ export const accountsPersonalData = (prisma: Prisma): PersonalDataPart => ({
   export: async (userId) => {
     const [profile, emailVerifications, passwordResets] = await Promise.all([
       prisma.user.findUnique({ where: { id: userId }, omit: { passwordHash: true } }),
-      prisma.emailVerificationToken.findMany({ where: { userId }, select: tokenFields, orderBy: { createdAt: "asc" } }),
-      prisma.passwordResetToken.findMany({ where: { userId }, select: tokenFields, orderBy: { createdAt: "asc" } }),
+      links(prisma, userId, "email-verification"),
+      links(prisma, userId, "password-reset"),
     ]);
     return { profile, emailVerifications, passwordResets };
   },
   // The links go; the users row itself is the erasure's own step (deleted or anonymised there).
   erase: async (scope, userId) => {
-    await scope.tx.emailVerificationToken.deleteMany({ where: { userId } });
-    await scope.tx.passwordResetToken.deleteMany({ where: { userId } });
+    await scope.tx.singleUseToken.deleteMany({ where: { userId, purpose: { in: purposes } } });
   },
 });

@@ -9,7 +9,7 @@ import type { Viewer } from "../../graphql/context";
 import { RegistrationStatus, type RegisterInput, type UpdateProfileInput } from "./account.types";
 import { passwordProblems } from "./password-policy";
 import { InputCheck } from "../../shared/input-check";
-import { accountTokens } from "./account-tokens";
+import { accountTokens, type AccountTokenPurpose } from "./account-tokens";
 import { accountsLimits, emailRequest } from "./accounts.limits";
 
 export interface AccountsSettings {
@@ -53,8 +53,8 @@ export class AccountsService {
           ON CONFLICT (email) DO NOTHING
           RETURNING id, email::text, locale
         ), token AS (
-          INSERT INTO email_verification_tokens (id, user_id, token_hash, expires_at)
-          SELECT ${randomUUID()}::uuid, id, ${tokenHash}, ${expiresAt} FROM created
+          INSERT INTO single_use_tokens (id, purpose, user_id, token_hash, expires_at)
+          SELECT ${randomUUID()}::uuid, ${"email-verification" satisfies AccountTokenPurpose}, id, ${tokenHash}, ${expiresAt} FROM created
         )
         SELECT id, email, locale, true AS created FROM created
         UNION ALL

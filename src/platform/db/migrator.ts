@@ -39,6 +39,8 @@ export interface MigrationFile {
   name: string;
   sql: string;
   checksum: string;
+  /** A squashed migration's first line `-- replaces: a, b, …`: the migrations it stands for. */
+  replaces?: readonly string[];
 }
 
 interface AppliedRow {
@@ -54,7 +56,8 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(path.join(dir, name, "migration.sql"), "utf8");
-      return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };
+      const replaces = /^-- replaces: (.+)$/m.exec(sql.split("\n", 1)[0] ?? "")?.[1]?.split(/,\s*/);
+      return { name, sql, checksum: createHash("sha256").update(sql).digest("hex"), ...(replaces && { replaces }) };
     }),
   );
 }
@@ -64,6 +67,8 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
  * `_prisma_migrations` row, under Prisma's advisory lock (several instances starting at once apply
  * each migration once). Refuses to run when an applied migration's file has changed or when a
  * migration is recorded as failed. `session` must be one connection (the lock is per session).
+ * A squashed migration (`replaces`) is recorded without running on a database that has applied
+ * every migration it replaces, and refused on one that has applied only some of them.
  * A migration that waits longer than `lockTimeoutMs` for a lock fails, rolled back.
  */
 export async function migrate(session: SqlSession, logger: Logger, migrations?: MigrationFile[], lockTimeoutMs = DEFAULT_MIGRATION_LOCK_TIMEOUT_MS): Promise<string[]> {
@@ -80,7 +85,7 @@ export async function migrate(session: SqlSession, logger: Logger, migrations?: 
         throw new MigrationError(`Migration ${row.migration_name} is recorded as failed; resolve it (prisma migrate resolve) before starting`);
       }
     }
-    const known = new Set(files.map((f) => f.name));
+    const known = new Set(files.flatMap((f) => [f.name, ...(f.replaces ?? [])]));
     for (const name of applied.keys()) {
       if (!known.has(name)) logger.warn({ migration: name }, "applied migration not found in prisma/migrations");
     }
@@ -93,6 +98,7 @@ export async function migrate(session: SqlSession, logger: Logger, migrations?: 
         }
         continue;
       }
+      if (file.replaces && (await recordSquashed(session, file, file.replaces, applied, logger))) continue;
       await applyOne(session, file, lockTimeoutMs);
       logger.info({ migration: file.name }, "applied migration");
       done.push(file.name);
@@ -101,6 +107,23 @@ export async function migrate(session: SqlSession, logger: Logger, migrations?: 
   } finally {
     await session.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
   }
+}
+
+/** True when `file` stands for migrations this database has applied, now recorded as applied itself. */
+async function recordSquashed(session: SqlSession, file: MigrationFile, replaces: readonly string[], applied: Map<string, AppliedRow>, logger: Logger): Promise<boolean> {
+  const missing = replaces.filter((name) => !applied.has(name));
+  if (missing.length === replaces.length) return false;
+  if (missing.length > 0) {
+    throw new MigrationError(
+      `Migration ${file.name} replaces ${replaces.join(", ")}; this database has applied some of them but not ${missing.join(", ")}. Deploy a release that still has those migrations first, then this one.`,
+    );
+  }
+  await session.query(
+    `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, logs, started_at, finished_at, applied_steps_count) VALUES ($1, $2, $3, $4, now(), now(), 0)`,
+    [randomUUID(), file.checksum, file.name, `recorded without running: it replaces ${replaces.join(", ")}, all applied`],
+  );
+  logger.info({ migration: file.name, replaces: replaces }, "recorded squashed migration");
+  return true;
 }
 
 async function applyOne(session: SqlSession, file: MigrationFile, lockTimeoutMs: number): Promise<void> {

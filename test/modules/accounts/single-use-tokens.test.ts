@@ -5,7 +5,7 @@ import { PASSWORD, newEmail, useApp } from "../../support/harness";
 // The primitive behind email verification and password reset links, on real PostgreSQL.
 const h = useApp({ OUTBOX_RELAY: "false" }, { http: false });
 const origin = { actor: { type: "anonymous" as const, id: null }, ipAddress: "203.0.113.7" };
-const tokens = () => new SingleUseTokens(h.clock, { verify: "email_verification_tokens", reset: "password_reset_tokens" });
+const tokens = () => new SingleUseTokens<"verify" | "reset">(h.clock);
 
 async function newUser(): Promise<string> {
   const email = newEmail();
@@ -16,8 +16,8 @@ async function newUser(): Promise<string> {
 it("single-use tokens: only the token's hash is stored, and a token presented twice at once is spent once", async () => {
   const userId = await newUser();
   const { token } = await tokens().issue(h.prisma, "reset", userId, 60_000);
-  expect(await h.prisma.passwordResetToken.count({ where: { tokenHash: hashToken(token), userId } })).toBe(1);
-  expect(await h.prisma.passwordResetToken.count({ where: { tokenHash: token } })).toBe(0);
+  expect(await h.prisma.singleUseToken.count({ where: { purpose: "reset", tokenHash: hashToken(token), userId } })).toBe(1);
+  expect(await h.prisma.singleUseToken.count({ where: { purpose: "reset", tokenHash: token } })).toBe(0);
   const spent = await Promise.all([1, 2].map(() => h.prisma.$transaction((tx) => tokens().consume(tx, "reset", token))));
   expect(spent.sort()).toEqual([userId, null].sort());
   expect(await tokens().consume(h.prisma, "reset", token)).toBeNull();
@@ -44,7 +44,7 @@ it("single-use tokens: a token works only for its purpose, and voiding a user's 
   expect(await tokensOf.voidUnused(h.prisma, "reset", userId)).toBe(1);
   expect(await tokensOf.consume(h.prisma, "reset", unused.token)).toBeNull();
   expect(await tokensOf.consume(h.prisma, "verify", other.token)).toBe(userId);
-  expect(await h.prisma.passwordResetToken.count({ where: { tokenHash: hashToken(spent.token), usedAt: { not: null } } })).toBe(1);
+  expect(await h.prisma.singleUseToken.count({ where: { purpose: "reset", tokenHash: hashToken(spent.token), usedAt: { not: null } } })).toBe(1);
 });
 
 it("single-use tokens: a string that is not a token's shape is refused without a query", async () => {

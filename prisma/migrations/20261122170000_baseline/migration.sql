@@ -1,3 +1,43 @@
+-- replaces: 20261122120000_init, 20261122130000_outbox_audit, 20261122140000_email_verification, 20261122150000_sessions_keys, 20261122160000_password_reset
+--
+-- The first five migrations in one. A database that has applied all five records this one as
+-- applied without running it (src/platform/db/migrator.ts); a new database runs it. It leaves out
+-- the two token tables those five created (email_verification_tokens, password_reset_tokens):
+-- 20261201220000_single_use_tokens creates the one table that replaced them and moves the tokens
+-- of a database that still has them.
+
+-- CreateExtension
+CREATE EXTENSION IF NOT EXISTS "citext";
+
+-- CreateEnum
+CREATE TYPE "user_status" AS ENUM ('PENDING_VERIFICATION', 'ACTIVE', 'SUSPENDED', 'DELETED');
+
+-- CreateTable
+CREATE TABLE "users" (
+    "id" UUID NOT NULL,
+    "email" CITEXT NOT NULL,
+    "password_hash" VARCHAR(100),
+    "status" "user_status" NOT NULL DEFAULT 'PENDING_VERIFICATION',
+    "email_verified_at" TIMESTAMPTZ(3),
+    "name" VARCHAR(100),
+    "phone" VARCHAR(16),
+    "locale" VARCHAR(35) NOT NULL DEFAULT 'en',
+    "timezone" VARCHAR(64) NOT NULL DEFAULT 'UTC',
+    "preferred_currency" CHAR(3) NOT NULL DEFAULT 'USD',
+    "avatar_url" VARCHAR(2048),
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMPTZ(3) NOT NULL,
+    "deleted_at" TIMESTAMPTZ(3),
+
+    CONSTRAINT "users_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "users_email_key" ON "users"("email");
+
+-- CreateIndex
+CREATE INDEX "users_status_idx" ON "users"("status");
+
 -- CreateTable
 CREATE TABLE "outbox_events" (
     "id" UUID NOT NULL,
@@ -111,3 +151,64 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON "users", "outbox_events", "processed_eve
 GRANT SELECT, INSERT ON "audit_events", "audit_chain", "audit_checkpoints" TO "identity_app";
 REVOKE UPDATE, DELETE, TRUNCATE ON "audit_events", "audit_chain", "audit_checkpoints" FROM "identity_app";
 GRANT USAGE ON SEQUENCE "outbox_events_seq_seq", "audit_events_id_seq" TO "identity_app";
+
+-- CreateTable
+CREATE TABLE "signing_keys" (
+    "kid" VARCHAR(64) NOT NULL,
+    "alg" VARCHAR(10) NOT NULL,
+    "public_jwk" JSONB NOT NULL,
+    "private_key_enc" TEXT NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "retired_at" TIMESTAMPTZ(3),
+
+    CONSTRAINT "signing_keys_pkey" PRIMARY KEY ("kid")
+);
+
+-- CreateTable
+CREATE TABLE "sessions" (
+    "id" UUID NOT NULL,
+    "user_id" UUID NOT NULL,
+    "device_name" VARCHAR(100),
+    "device_fingerprint" VARCHAR(128),
+    "user_agent" VARCHAR(512),
+    "ip_address" VARCHAR(45),
+    "country" CHAR(2),
+    "remember_me" BOOLEAN NOT NULL DEFAULT false,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "last_active_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "expires_at" TIMESTAMPTZ(3) NOT NULL,
+    "revoked_at" TIMESTAMPTZ(3),
+    "revoke_reason" VARCHAR(50),
+
+    CONSTRAINT "sessions_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "refresh_tokens" (
+    "id" UUID NOT NULL,
+    "session_id" UUID NOT NULL,
+    "token_hash" CHAR(64) NOT NULL,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "expires_at" TIMESTAMPTZ(3) NOT NULL,
+    "used_at" TIMESTAMPTZ(3),
+
+    CONSTRAINT "refresh_tokens_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE INDEX "sessions_user_id_revoked_at_idx" ON "sessions"("user_id", "revoked_at");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "refresh_tokens_token_hash_key" ON "refresh_tokens"("token_hash");
+
+-- CreateIndex
+CREATE INDEX "refresh_tokens_session_id_idx" ON "refresh_tokens"("session_id");
+
+-- AddForeignKey
+ALTER TABLE "sessions" ADD CONSTRAINT "sessions_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "refresh_tokens" ADD CONSTRAINT "refresh_tokens_session_id_fkey" FOREIGN KEY ("session_id") REFERENCES "sessions"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON "sessions", "refresh_tokens" TO "identity_app";
+GRANT SELECT, INSERT, UPDATE ON "signing_keys" TO "identity_app";
