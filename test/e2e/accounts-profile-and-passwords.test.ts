@@ -7,8 +7,7 @@ import {
   ResetPasswordDocument,
   UpdateProfileDocument,
 } from "../support/generated/operations";
-import { PASSWORD, bearer, fromNewIp, newEmail, useApp } from "../support/harness";
-import { citextSpellings } from "../support/accounts";
+import { PASSWORD, bearer, citextSpellings, fromNewIp, newEmail, useApp } from "../support/harness";
 import { graphql } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 

@@ -1,6 +1,5 @@
 import { RegisterDocument, ResendVerificationEmailDocument, VerifyEmailDocument } from "../support/generated/operations";
-import { PASSWORD, fromNewIp, newEmail, useApp } from "../support/harness";
-import { citextSpellings } from "../support/accounts";
+import { PASSWORD, citextSpellings, fromNewIp, newEmail, useApp } from "../support/harness";
 import { graphql } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import bcrypt from "bcrypt";
 import { LoginDocument } from "../support/generated/operations";
-import { PASSWORD, fromNewIp, newEmail } from "../support/accounts";
+import { PASSWORD, fromNewIp, newEmail } from "../support/harness";
 import { startTestApp, type TestApp } from "../support/app";
 import { graphql, metricValue } from "../support/graphql";
 import { waitUntil } from "../support/wait";

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { CompactEncrypt, decodeJwt, decodeProtectedHeader } from "jose";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
@@ -10,27 +10,14 @@ import {
   RefreshTokensDocument,
   RegisterDocument,
   RevokeSessionDocument,
-  VerifyEmailDocument,
 } from "../support/generated/operations";
-import { PASSWORD, citextSpellings, fromNewIp, newEmail, useAccountsApp } from "../support/accounts";
-import { movableClock } from "../support/clock";
+import { PASSWORD, bearer, citextSpellings, codeOf, fromNewIp, newEmail, useApp, type VerifiedUser } from "../support/harness";
 import { graphql, metricValue } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 
-const clock = movableClock();
-const h = useAccountsApp(clock);
-beforeEach(() => {
-  clock.offsetMs = 0;
-});
+const h = useApp();
+const { clock } = h;
 const from = fromNewIp;
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
-/** A verified account; returns its email. */
-async function account(password = PASSWORD, email = newEmail()): Promise<string> {
-  await graphql(h.t.baseUrl, RegisterDocument, { input: { email, password } }, from());
-  await graphql(h.t.baseUrl, VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
-  return email;
-}
 
 /** The code a login attempt is refused with (undefined when it succeeds). */
 async function loginCode(email: string, password: string, headers: Record<string, string> = from()) {
@@ -40,17 +27,13 @@ async function loginCode(email: string, password: string, headers: Record<string
 /** The bcrypt comparisons the app has run, at the harness's cost (its own metric, over HTTP). */
 const compares = () => metricValue(h.t.baseUrl, "password_hashing_seconds_count", { operation: "compare", cost: "4" });
 
-async function login(email: string, password = PASSWORD) {
-  const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password, deviceName: "Pixel", deviceFingerprint: "fp-1" } }, from());
-  const payload = res.data?.login;
-  if (payload?.__typename !== "AuthPayload") throw new Error(`login failed: ${JSON.stringify(res.errors)}`);
-  return payload;
-}
+/** `user` (a new verified user unless given) signed in; every login here is from one device, a Pixel. */
+const login = (user?: VerifiedUser) => h.signedIn(user, { deviceName: "Pixel", deviceFingerprint: "fp-1" });
 
 describe("login", () => {
   it("issues a Bearer access token (JWT, at+jwt, kid published in the JWKS) and a refresh token; me answers", async () => {
-    const email = await account();
-    const auth = await login(email);
+    const auth = await login();
+    const { email } = auth;
     expect(auth).toMatchObject({ tokenType: "Bearer", expiresIn: 900, user: { email } });
     expect(decodeProtectedHeader(auth.accessToken)).toMatchObject({ alg: "ES256", typ: "at+jwt", kid: expect.any(String) });
     const claims = decodeJwt(auth.accessToken);
@@ -64,8 +47,8 @@ describe("login", () => {
   });
 
   it("SECURITY 1 and 2: the same error for an unknown email, a wrong password and an unverified account", async () => {
-    const email = await account();
-    const pending = `${randomUUID()}@example.test`;
+    const { email } = await h.verifiedUser();
+    const pending = newEmail();
     await graphql(h.t.baseUrl, RegisterDocument, { input: { email: pending, password: PASSWORD } }, from());
     const attempt = async (e: string, p: string) => {
       const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email: e, password: p } }, from());
@@ -76,7 +59,7 @@ describe("login", () => {
       const result = await attempt(e, p);
       return { ...result, compares: (await compares()) - before };
     };
-    const unknown = await counted(`${randomUUID()}@example.test`, PASSWORD);
+    const unknown = await counted(newEmail(), PASSWORD);
     expect(unknown.errors).toEqual([{ message: "Invalid email or password", code: "UNAUTHENTICATED" }]);
     expect(unknown.compares).toBe(1);
     expect(await counted(email, "Wrong-Horse-42!")).toEqual(unknown);
@@ -84,7 +67,7 @@ describe("login", () => {
   });
 
   it("SECURITY 60: records every failure: user.login_failed and an audit row for an account, an audit row without the address for an unknown email", async () => {
-    const email = await account();
+    const { email } = await h.verifiedUser();
     const { id } = await h.t.app.platform.database.prisma.user.findUniqueOrThrow({ where: { email } });
     const stranger = newEmail();
     const ip = from();
@@ -108,25 +91,26 @@ describe("login", () => {
 
   it("SECURITY 9: a password of 72 bytes plus more never matches (no silent truncation)", async () => {
     const exact = `Aa1!${"x".repeat(68)}`;
-    const email = await account(exact);
-    await expect(login(email, `${exact}B`)).rejects.toThrow(/login failed/);
-    expect((await login(email, exact)).tokenType).toBe("Bearer");
+    const user = await h.verifiedUser({ password: exact });
+    await expect(login({ ...user, password: `${exact}B` })).rejects.toThrow(/login failed/);
+    expect((await login(user)).tokenType).toBe("Bearer");
   });
 });
 
 describe("login limits", () => {
   it("SECURITY 63: 5 attempts per 15 minutes per account and address; the 6th is RATE_LIMITED with retryAfter", async () => {
-    const email = await account();
+    const user = await h.verifiedUser();
+    const { email } = user;
     const ip = { "x-forwarded-for": "192.0.2.77" };
     const codes: unknown[] = [];
     for (let i = 0; i < 6; i += 1) codes.push((await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: "Wrong-Horse-42!" } }, ip)).errors?.[0]?.extensions?.code);
     expect(codes).toEqual([...Array(5).fill("UNAUTHENTICATED"), "RATE_LIMITED"]);
     // The owner, from another address, is not locked out.
-    expect((await login(email)).tokenType).toBe("Bearer");
+    expect((await login(user)).tokenType).toBe("Bearer");
   });
 
   it("SECURITY 63: 100 failures per hour per account from rotating addresses, then RATE_LIMITED for everyone until the window ends", async () => {
-    const email = await account();
+    const { email } = await h.verifiedUser();
     for (let i = 0; i < 100; i += 1) await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: "Wrong-Horse-42!" } }, from());
     const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, from());
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: "RATE_LIMITED", retryAfter: expect.any(Number) });
@@ -134,7 +118,7 @@ describe("login limits", () => {
   }, 60_000);
 
   it("issue 10 item 1: SECURITY 63: of 200 simultaneous wrong passwords from 40 addresses at most 100 reach bcrypt; the others, and then the owner, are RATE_LIMITED", async () => {
-    const email = await account();
+    const { email } = await h.verifiedUser();
     const before = await compares();
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => loginCode(email, "Wrong-Horse-42!", { "x-forwarded-for": `203.0.113.${i % 40}` })));
     expect((await compares()) - before).toBeLessThanOrEqual(100);
@@ -154,8 +138,9 @@ describe("login limits", () => {
 
   it("issue 10 item 10: SECURITY 63: spellings the database takes for one address (İ and i under citext) share its limits, for an account and for an unknown address alike", async () => {
     const known = citextSpellings();
-    const email = await account(PASSWORD, known[0]);
-    expect((await login(known[3] as string)).user.email).toBe(email);
+    const user = await h.verifiedUser({ email: known[0] });
+    const { email } = user;
+    expect((await login({ ...user, email: known[3] as string })).user.email).toBe(email);
     for (const emails of [known, citextSpellings()]) {
       const ip = from();
       const codes: unknown[] = [];
@@ -165,9 +150,10 @@ describe("login limits", () => {
   });
 
   it("issue 10 item 1: an attempt counted before bcrypt is given back when it succeeds: the owner's logins never use up the 100 failures", async () => {
-    const email = await account();
+    const user = await h.verifiedUser();
+    const { email } = user;
     for (let i = 0; i < 99; i += 1) await loginCode(email, "Wrong-Horse-42!");
-    for (let i = 0; i < 3; i += 1) expect((await login(email)).tokenType).toBe("Bearer");
+    for (let i = 0; i < 3; i += 1) expect((await login(user)).tokenType).toBe("Bearer");
     expect(await loginCode(email, "Wrong-Horse-42!")).toBe("UNAUTHENTICATED");
     expect(await loginCode(email, PASSWORD)).toBe("RATE_LIMITED");
   }, 60_000);
@@ -175,7 +161,7 @@ describe("login limits", () => {
 
 describe("access tokens", () => {
   it("SECURITY 12, 13, 14, 15: refuse alg none, HS256 with the public key, wrong aud, unknown or traversal kid, an embedded jwk, expired tokens, refresh tokens and a JWE", async () => {
-    const auth = await login(await account());
+    const auth = await login();
     const [header, payload] = auth.accessToken.split(".") as [string, string];
     const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString("base64url");
     const claims = decodeJwt(auth.accessToken);
@@ -203,19 +189,19 @@ describe("access tokens", () => {
   });
 
   it("SECURITY 23: ignores an access token in the URL", async () => {
-    const auth = await login(await account());
+    const auth = await login();
     const res = await fetch(`${h.t.baseUrl}/graphql?access_token=${auth.accessToken}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ me { id } }" }) });
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe("UNAUTHENTICATED");
   });
 
   it("SECURITY 6 (sessions part): a WebSocket connection_init is checked like HTTP, an ended session's token refused there too", async () => {
-    const auth = await login(await account());
+    const auth = await login();
     const meOverWs = async (token: string) => {
       let closeCode: number | undefined;
       const client = createClient({
         url: `${h.t.baseUrl.replace("http", "ws")}/graphql`,
         webSocketImpl: WebSocket,
-        connectionParams: { authorization: `Bearer ${token}` },
+        connectionParams: bearer(token),
         retryAttempts: 0,
         on: { closed: (event) => (closeCode = (event as { code: number }).code) },
       });
@@ -236,7 +222,6 @@ describe("access tokens", () => {
 
 describe("refresh tokens", () => {
   const refresh = (token: string) => graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: token });
-  const codeOf = (res: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => res.errors?.[0]?.extensions?.code;
   const reuseAudits = (sessionId: string) => h.t.app.platform.database.prisma.auditEvent.count({ where: { action: "session.token_reuse", subjectId: sessionId } });
 
   /** Asserts that the session of `rotated` (a refresh's answer) lives on: its access token answers me and its refresh token rotates. */
@@ -247,7 +232,7 @@ describe("refresh tokens", () => {
   }
 
   it("SECURITY 16: rotate on every use; the old one stops working", async () => {
-    const auth = await login(await account());
+    const auth = await login();
     const first = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken });
     const rt2 = first.data?.refreshTokens.refreshToken as string;
     expect(rt2).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -257,7 +242,7 @@ describe("refresh tokens", () => {
   });
 
   it("two tabs refreshing at once with one token: one wins, the other gets UNAUTHENTICATED, and the winner's session lives on", async () => {
-    const auth = await login(await account());
+    const auth = await login();
     const results = await Promise.all([refresh(auth.refreshToken), refresh(auth.refreshToken)]);
     expect(results.map(codeOf).sort()).toEqual(["UNAUTHENTICATED", undefined]);
     await expectAlive(results.find((r) => r.data?.refreshTokens), auth.user.id);
@@ -266,7 +251,7 @@ describe("refresh tokens", () => {
 
   /** A login whose first refresh token is rotated, then presented again 9 s later, within the window: refused, not reuse. */
   async function replayedWithinWindow() {
-    const auth = await login(await account());
+    const auth = await login();
     const rotated = await refresh(auth.refreshToken);
     clock.offsetMs = 9_000;
     expect(codeOf(await refresh(auth.refreshToken))).toBe("UNAUTHENTICATED");
@@ -290,7 +275,7 @@ describe("refresh tokens", () => {
   });
 
   it("audits each rotation in the same statement, with who and where; a refused refresh writes no rotation record", async () => {
-    const auth = await login(await account());
+    const auth = await login();
     const ip = from();
     const rotated = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken }, { ...ip, "user-agent": "bench/1" });
     expect(rotated.errors).toBeUndefined();
@@ -304,13 +289,13 @@ describe("refresh tokens", () => {
   });
 
   it("SECURITY 18: of 10 concurrent refreshes with one token exactly one succeeds", async () => {
-    const auth = await login(await account());
+    const auth = await login();
     const results = await Promise.all(Array.from({ length: 10 }, () => graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: auth.refreshToken })));
     expect(results.filter((r) => r.data?.refreshTokens).length).toBe(1);
   });
 
   it("returns the session's device details and, when selected, the user with private fields", async () => {
-    const auth = await login(await account());
+    const auth = await login();
     const res = await graphql<{ refreshTokens: { session: { id: string; deviceName: string; current: boolean; lastActiveAt: string }; user: { id: string; email: string } } }, { t: string }>(
       h.t.baseUrl,
       "mutation($t: String!) { refreshTokens(refreshToken: $t) { session { id deviceName current lastActiveAt } user { id email } } }",
@@ -323,8 +308,8 @@ describe("refresh tokens", () => {
   });
 
   it("limits rotations to REFRESH_RATE_LIMIT (10) a minute per session; a limited refresh does not spend its token", async () => {
-    const email = await account();
-    const [busy, other] = [await login(email), await login(email)];
+    const user = await h.verifiedUser();
+    const [busy, other] = [await login(user), await login(user)];
     let token = busy.refreshToken;
     for (let i = 0; i < 10; i += 1) {
       const res = await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: token });
@@ -341,7 +326,7 @@ describe("refresh tokens", () => {
   });
 
   it("SECURITY 19: stores only hashes of refresh tokens", async () => {
-    const auth = await login(await account());
+    const auth = await login();
     expect(await h.t.app.platform.database.prisma.refreshToken.count({ where: { tokenHash: auth.refreshToken } })).toBe(0);
     expect(await h.t.app.platform.database.prisma.refreshToken.count({ where: { sessionId: auth.session.id } })).toBe(1);
   });
@@ -349,9 +334,9 @@ describe("refresh tokens", () => {
 
 describe("sessions per device", () => {
   it("SECURITY 20: lists the caller's sessions with the current one marked; revoking one ends only that device", async () => {
-    const email = await account();
-    const phone = await login(email);
-    const laptop = await login(email);
+    const user = await h.verifiedUser();
+    const phone = await login(user);
+    const laptop = await login(user);
     const listed = await graphql(h.t.baseUrl, MySessionsDocument, undefined, bearer(laptop.accessToken));
     expect(listed.data?.mySessions.map((s) => [s.id, s.current]).sort()).toEqual(
       [
@@ -367,17 +352,16 @@ describe("sessions per device", () => {
   });
 
   it("records the country a trusted proxy gives, and only a well-formed one", async () => {
-    const email = await account();
-    const res = await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, { ...from(), "cf-ipcountry": "DE" });
-    const token = res.data?.login.__typename === "AuthPayload" ? res.data.login.accessToken : "";
-    await graphql(h.t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, { ...from(), "cf-ipcountry": "Germany<script>" });
+    const user = await h.verifiedUser();
+    const { accessToken: token } = await h.signedIn(user, {}, { ...from(), "cf-ipcountry": "DE" });
+    await h.login(user.email, PASSWORD, {}, { ...from(), "cf-ipcountry": "Germany<script>" });
     const countries = (await graphql(h.t.baseUrl, MySessionsDocument, undefined, bearer(token))).data?.mySessions.map((s) => s.country).sort();
     expect(countries).toEqual(["DE", null]);
   });
 
   it("SECURITY 38: another user's session is NOT_FOUND and stays alive", async () => {
-    const victim = await login(await account());
-    const attacker = await login(await account());
+    const victim = await login();
+    const attacker = await login();
     const res = await graphql(h.t.baseUrl, RevokeSessionDocument, { id: victim.session.id }, bearer(attacker.accessToken));
     expect(res.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(victim.accessToken))).data?.me?.id).toBe(victim.user.id);
@@ -386,9 +370,10 @@ describe("sessions per device", () => {
 
 describe("logout", () => {
   it("SECURITY 21 and 22: ends the session: its refresh token fails and its access token is refused at once", async () => {
-    const email = await account();
-    const a = await login(email);
-    const b = await login(email);
+    const user = await h.verifiedUser();
+    const { email } = user;
+    const a = await login(user);
+    const b = await login(user);
     expect((await graphql(h.t.baseUrl, LogoutDocument, {}, bearer(a.accessToken))).data).toEqual({ logout: true });
     expect((await graphql(h.t.baseUrl, MeDocument, undefined, bearer(a.accessToken))).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
     expect((await graphql(h.t.baseUrl, RefreshTokensDocument, { refreshToken: a.refreshToken })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");

@@ -1,32 +1,24 @@
 import { Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
-import {
-  ChangePasswordDocument,
-  LoginDocument,
-  RegisterDocument,
-  RequestPasswordResetDocument,
-  ResetPasswordDocument,
-  VerifyEmailDocument,
-} from "../support/generated/operations";
-import { PASSWORD, fromNewIp, newEmail } from "../support/accounts";
-import { startTestApp, type TestApp } from "../support/app";
-import { REDIS_URL, uniqueSuffix } from "../support/env";
-import { graphql } from "../support/graphql";
+import { ChangePasswordDocument, RegisterDocument, RequestPasswordResetDocument, ResetPasswordDocument, VerifyEmailDocument } from "../support/generated/operations";
+import { PASSWORD, fromNewIp, newEmail, useApp } from "../support/harness";
+import { startTestApp } from "../support/app";
+import { REDIS_URL } from "../support/env";
 import { waitUntil } from "../support/wait";
 import { systemClock } from "../../src/platform/clock";
 import { OutboxRelay } from "../../src/platform/events/relay";
 import { createLogger } from "../../src/platform/logging/logger";
 
 describe("issue 10 item 14: SECURITY 32: tokens outlive neither their mail nor their purpose", () => {
-  // The notification service, played by a BullMQ worker that takes every job of `notifications`.
-  let t: TestApp;
+  // The notification service, played by a BullMQ worker that takes every job of `notifications`
+  // (so the mails are read from what it has finished, not with the harness's `mailTo`).
+  const h = useApp();
   let prefix: string;
   let connection: Redis;
   let worker: Worker;
   const finished: Job[] = [];
-  beforeAll(async () => {
-    prefix = `test-${uniqueSuffix()}`;
-    t = await startTestApp({ BCRYPT_COST: "4", QUEUE_PREFIX: prefix, OUTBOX_POLL_INTERVAL_MS: "100", PUBLIC_URL: "https://id.example.test", TRUSTED_PROXIES: "127.0.0.1" });
+  beforeAll(() => {
+    prefix = h.t.app.config.QUEUE_PREFIX;
     connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     worker = new Worker("notifications", async () => undefined, { connection, prefix });
     worker.on("completed", (job) => finished.push(job));
@@ -34,7 +26,6 @@ describe("issue 10 item 14: SECURITY 32: tokens outlive neither their mail nor t
   afterAll(async () => {
     await worker.close();
     connection.disconnect();
-    await t.stop();
   });
 
   /** The latest `template` mail to `email` the notification service has finished. */
@@ -45,20 +36,20 @@ describe("issue 10 item 14: SECURITY 32: tokens outlive neither their mail nor t
 
   async function account(): Promise<string> {
     const email = newEmail();
-    await graphql(t.baseUrl, RegisterDocument, { input: { email, password: PASSWORD } }, fromNewIp());
-    await graphql(t.baseUrl, VerifyEmailDocument, { token: tokenOf(await mail(email, "verify-email")) });
+    await h.gql(RegisterDocument, { input: { email, password: PASSWORD } }, fromNewIp());
+    await h.gql(VerifyEmailDocument, { token: tokenOf(await mail(email, "verify-email")) });
     return email;
   }
 
   /** The reset mail a request sends, once the notification service has finished it. */
   async function resetMail(email: string): Promise<Job> {
     const before = finished.length;
-    await graphql(t.baseUrl, RequestPasswordResetDocument, { email }, fromNewIp());
+    await h.gql(RequestPasswordResetDocument, { email }, fromNewIp());
     return mail(email, "password-reset", before);
   }
   const resetLink = async (email: string) => tokenOf(await resetMail(email));
 
-  const reset = (token: string) => graphql(t.baseUrl, ResetPasswordDocument, { input: { token, newPassword: "Reset-Pass-2024!" } });
+  const reset = (token: string) => h.gql(ResetPasswordDocument, { input: { token, newPassword: "Reset-Pass-2024!" } });
 
   /** Every value held under the queues' prefix in Redis, as text. */
   async function redisContents(): Promise<string> {
@@ -97,9 +88,8 @@ describe("issue 10 item 14: SECURITY 32: tokens outlive neither their mail nor t
   it("a password change voids the user's reset links", async () => {
     const email = await account();
     const link = await resetLink(email);
-    const login = await graphql(t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, fromNewIp());
-    const auth = login.data?.login.__typename === "AuthPayload" ? login.data.login : null;
-    const change = await graphql(t.baseUrl, ChangePasswordDocument, { input: { currentPassword: PASSWORD, newPassword: "Brand-New-Pass-9#" } }, { authorization: `Bearer ${auth?.accessToken}` });
+    const auth = await h.signedIn({ email, password: PASSWORD });
+    const change = await h.gql(ChangePasswordDocument, { input: { currentPassword: PASSWORD, newPassword: "Brand-New-Pass-9#" } }, auth.headers);
     expect(change.data).toEqual({ changePassword: true });
     expect((await reset(link)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { LoginDocument, LogoutDocument, MeDocument, RefreshTokensDocument, RegisterDocument, VerifyEmailDocument } from "../support/generated/operations";
-import { PASSWORD, newEmail } from "../support/accounts";
+import { PASSWORD, newEmail } from "../support/harness";
 import { startTestApp } from "../support/app";
 import { createDatabase, dropDatabase, withAdmin, withClient } from "../support/db";
 import { PG_SERVER_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";

@@ -7,14 +7,13 @@ import { startTestApp, type TestApp } from "../support/app";
 import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createLogger } from "../../src/platform/logging/logger";
-import { PASSWORD, fromNewIp, newEmail } from "../support/accounts";
+import { PASSWORD, TEST_ENV, bearer, fromNewIp, newEmail, useApp } from "../support/harness";
 import { movableClock } from "../support/clock";
 import { dropDatabase, withClient } from "../support/db";
 import { REDIS_URL, uniqueSuffix } from "../support/env";
-import { LoginDocument, MeDocument, RegisterDocument, VerifyEmailDocument } from "../support/generated/operations";
+import { LoginDocument, MeDocument } from "../support/generated/operations";
 import { graphql } from "../support/graphql";
 import { runCliTool } from "../support/process";
-import { QueueReader } from "../support/queues";
 import { waitUntil } from "../support/wait";
 
 const KEY = Buffer.alloc(32, 3);
@@ -111,18 +110,19 @@ const keysCli = (databaseUrl: string, ...args: string[]): Promise<string> => run
 
 const kidOf = (token: string) => decodeProtectedHeader(token).kid as string;
 const published = async (t: TestApp) => ((await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
-const me = (t: TestApp, token: string) => graphql(t.baseUrl, MeDocument, undefined, { authorization: `Bearer ${token}` });
+const me = (t: TestApp, token: string) => graphql(t.baseUrl, MeDocument, undefined, bearer(token));
 /** The signing-key LISTEN connections on the database (one per running instance). */
 const keyListeners = (t: TestApp, action = "pid") =>
   withClient(t.databaseUrl, async (c) => (await c.query(`SELECT ${action} FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%signing_keys%'`)).rowCount);
 
 describe("signing keys on two running instances of one database", () => {
   // Reloads only on NOTIFY here: the periodic backstop is an hour away.
-  const prefix = `test-${uniqueSuffix()}`;
-  const env = { BCRYPT_COST: "4", QUEUE_PREFIX: prefix, OUTBOX_POLL_INTERVAL_MS: "100", TRUSTED_PROXIES: "127.0.0.1", JWT_KEYS_RELOAD_S: "3600" };
-  let a: TestApp;
+  const env = { JWT_KEYS_RELOAD_S: "3600" };
   let b: TestApp;
-  let queues: QueueReader;
+  // Registered before the harness's own afterAll, so it runs first: b shares a's database, which a.stop() drops.
+  afterAll(() => b?.app.stop());
+  const h = useApp(env);
+  let a: TestApp;
   const email = newEmail();
   const login = async (t: TestApp) => {
     const res = await graphql(t.baseUrl, LoginDocument, { input: { email, password: PASSWORD } }, fromNewIp());
@@ -130,17 +130,9 @@ describe("signing keys on two running instances of one database", () => {
     return res.data.login.accessToken;
   };
   beforeAll(async () => {
-    a = await startTestApp(env);
-    b = await startTestApp({ ...env, DATABASE_URL: a.databaseUrl, OUTBOX_RELAY: "false" });
-    queues = new QueueReader(prefix);
-    await graphql(a.baseUrl, RegisterDocument, { input: { email, password: PASSWORD } }, fromNewIp());
-    const mail = await waitUntil("verify-email", async () => (await queues.jobs("notifications")).find((j) => j.name === "verify-email"));
-    await graphql(a.baseUrl, VerifyEmailDocument, { token: (mail.data as { params: { token: string } }).params.token });
-  });
-  afterAll(async () => {
-    await queues.close();
-    await b.app.stop(); // b shares a's database, which a.stop() drops
-    await a.stop();
+    a = h.t;
+    b = await startTestApp({ ...TEST_ENV, ...env, QUEUE_PREFIX: a.app.config.QUEUE_PREFIX, DATABASE_URL: a.databaseUrl, OUTBOX_RELAY: "false" });
+    await h.verifiedUser({ email });
   });
 
   it("issue 10 item 5: SECURITY 58: a keys:rotate is used and published by both instances at once, the previous key stays published, and tokens of either verify on both", async () => {

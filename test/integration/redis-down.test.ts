@@ -1,7 +1,7 @@
 import bcrypt from "bcrypt";
 import { Redis } from "ioredis";
 import { LoginDocument, LogoutDocument, MeDocument, RefreshTokensDocument } from "../support/generated/operations";
-import { PASSWORD, newEmail } from "../support/accounts";
+import { PASSWORD, newEmail } from "../support/harness";
 import { startTestApp } from "../support/app";
 import { uniqueSuffix } from "../support/env";
 import { graphql } from "../support/graphql";

@@ -18,6 +18,14 @@ export const PASSWORD = "Correct-Horse-42!";
 export const fromNewIp = () => ({ "x-forwarded-for": `198.51.${randomInt(256)}.${randomInt(256)}` });
 export const newEmail = () => `${randomUUID()}@example.test`;
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+/** The code of an answer's first error; undefined when it has none. */
+export const codeOf = (res: Pick<GraphQLResponse<unknown>, "errors">) => res.errors?.[0]?.extensions?.code;
+
+/** A new address in four spellings that PostgreSQL's citext takes for one (`İ` folds to `i` there) and JavaScript's toLowerCase does not. */
+export function citextSpellings(): string[] {
+  const rest = newEmail();
+  return ["ii", "İi", "iİ", "İİ"].map((head) => `${head}${rest}`);
+}
 
 /** What every module's tests start from: fast bcrypt and relay, links on a fixed PUBLIC_URL, the local proxy trusted. */
 export const TEST_ENV: Record<string, string> = {
@@ -57,10 +65,10 @@ export interface Harness {
   audit(where?: Prisma.AuditEventWhereInput): ReturnType<PrismaClient["auditEvent"]["findMany"]>;
   /** Registers `email` (a new one unless given) and verifies it with the mailed link. */
   verifiedUser(user?: Partial<VerifiedUser>): Promise<VerifiedUser>;
-  /** Logs in with the password; null when the login is refused. */
-  login(email: string, password?: string, input?: Partial<LoginInput>): Promise<AuthPayload | null>;
-  /** `user` (a new verified user unless given) signed in. */
-  signedIn(user?: VerifiedUser, input?: Partial<LoginInput>): Promise<SignedIn>;
+  /** Logs in with the password (from a new address unless `headers` are given); null when the login is refused. */
+  login(email: string, password?: string, input?: Partial<LoginInput>, headers?: Record<string, string>): Promise<AuthPayload | null>;
+  /** `user` (a new verified user unless given) signed in (from a new address unless `headers` are given). */
+  signedIn(user?: VerifiedUser, input?: Partial<LoginInput>, headers?: Record<string, string>): Promise<SignedIn>;
 }
 
 export interface HarnessOptions {
@@ -108,14 +116,14 @@ export function useApp(env: Record<string, string> = {}, options: HarnessOptions
     await h.gql(VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
     return { email, password };
   };
-  h.login = async (email, password = PASSWORD, input = {}) => {
-    const res = await h.gql(LoginDocument, { input: { email, password, ...input } }, fromNewIp());
+  h.login = async (email, password = PASSWORD, input = {}, headers = fromNewIp()) => {
+    const res = await h.gql(LoginDocument, { input: { email, password, ...input } }, headers);
     return res.data?.login.__typename === "AuthPayload" ? res.data.login : null;
   };
-  h.signedIn = async (user, input) => {
+  h.signedIn = async (user, input, headers) => {
     const { email, password } = user ?? (await h.verifiedUser());
-    const payload = await h.login(email, password, input);
-    if (!payload) throw new Error(`login of ${email} failed`);
+    const payload = await h.login(email, password, input, headers);
+    if (!payload) throw new Error(`login failed for ${email}`);
     return { email, password, ...payload, headers: bearer(payload.accessToken) };
   };
   return h;
