@@ -184,6 +184,7 @@ export async function schemaFiles(): Promise<{ subgraph: string; api: string }> 
     logger: offline("the logger"),
     config: loadConfig({}),
     handlers: offline("event handlers"),
+    vault: offline("the key vault"),
   };
   const pubSub = createMemoryPubSub();
   const modules = createModules(kernel, { tokens: offline("access tokens"), keys: offline("signing keys"), hasher: offline("the password hasher"), redis: null, pubSub, redisPrefix: "" });
@@ -207,12 +208,13 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const { logger } = options;
   const clock = platform.clock;
   const prisma = platform.database.prisma;
-  const keys = new KeyStore(prisma, createKeyVault(config), config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock, config.JWT_KEYS_RELOAD_S * 1000);
+  const vault = createKeyVault(config);
+  const keys = new KeyStore(prisma, vault, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock, config.JWT_KEYS_RELOAD_S * 1000);
   await keys.init();
   const tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, clock);
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);
   const background = new BackgroundTasks(logger);
-  const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers };
+  const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers, vault };
   const modules = createModules(kernel, { tokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? "identity:" });
   const { authenticator, revocations } = modules.sessions.api;
   const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config";
+import type { KeyVault } from "../platform/crypto/vault";
 import type { BackgroundTasks } from "../platform/background-tasks";
 import type { Clock } from "../platform/clock";
 import type { Prisma } from "../platform/db/database";
@@ -22,6 +23,8 @@ export interface Kernel {
   background: BackgroundTasks;
   logger: Logger;
   config: Config;
+  /** The one place secrets at rest are sealed (envelope encryption, bound to owner and purpose). */
+  vault: KeyVault;
   /** Internal event consumers register here, before the relay starts. */
   handlers: EventHandlers;
 }

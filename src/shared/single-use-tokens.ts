@@ -1,10 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../platform/clock";
-import { hashToken, newOpaqueToken } from "../platform/crypto/tokens";
+import { TOKEN_SHAPE, hashToken, newOpaqueToken } from "../platform/crypto/tokens";
 import type { Tx } from "../platform/db/database";
-
-/** The shape of every opaque token (`newOpaqueToken`): 256 bits, base64url. */
-export const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /** A fresh token (for the mail), and what is stored for it. */
 export interface MintedToken {

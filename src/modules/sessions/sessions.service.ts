@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from "../../shared/errors";
 import type { Viewer } from "../../graphql/context";
 import { BCRYPT_MAX_BYTES, type PasswordHasher } from "../../platform/crypto/passwords";
-import { hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
+import { TOKEN_SHAPE, hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
 import { sql, type Tx } from "../../platform/db/database";
 import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
@@ -216,7 +216,7 @@ export class SessionsService {
    * the presented token usable.
    */
   async refresh(presented: string, origin: Origin): Promise<AuthPayload> {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(presented)) throw refreshDenied();
+    if (!TOKEN_SHAPE.test(presented)) throw refreshDenied();
     const tokenHash = hashToken(presented);
     const [held] = await this.deps.prisma.$queryRaw<{ sessionId: string; userId: string; usedAt: Date | null }[]>`
       SELECT t.session_id AS "sessionId", s.user_id AS "userId", t.used_at AS "usedAt"
