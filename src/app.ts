@@ -14,6 +14,7 @@ import { RequestLoaders } from "./graphql/loaders";
 import { accountsModule } from "./modules/accounts";
 import { singleUseFields } from "./modules/declarations";
 import { auditModule } from "./modules/audit";
+import { mfaModule } from "./modules/mfa";
 import type { Kernel } from "./modules/module";
 import { sessionsModule } from "./modules/sessions";
 import { usersModule } from "./modules/users";
@@ -153,8 +154,9 @@ export function createModules(kernel: Kernel, parts: ModuleParts) {
   const users = usersModule(kernel);
   const sessions = sessionsModule(kernel, { ...parts, claims: users.api.claims, users: users.api });
   const accounts = accountsModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api });
+  const mfa = mfaModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api });
   const audit = auditModule(kernel, { users: users.api });
-  return { users, sessions, accounts, audit };
+  return { users, sessions, accounts, mfa, audit };
 }
 
 /** A part of the platform that refuses every use: the modules built for their schema only. */
@@ -188,7 +190,7 @@ export async function schemaFiles(): Promise<{ subgraph: string; api: string }> 
   };
   const pubSub = createMemoryPubSub();
   const modules = createModules(kernel, { tokens: offline("access tokens"), keys: offline("signing keys"), hasher: offline("the password hasher"), redis: null, pubSub, redisPrefix: "" });
-  return printSchemaFiles(await buildFederatedSchema(Object.values(modules), pubSub));
+  return printSchemaFiles(await buildFederatedSchema(Object.values(modules), pubSub, systemClock));
 }
 
 /** The composition root: builds every dependency once and wires them. */
@@ -217,7 +219,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers, vault };
   const modules = createModules(kernel, { tokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? "identity:" });
   const { authenticator, revocations } = modules.sessions.api;
-  const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub);
+  const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub, clock);
   const guard = createOperationGuard({
     maxDepth: config.GRAPHQL_MAX_DEPTH,
     maxCost: config.GRAPHQL_MAX_COST,
@@ -225,7 +227,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     maxSelections: config.GRAPHQL_MAX_RECURSIVE_SELECTIONS,
     maxRepeats: config.GRAPHQL_MAX_REPEATS,
     maxTokens: config.GRAPHQL_MAX_TOKENS,
-    singleUse: Object.keys(singleUseFields),
+    singleUse: Object.keys(singleUseFields).sort(),
     introspection: config.GRAPHQL_INTROSPECTION,
     hideSuggestions: config.production,
   });

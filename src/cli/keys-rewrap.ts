@@ -3,7 +3,7 @@
 //                                            the service runs. Afterwards the old KEK can be removed.
 import { createKeyVault } from "../platform/crypto/create-vault";
 import { rewrapAll } from "../platform/crypto/rewrap";
-import { signingKeyRows } from "../platform/jwt/keys";
+import { sealedStores } from "../modules/declarations";
 import { runCli } from "./context";
 
 runCli("keys:rewrap", async ({ config, database, args }) => {
@@ -15,7 +15,7 @@ runCli("keys:rewrap", async ({ config, database, args }) => {
   }
   const vault = createKeyVault(config);
   const current = await vault.currentKekId();
-  const rewrapped = await rewrapAll(vault, [signingKeyRows(database.prisma)], batchSize, (kekId) => kekId !== current);
+  const rewrapped = await rewrapAll(vault, Object.values(sealedStores).map((rows) => rows(database.prisma)), batchSize, (kekId) => kekId !== current);
   process.stdout.write(`re-wrapped ${rewrapped} sealed values under ${current}\n`);
   return 0;
 });

@@ -1,4 +1,5 @@
 import type { AuthCheckerFn } from "type-graphql";
+import type { Clock } from "../platform/clock";
 import type { Context, Viewer } from "./context";
 import { ForbiddenError, UnauthenticatedError } from "../shared/errors";
 
@@ -12,14 +13,28 @@ export type Requirement = `perm:${string}` | `recent-mfa:${number}` | `scope:${s
 export type RequirementCheck = (viewer: Viewer, requirement: Requirement) => boolean;
 
 /**
- * type-graphql's auth checker, throwing the house's own errors: no viewer is UNAUTHENTICATED, an
- * unmet requirement FORBIDDEN naming it. A requirement no module decides is unmet (fail closed).
+ * `recent-mfa:<seconds>`: the viewer's token records a second factor (`amr` has `otp`) given at
+ * most that many seconds ago (`auth_time`, set by an MFA login or a step-up).
  */
-export function createAuthChecker(decide: RequirementCheck = () => false): AuthCheckerFn<Context, Requirement> {
+export function recentSecondFactor(viewer: Viewer, requirement: Requirement, clock: Clock): boolean {
+  const seconds = Number(requirement.slice("recent-mfa:".length));
+  const age = clock.now().getTime() / 1000 - viewer.authTime;
+  return Number.isFinite(seconds) && viewer.amr.includes("otp") && age <= seconds;
+}
+
+/**
+ * type-graphql's auth checker, throwing the house's own errors: no viewer is UNAUTHENTICATED, an
+ * unmet requirement FORBIDDEN naming it. `recent-mfa:` is decided from the token's claims; any
+ * other requirement by `decide`, and one nobody decides is unmet (fail closed).
+ */
+export function createAuthChecker(clock: Clock, decide: RequirementCheck = () => false): AuthCheckerFn<Context, Requirement> {
   return ({ context }, requirements) => {
     const viewer = context.viewer;
     if (!viewer) throw new UnauthenticatedError();
-    for (const requirement of requirements) if (!decide(viewer, requirement)) throw new ForbiddenError(`Requires ${requirement}`);
+    for (const requirement of requirements) {
+      const met = requirement.startsWith("recent-mfa:") ? recentSecondFactor(viewer, requirement, clock) : decide(viewer, requirement);
+      if (!met) throw new ForbiddenError(`Requires ${requirement}`);
+    }
     return true;
   };
 }

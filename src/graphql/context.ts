@@ -7,6 +7,10 @@ export interface Viewer {
   userId: string;
   sessionId: string;
   roles: string[];
+  /** How the user proved who they are in this session (RFC 8176). */
+  amr: string[];
+  /** When they last authenticated, a second factor included (epoch seconds). */
+  authTime: number;
 }
 
 /** What a resolver knows of its request. Services come to resolvers by construction, not from here. */

@@ -8,6 +8,7 @@ import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-g
 import type { Module } from "../modules/module";
 import type { PubSub } from "../platform/pubsub/pubsub";
 import { createAuthChecker } from "./auth-checker";
+import type { Clock } from "../platform/clock";
 import type { Context } from "./context";
 import { BadUserInputError, type FieldProblem } from "../shared/errors";
 
@@ -39,7 +40,7 @@ function checkRepresentations(representations: readonly unknown[], entityTypes: 
  * `__resolveReference` is its module's (through the request's loaders, so any number of
  * references costs one query).
  */
-export async function buildFederatedSchema(modules: readonly Module[], pubSub: PubSub): Promise<GraphQLSchema> {
+export async function buildFederatedSchema(modules: readonly Module[], pubSub: PubSub, clock: Clock): Promise<GraphQLSchema> {
   const instances = new Map<unknown, object>(modules.flatMap((module) => module.resolvers.map((resolver) => [resolver.constructor, resolver] as const)));
   const entities = Object.assign({}, ...modules.map((module) => module.entities ?? {})) as Record<string, NonNullable<Module["entities"]>[string]>;
   const schema = await buildSchema({
@@ -51,7 +52,7 @@ export async function buildFederatedSchema(modules: readonly Module[], pubSub: P
         return instance;
       },
     },
-    authChecker: createAuthChecker(),
+    authChecker: createAuthChecker(clock),
     pubSub,
     validate: false,
     skipCheck: true,

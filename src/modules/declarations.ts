@@ -2,6 +2,7 @@ import { platformDeclarations } from "../platform/platform.declarations";
 import { mergeOnce } from "../shared/merge-once";
 import { accountsDeclarations } from "./accounts/accounts.declarations";
 import type { Declarations } from "./module";
+import { mfaDeclarations } from "./mfa/mfa.declarations";
 import { sessionsDeclarations } from "./sessions/sessions.declarations";
 
 /** Every owner's declarations, one line each (a module without any is not listed). */
@@ -9,6 +10,7 @@ const owners = {
   platform: platformDeclarations,
   sessions: sessionsDeclarations,
   accounts: accountsDeclarations,
+  mfa: mfaDeclarations,
 } as const;
 
 /** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */
@@ -29,3 +31,5 @@ export const eventCatalogue = mergeOnce("event", declared("events"));
 export const notificationTemplates = mergeOnce("template", declared("notifications"));
 /** Root fields that may appear once per operation. */
 export const singleUseFields = mergeOnce("field", declared("singleUseFields"));
+/** Every table of values sealed by the key vault, for keys:rewrap. */
+export const sealedStores = mergeOnce("sealed store", declared("sealedStores"));

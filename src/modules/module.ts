@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config";
 import type { KeyVault } from "../platform/crypto/vault";
+import type { SealedStores } from "../platform/crypto/rewrap";
 import type { BackgroundTasks } from "../platform/background-tasks";
 import type { Clock } from "../platform/clock";
 import type { Prisma } from "../platform/db/database";
@@ -71,4 +72,6 @@ export interface Declarations {
   readonly config?: ConfigPart;
   readonly notifications?: NotificationTemplates;
   readonly singleUseFields?: SingleUseFields;
+  /** The tables holding values sealed by the key vault (keys:rewrap re-seals them). */
+  readonly sealedStores?: SealedStores;
 }

@@ -27,9 +27,9 @@ describe("signing keys", () => {
       const keys = new KeyStore(prisma, createKeyVault(t.app.config), "ES256", 900_000, clock, 60_000);
       await keys.init();
       const tokens = new AccessTokens(keys, { issuer: "https://id.example.test", audience: "identity-platform", ttlSeconds: 900 }, clock);
-      const before = await tokens.issue({ userId: "u1", sessionId: "s1", roles: [] });
+      const before = await tokens.issue({ userId: "u1", sessionId: "s1", roles: [], amr: ["pwd"], authTime: 0 });
       const kid = await keys.rotate();
-      const after = await tokens.issue({ userId: "u1", sessionId: "s1", roles: [] });
+      const after = await tokens.issue({ userId: "u1", sessionId: "s1", roles: [], amr: ["pwd"], authTime: 0 });
       expect(decodeProtectedHeader(after).kid).toBe(kid);
       expect(decodeProtectedHeader(before).kid).not.toBe(kid);
       await expect(tokens.verify(before)).resolves.toMatchObject({ userId: "u1" });
@@ -66,13 +66,13 @@ describe("AES-256-GCM", () => {
       const options = { issuer: "https://id.example.test", audience: "identity-platform", ttlSeconds: 900 };
       const rsa = new KeyStore(prisma, createKeyVault(t.app.config), "RS256", 900_000, clock, 60_000);
       await rsa.init();
-      const rsaToken = await new AccessTokens(rsa, options, clock).issue({ userId: "u1", sessionId: "s1", roles: [] });
+      const rsaToken = await new AccessTokens(rsa, options, clock).issue({ userId: "u1", sessionId: "s1", roles: [], amr: ["pwd"], authTime: 0 });
       expect(decodeProtectedHeader(rsaToken)).toMatchObject({ alg: "RS256", typ: "at+jwt" });
       const ed = new KeyStore(prisma, createKeyVault(t.app.config), "EdDSA", 900_000, clock, 60_000);
       await ed.init();
       await ed.rotate();
       const edTokens = new AccessTokens(ed, options, clock);
-      const edToken = await edTokens.issue({ userId: "u2", sessionId: "s2", roles: [] });
+      const edToken = await edTokens.issue({ userId: "u2", sessionId: "s2", roles: [], amr: ["pwd"], authTime: 0 });
       expect(decodeProtectedHeader(edToken)).toMatchObject({ alg: "EdDSA" });
       await expect(edTokens.verify(edToken)).resolves.toMatchObject({ userId: "u2" });
       // The RSA token signed before the rotation still verifies, by its kid and that key's algorithm.
@@ -208,7 +208,7 @@ describe("signing keys: the periodic reload and the retirement horizon", () => {
       await store().rotate();
       // `late` has not reloaded yet (its next periodic reload is due): it still signs with the retired key.
       movable.offsetMs = reloadMs - 1000;
-      const token = await new AccessTokens(late, options, movable).issue({ userId: "u1", sessionId: "s1", roles: [] });
+      const token = await new AccessTokens(late, options, movable).issue({ userId: "u1", sessionId: "s1", roles: [], amr: ["pwd"], authTime: 0 });
       expect(kidOf(token)).toBe(retired);
       // An instance started just before that token expires still publishes and accepts its key.
       movable.offsetMs += ttlMs - 1000;

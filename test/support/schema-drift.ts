@@ -12,6 +12,7 @@ interface DmmfField {
   kind: "scalar" | "enum" | "object" | "unsupported";
   type: string;
   isRequired: boolean;
+  isList: boolean;
   nativeType: [string, string[]] | null;
 }
 interface DmmfModel {
@@ -88,7 +89,8 @@ export async function expectedShape(schemaDir = path.resolve(__dirname, "../../p
       const column = field.dbName ?? field.name;
       columns.set(field.name, column);
       const type = field.kind === "enum" ? enumDbName.get(field.type) : field.nativeType ? nativeTypeName(field.nativeType[0], field.nativeType[1]) : SCALAR_TYPES[field.type];
-      shape.push(`column ${table}.${column} ${type} ${field.isRequired ? "not null" : "null"}`);
+      // A list is a PostgreSQL array, never null (Prisma lists are required).
+      shape.push(`column ${table}.${column} ${type}${field.isList ? "[]" : ""} ${field.isRequired || field.isList ? "not null" : "null"}`);
     }
     tables.set(model.name, { table, columns });
   }

@@ -30,8 +30,11 @@ describe("access token verification", () => {
   it("accepts its own token", async () => {
     const { tokens, sign } = await setup();
     await expect(tokens.verify(await sign())).resolves.toMatchObject({ roles: ["USER"] });
-    const issued = await tokens.issue({ userId: "u1", sessionId: "s1", roles: ["USER"] });
-    await expect(tokens.verify(issued)).resolves.toEqual({ userId: "u1", sessionId: "s1", roles: ["USER"] });
+    const issued = await tokens.issue({ userId: "u1", sessionId: "s1", roles: ["USER"], amr: ["pwd", "otp"], authTime: 1_700_000_000 });
+    await expect(tokens.verify(issued)).resolves.toEqual({ userId: "u1", sessionId: "s1", roles: ["USER"], amr: ["pwd", "otp"], authTime: 1_700_000_000 });
+    // A token issued before amr and auth_time were claims: a password login's, authenticated at iat.
+    const older = await tokens.verify(await sign());
+    expect([older.amr, older.authTime]).toEqual([["pwd"], t]);
   });
 
   it("SECURITY 12 and 14: pins issuer, audience, type, expiry and not-before, with the right signature", async () => {

@@ -78,7 +78,7 @@ export class AccountsService {
   async verifyEmail(token: string, origin: Origin): Promise<User> {
     const invalid = BadUserInputError.field("token", "is invalid or has expired");
     return this.deps.unitOfWork.run(origin, async (scope) => {
-      const userId = await this.tokens.consume(scope.tx, "email-verification", token);
+      const userId = (await this.tokens.consume(scope.tx, "email-verification", token))?.userId;
       if (!userId) throw invalid;
       const now = this.deps.clock.now();
       const current = await scope.tx.user.findUniqueOrThrow({ where: { id: userId } });

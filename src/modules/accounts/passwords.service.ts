@@ -113,13 +113,13 @@ export class PasswordsService {
   /** Sets the password with a reset token (once, within 30 minutes), voids the user's other reset links and ends every session. No login. */
   async resetPassword(input: { token: string; newPassword: string }, origin: Origin): Promise<true> {
     const invalid = BadUserInputError.field("input.token", "is invalid or has expired");
-    const userId = await this.tokens.peek(this.deps.prisma, "password-reset", input.token);
+    const userId = (await this.tokens.peek(this.deps.prisma, "password-reset", input.token))?.userId;
     const user = userId ? await this.deps.prisma.user.findUnique({ where: { id: userId } }) : null;
     if (!user || user.deletedAt) throw invalid;
     this.checkNew("newPassword", input.newPassword, user);
     return this.replacePassword(origin, user, input.newPassword, {
       claim: async (scope) => {
-        if ((await this.tokens.consume(scope.tx, "password-reset", input.token)) !== user.id) throw invalid;
+        if ((await this.tokens.consume(scope.tx, "password-reset", input.token))?.userId !== user.id) throw invalid;
       },
       endSessions: (scope) => endSessions(scope, user.id, "password_reset", {}, this.deps.clock.now()),
       record: (scope, ended, resetLinksVoided) => {

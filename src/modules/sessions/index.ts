@@ -37,6 +37,8 @@ export interface SessionsApi {
   revocations: SessionRevocations;
   /** Every way in ends here: the gates, then a session and its tokens (or a gate's challenge). */
   start: SessionsService["start"];
+  /** A second factor given now in the viewer's session: recorded there, and a fresh access token saying so. */
+  stepUp: SessionsService["stepUp"];
   /** Adds a check every way in passes, after those added before it; a repeated name is refused. */
   addGate(gate: LoginGate): void;
   /** Where `User.mfaEnabled` comes from (the MFA module gives it, once). */
@@ -77,7 +79,7 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
   };
   return {
     name: "sessions",
-    api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations, start: (...args) => service.start(...args), addGate, useSecondFactorStatus },
+    api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations, start: (...args) => service.start(...args), stepUp: (...args) => service.stepUp(...args), addGate, useSecondFactorStatus },
     resolvers: [new SessionsResolver(service), new UserMfaResolver(() => secondFactorStatus)],
     routes: [jwksRoute(deps.keys)],
   };
@@ -96,4 +98,5 @@ function jwksRoute(keys: SessionsDeps["keys"]): Route {
 
 export { endSessions } from "./sessions.service";
 export type { SessionRevocations } from "./revocations";
+export { AccessTokenPayload, AuthPayload, MfaChallenge, MfaMethod } from "./session.types";
 export type { Amr, ClaimsSource, Device, LoginGate, LoginProof, LoginRefusal, LoginSubject } from "./seams";

@@ -31,11 +31,12 @@ export interface LoginRefusal {
 
 /**
  * A check every way in passes before a session is made, registered by the module that owns it:
- * null lets the login through, a refusal ends it, a challenge asks for more proof (MFA).
+ * null lets the login through, a refusal ends it, a challenge asks for more proof (MFA; the
+ * device and origin are the attempt a challenge is bound to).
  */
 export interface LoginGate {
   readonly name: string;
-  check(user: LoginSubject, proof: LoginProof, origin: Origin): Promise<LoginRefusal | MfaChallenge | null>;
+  check(user: LoginSubject, proof: LoginProof, origin: Origin, device: Device): Promise<LoginRefusal | MfaChallenge | null>;
 }
 
 /** Where the claims in access tokens come from (the authorization module); asked on every issue. */

@@ -49,6 +49,18 @@ export class SessionInfo {
   current!: boolean;
 }
 
+@ObjectType({ description: "A fresh access token for the current session (a step-up)." })
+export class AccessTokenPayload {
+  @Field()
+  accessToken!: string;
+
+  @Field()
+  tokenType!: string;
+
+  @Field(() => Int, { description: "Seconds until the access token expires." })
+  expiresIn!: number;
+}
+
 @ObjectType()
 export class AuthPayload {
   @Field()

@@ -13,7 +13,7 @@ import { privateUser, type User, type UserRow } from "../users";
 import type { SessionRevocations } from "./revocations";
 import { sessionsLimits } from "./sessions.limits";
 import type { ClaimsSource, Device, LoginGate, LoginProof, LoginSubject, RefusalReason } from "./seams";
-import type { AuthPayload, LoginInput, MfaChallenge, SessionInfo } from "./session.types";
+import type { AccessTokenPayload, AuthPayload, LoginInput, MfaChallenge, SessionInfo } from "./session.types";
 
 const LOGIN_FAILED = "Invalid email or password";
 /** Made only when refused (an error captures its stack). */
@@ -32,9 +32,11 @@ export interface SessionSettings {
 }
 
 type SessionFields = Pick<NonNullable<Awaited<ReturnType<Tx["session"]["findUnique"]>>>, "id" | "deviceName" | "userAgent" | "ipAddress" | "country" | "createdAt" | "lastActiveAt" | "expiresAt">;
+/** What an access token says of its session: how and when the user authenticated. */
+type SessionProof = Pick<NonNullable<Awaited<ReturnType<Tx["session"]["findUnique"]>>>, "id" | "amr" | "createdAt" | "secondFactorAt">;
 
 /** The rotation statement's row (none when nothing was spent): the live session the token was rotated in, null columns when it has ended. */
-type RotationRow = { [K in keyof SessionFields]: SessionFields[K] | null } & { userId: string | null };
+type RotationRow = { [K in keyof (SessionFields & SessionProof)]: (SessionFields & SessionProof)[K] | null } & { userId: string | null };
 
 export function toSessionInfo(session: SessionFields, currentSessionId: string | null): SessionInfo {
   return {
@@ -135,7 +137,7 @@ export class SessionsService {
    */
   async start(user: LoginSubject, device: Device, origin: Origin, proof: LoginProof): Promise<AuthPayload | MfaChallenge> {
     for (const gate of this.deps.gates) {
-      const answer = await gate.check(user, proof, origin);
+      const answer = await gate.check(user, proof, origin, device);
       if (answer && "refused" in answer) return this.refuse(origin, user, answer.refused);
       if (answer) return answer;
     }
@@ -168,6 +170,8 @@ export class SessionsService {
           country: origin.country ?? null,
           rememberMe,
           expiresAt: new Date(now.getTime() + (rememberMe ? this.settings.rememberMeSessionMs : this.settings.sessionMs)),
+          amr: proof.amr,
+          secondFactorAt: proof.amr.includes("otp") ? now : null,
         },
       });
       await this.storeRefreshToken(scope.tx, created, refreshToken, now);
@@ -246,14 +250,15 @@ export class SessionsService {
         ), done AS (SELECT FROM live)`,
       sql`SELECT live.id, live.user_id AS "userId", live.device_name AS "deviceName",
                live.user_agent AS "userAgent", live.ip_address AS "ipAddress", live.country, live.created_at AS "createdAt",
-               live.last_active_at AS "lastActiveAt", live.expires_at AS "expiresAt"
+               live.last_active_at AS "lastActiveAt", live.expires_at AS "expiresAt",
+               live.amr, live.second_factor_at AS "secondFactorAt"
         FROM spent LEFT JOIN live ON true`,
     );
     // Not spent now: expired, or spent a moment ago by a concurrent refresh (a second use too).
     if (!row) return this.refuseReuse(origin, tokenHash);
     if (row.id === null || row.userId === null) throw refreshDenied();
     const { userId } = row;
-    return this.payload(userId, row as SessionFields, next, () => this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
+    return this.payload(userId, row as SessionFields & SessionProof, next, () => this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId } }));
   }
 
   /**
@@ -325,15 +330,36 @@ export class SessionsService {
     });
   }
 
+  /**
+   * A second factor given now in the viewer's session (a step-up): the session records it (`amr`
+   * gains `otp`, refreshes keep it) and a fresh access token says so (`auth_time` now).
+   */
+  async stepUp(viewer: Viewer, origin: Origin): Promise<AccessTokenPayload> {
+    const now = this.deps.clock.now();
+    const session = await this.deps.unitOfWork.run(origin, async (scope) => {
+      const [row] = await scope.tx.$queryRaw<SessionProof[]>`
+        UPDATE sessions SET amr = CASE WHEN 'otp' = ANY(amr) THEN amr ELSE array_append(amr, 'otp') END, second_factor_at = ${now}
+        WHERE id = ${viewer.sessionId}::uuid AND user_id = ${viewer.userId}::uuid AND revoked_at IS NULL AND expires_at > ${now}
+        RETURNING id, amr, created_at AS "createdAt", second_factor_at AS "secondFactorAt"`;
+      if (row) scope.audit({ action: "session.step_up", subjectType: "session", subjectId: row.id });
+      return row;
+    });
+    if (!session) throw new UnauthenticatedError("Session has ended");
+    return this.accessToken(viewer.userId, session, (await this.deps.claims.claimsOf(viewer.userId)).roles);
+  }
+
+  private async accessToken(userId: string, session: SessionProof, roles: string[]): Promise<AccessTokenPayload> {
+    const authTime = Math.floor((session.secondFactorAt ?? session.createdAt).getTime() / 1000);
+    const accessToken = await this.deps.tokens.issue({ userId, sessionId: session.id, roles, amr: session.amr, authTime });
+    return { accessToken, tokenType: "Bearer", expiresIn: this.deps.tokens.ttlSeconds };
+  }
+
   /** Tokens for a session; the user is loaded only when the operation selects it. */
-  private async payload(userId: string, session: SessionFields, refreshToken: string, loadUser: () => Promise<UserRow>): Promise<AuthPayload> {
+  private async payload(userId: string, session: SessionFields & SessionProof, refreshToken: string, loadUser: () => Promise<UserRow>): Promise<AuthPayload> {
     const { roles } = await this.deps.claims.claimsOf(userId);
-    const accessToken = await this.deps.tokens.issue({ userId, sessionId: session.id, roles });
     return {
-      accessToken,
+      ...(await this.accessToken(userId, session, roles)),
       refreshToken,
-      tokenType: "Bearer",
-      expiresIn: this.deps.tokens.ttlSeconds,
       session: toSessionInfo(session, session.id),
       get user() {
         return loadUser().then((row) => privateUser(row, roles));

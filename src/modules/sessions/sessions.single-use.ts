@@ -3,6 +3,5 @@ import type { SingleUseFields } from "../../graphql/validation";
 /** Root fields that answer one attempt each: aliases must not multiply password or token guesses. */
 export const sessionsSingleUseFields = {
   login: "a password attempt",
-  completeMfaLogin: "a second-factor attempt of a login",
   refreshTokens: "a refresh token rotation",
 } as const satisfies SingleUseFields;

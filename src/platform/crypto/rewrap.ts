@@ -1,3 +1,5 @@
+import { sql, type Prisma } from "../db/database";
+import { Prisma as PrismaNamespace } from "../../generated/prisma/client";
 import type { Binding, KeyVault, SealedRecord } from "./vault";
 
 /** A sealed value where it is stored. */
@@ -38,4 +40,40 @@ export async function rewrapAll(vault: KeyVault, tables: readonly SealedRows[], 
     }
   }
   return rewrapped;
+}
+
+/** Where an owner (a module, the platform) keeps sealed values, by table: what keys:rewrap walks. */
+export type SealedStores = Readonly<Record<string, (prisma: Prisma) => SealedRows>>;
+
+/** A table whose rows each hold one sealed value, by column name (constants of the code, never input). */
+export interface SealedColumns {
+  table: string;
+  /** The key column (compared as text: a uuid or a kid). */
+  id: string;
+  ciphertext: string;
+  /** Defaults: `wrapped_key` and `kek_id`, the vault's own names. */
+  wrappedKey?: string;
+  kekId?: string;
+  binding(id: string): Binding;
+}
+
+/** The SealedRows of a table that stores a sealed value in three columns (ciphertext, wrapped key, KEK id). */
+export function sealedColumns(prisma: Pick<Prisma, "$queryRaw" | "$executeRaw">, columns: SealedColumns): SealedRows {
+  const ident = (name: string) => PrismaNamespace.raw(`"${name}"`);
+  const [table, id, ciphertext, wrappedKey, kekId] = [columns.table, columns.id, columns.ciphertext, columns.wrappedKey ?? "wrapped_key", columns.kekId ?? "kek_id"].map(ident) as [PrismaNamespace.Sql, PrismaNamespace.Sql, PrismaNamespace.Sql, PrismaNamespace.Sql, PrismaNamespace.Sql];
+  return {
+    name: columns.table,
+    async page(after, limit) {
+      const rows = await prisma.$queryRaw<{ id: string; ciphertext: string; wrappedKey: string; kekId: string }[]>(sql`
+        SELECT ${id}::text AS id, ${ciphertext} AS ciphertext, ${wrappedKey} AS "wrappedKey", ${kekId} AS "kekId" FROM ${table}
+        WHERE ${after}::text IS NULL OR ${id}::text > ${after} ORDER BY ${id}::text LIMIT ${limit}`);
+      return rows.map(({ id: rowId, ...record }) => ({ id: rowId, binding: columns.binding(rowId), record }));
+    },
+    async replace(rowId, previous, next) {
+      const changed = await prisma.$executeRaw(sql`
+        UPDATE ${table} SET ${ciphertext} = ${next.ciphertext}, ${wrappedKey} = ${next.wrappedKey}, ${kekId} = ${next.kekId}
+        WHERE ${id}::text = ${rowId} AND ${ciphertext} = ${previous.ciphertext} AND ${kekId} = ${previous.kekId}`);
+      return changed === 1;
+    },
+  };
 }

@@ -11,6 +11,10 @@ export interface AccessClaims {
   userId: string;
   sessionId: string;
   roles: string[];
+  /** How the user proved who they are in this session (RFC 8176: `pwd`, `otp`, …). */
+  amr: string[];
+  /** When the user last authenticated in this session, a second factor included (OIDC `auth_time`, epoch seconds). */
+  authTime: number;
 }
 
 export class InvalidTokenError extends Error {
@@ -39,7 +43,7 @@ export class AccessTokens {
   async issue(claims: AccessClaims): Promise<string> {
     const { kid, alg, key } = this.keys.signingKey();
     const now = Math.floor(this.clock.now().getTime() / 1000);
-    return new SignJWT({ sid: claims.sessionId, roles: claims.roles })
+    return new SignJWT({ sid: claims.sessionId, roles: claims.roles, amr: claims.amr, auth_time: claims.authTime })
       .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
       .setSubject(claims.userId)
       .setIssuer(this.options.issuer)
@@ -93,10 +97,12 @@ export class AccessTokens {
       if (error instanceof InvalidTokenError || error instanceof errors.JOSEError) throw new InvalidTokenError((error as Error).message);
       throw error;
     }
-    const { sub, sid, roles } = payload as JWTPayload & { sid?: unknown; roles?: unknown };
-    if (typeof sub !== "string" || typeof sid !== "string" || !Array.isArray(roles)) throw new InvalidTokenError("missing claims");
-    // Frozen: remembered claims are shared by every request that presents the token.
-    const claims = Object.freeze({ userId: sub, sessionId: sid, roles: Object.freeze(roles.filter((r): r is string => typeof r === "string")) as string[] });
+    const { sub, sid, roles, amr = ["pwd"], auth_time: authTime = payload.iat } = payload as JWTPayload & { sid?: unknown; roles?: unknown; amr?: unknown; auth_time?: unknown };
+    if (typeof sub !== "string" || typeof sid !== "string" || !Array.isArray(roles) || !Array.isArray(amr) || typeof authTime !== "number") throw new InvalidTokenError("missing claims");
+    // Frozen: remembered claims are shared by every request that presents the token. (Tokens
+    // issued before `amr` and `auth_time` were claims are a password login's, at `iat`.)
+    const strings = (values: unknown[]) => Object.freeze(values.filter((v): v is string => typeof v === "string")) as string[];
+    const claims = Object.freeze({ userId: sub, sessionId: sid, roles: strings(roles), amr: strings(amr), authTime });
     return { claims, kid, expiresAtMs: (payload.exp as number) * 1000 };
   }
 }

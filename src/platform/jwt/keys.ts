@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 
 import type pg from "pg";
 import { BackgroundLoop } from "../background-loop";
 import type { Clock } from "../clock";
-import { rewrapAll, type SealedRows } from "../crypto/rewrap";
+import { rewrapAll, sealedColumns, type SealedRows } from "../crypto/rewrap";
 import { LEGACY_KEK_ID, type Binding, type KeyVault, type SealedRecord } from "../crypto/vault";
 import type { Prisma, Tx } from "../db/database";
 import { listen } from "../db/listen";
@@ -180,20 +180,7 @@ const sealedOf = (row: { privateKeyEnc: string; wrappedKey: string; kekId: strin
 
 /** The sealed private halves, for keys:rewrap (and the re-seal of pre-vault keys in `init`). */
 export function signingKeyRows(prisma: Prisma): SealedRows {
-  return {
-    name: "signing_keys",
-    async page(after, limit) {
-      const rows = await prisma.signingKey.findMany({ where: after === null ? {} : { kid: { gt: after } }, orderBy: { kid: "asc" }, take: limit, select: { kid: true, privateKeyEnc: true, wrappedKey: true, kekId: true } });
-      return rows.map((row) => ({ id: row.kid, binding: bindingOf(row.kid), record: sealedOf(row) }));
-    },
-    async replace(kid, previous, next) {
-      const { count } = await prisma.signingKey.updateMany({
-        where: { kid, privateKeyEnc: previous.ciphertext, kekId: previous.kekId },
-        data: { privateKeyEnc: next.ciphertext, wrappedKey: next.wrappedKey, kekId: next.kekId },
-      });
-      return count === 1;
-    },
-  };
+  return sealedColumns(prisma, { table: "signing_keys", id: "kid", ciphertext: "private_key_enc", binding: bindingOf });
 }
 
 /**

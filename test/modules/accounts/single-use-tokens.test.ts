@@ -18,7 +18,7 @@ it("single-use tokens: only the token's hash is stored, and a token presented tw
   const { token } = await tokens().issue(h.prisma, "reset", userId, 60_000);
   expect(await h.prisma.singleUseToken.count({ where: { purpose: "reset", tokenHash: hashToken(token), userId } })).toBe(1);
   expect(await h.prisma.singleUseToken.count({ where: { purpose: "reset", tokenHash: token } })).toBe(0);
-  const spent = await Promise.all([1, 2].map(() => h.prisma.$transaction((tx) => tokens().consume(tx, "reset", token))));
+  const spent = await Promise.all([1, 2].map(async () => (await h.prisma.$transaction((tx) => tokens().consume(tx, "reset", token)))?.userId ?? null));
   expect(spent.sort()).toEqual([userId, null].sort());
   expect(await tokens().consume(h.prisma, "reset", token)).toBeNull();
 });
@@ -26,13 +26,13 @@ it("single-use tokens: only the token's hash is stored, and a token presented tw
 it("single-use tokens: a peek does not spend a token, and a token stops working once the clock passes its expiry", async () => {
   const userId = await newUser();
   const { token } = await tokens().issue(h.prisma, "reset", userId, 60_000);
-  expect(await tokens().peek(h.prisma, "reset", token)).toBe(userId);
-  expect(await tokens().peek(h.prisma, "reset", token)).toBe(userId);
+  expect((await tokens().peek(h.prisma, "reset", token))?.userId).toBe(userId);
+  expect((await tokens().peek(h.prisma, "reset", token))?.userId).toBe(userId);
   h.clock.offsetMs = 61_000;
   expect(await tokens().peek(h.prisma, "reset", token)).toBeNull();
   expect(await tokens().consume(h.prisma, "reset", token)).toBeNull();
   h.clock.offsetMs = 0;
-  expect(await tokens().consume(h.prisma, "reset", token)).toBe(userId);
+  expect((await tokens().consume(h.prisma, "reset", token))?.userId).toBe(userId);
 });
 
 it("single-use tokens: a token works only for its purpose, and voiding a user's tokens voids the unused ones of that purpose only", async () => {
@@ -40,10 +40,10 @@ it("single-use tokens: a token works only for its purpose, and voiding a user's 
   const tokensOf = tokens();
   const [spent, unused, other] = [await tokensOf.issue(h.prisma, "reset", userId, 60_000), await tokensOf.issue(h.prisma, "reset", userId, 60_000), await tokensOf.issue(h.prisma, "verify", userId, 60_000)];
   expect(await tokensOf.consume(h.prisma, "verify", spent.token)).toBeNull();
-  expect(await tokensOf.consume(h.prisma, "reset", spent.token)).toBe(userId);
+  expect((await tokensOf.consume(h.prisma, "reset", spent.token))?.userId).toBe(userId);
   expect(await tokensOf.voidUnused(h.prisma, "reset", userId)).toBe(1);
   expect(await tokensOf.consume(h.prisma, "reset", unused.token)).toBeNull();
-  expect(await tokensOf.consume(h.prisma, "verify", other.token)).toBe(userId);
+  expect((await tokensOf.consume(h.prisma, "verify", other.token))?.userId).toBe(userId);
   expect(await h.prisma.singleUseToken.count({ where: { purpose: "reset", tokenHash: hashToken(spent.token), usedAt: { not: null } } })).toBe(1);
 });
 
