@@ -6,25 +6,28 @@ import { ForbiddenError, UnauthenticatedError } from "../shared/errors";
 /**
  * What a resolver requires, declared with `@Authorized(...)`: nothing more than a signed-in caller
  * (`@Authorized()`), or requirements as data (`perm:<name>`, `recent-mfa:<seconds>`,
- * `scope:<name>`) that a module decides by registering a `RequirementCheck`.
+ * `scope:<name>`, `recent-auth:<seconds>`) that a module decides by registering a `RequirementCheck`.
  */
-export type Requirement = `perm:${string}` | `recent-mfa:${number}` | `scope:${string}`;
+export type Requirement = `perm:${string}` | `recent-mfa:${number}` | `recent-auth:${number}` | `scope:${string}`;
 
 export type RequirementCheck = (viewer: Viewer, requirement: Requirement) => boolean;
 
 /**
  * `recent-mfa:<seconds>`: the viewer's token records a second factor (`amr` has `otp`) given at
- * most that many seconds ago (`auth_time`, set by an MFA login or a step-up).
+ * most that many seconds ago (`auth_time`, set by an MFA login or a step-up). `recent-auth:<seconds>`:
+ * the user authenticated (logged in, or stepped up) at most that long ago, whatever the factors:
+ * a token refreshed for hours keeps its session's `auth_time` (SECURITY 4, re-authentication).
  */
-export function recentSecondFactor(viewer: Viewer, requirement: Requirement, clock: Clock): boolean {
-  const seconds = Number(requirement.slice("recent-mfa:".length));
+export function recentAuthentication(viewer: Viewer, requirement: Requirement, clock: Clock): boolean {
+  const [kind, limit] = requirement.split(":");
+  const seconds = Number(limit);
   const age = clock.now().getTime() / 1000 - viewer.authTime;
-  return Number.isFinite(seconds) && viewer.amr.includes("otp") && age <= seconds;
+  return Number.isFinite(seconds) && age <= seconds && (kind === "recent-auth" || viewer.amr.includes("otp"));
 }
 
 /**
  * type-graphql's auth checker, throwing the house's own errors: no viewer is UNAUTHENTICATED, an
- * unmet requirement FORBIDDEN naming it. `recent-mfa:` is decided from the token's claims; any
+ * unmet requirement FORBIDDEN naming it. `recent-mfa:` and `recent-auth:` are decided from the token's claims; any
  * other requirement by `decide`, and one nobody decides is unmet (fail closed).
  */
 export function createAuthChecker(clock: Clock, decide: RequirementCheck = () => false): AuthCheckerFn<Context, Requirement> {
@@ -32,7 +35,7 @@ export function createAuthChecker(clock: Clock, decide: RequirementCheck = () =>
     const viewer = context.viewer;
     if (!viewer) throw new UnauthenticatedError();
     for (const requirement of requirements) {
-      const met = requirement.startsWith("recent-mfa:") ? recentSecondFactor(viewer, requirement, clock) : decide(viewer, requirement);
+      const met = requirement.startsWith("recent-") ? recentAuthentication(viewer, requirement, clock) : decide(viewer, requirement);
       if (!met) throw new ForbiddenError(`Requires ${requirement}`);
     }
     return true;

@@ -90,6 +90,28 @@ describe("enrolment", () => {
     expect([codeOf(again), again.data]).toEqual(["FORBIDDEN", null]);
   });
 
+  it("SECURITY 25: the code that enrolled is spent: it neither steps up nor completes a login", async () => {
+    const user = await h.signedIn();
+    const secret = (await h.gql(SetupTotpDocument, {}, user.headers)).data?.setupTotp.secret as string;
+    const code = totp(secret);
+    expect((await h.gql(EnableTotpDocument, { code }, user.headers)).data?.enableTotp.backupCodes).toHaveLength(10);
+    expect(codeOf(await h.gql(StepUpDocument, { code }, user.headers))).toBe("FORBIDDEN");
+    const headers = fromNewIp();
+    expect(codeOf(await complete((await challenge(user, headers)).challengeToken, code, headers))).toBe("UNAUTHENTICATED");
+  });
+
+  it("SECURITY 4: enrolling changes recovery data: refused more than 15 minutes after the login, even with a token refreshed since", async () => {
+    const user = await h.signedIn();
+    h.clock.offsetMs += 16 * 60_000;
+    const refreshed = (await h.gql(RefreshTokensDocument, { refreshToken: user.refreshToken })).data?.refreshTokens;
+    const stale = bearer(refreshed?.accessToken as string);
+    const refused = await h.gql(SetupTotpDocument, {}, stale);
+    expect([codeOf(refused), refused.errors?.[0]?.message]).toEqual(["FORBIDDEN", "Requires recent-auth:900"]);
+    expect(codeOf(await h.gql(EnableTotpDocument, { code: "123456" }, stale))).toBe("FORBIDDEN");
+    const fresh = await h.signedIn(user);
+    expect((await h.gql(SetupTotpDocument, {}, fresh.headers)).data?.setupTotp.secret).toMatch(/^[A-Z2-7]{32}$/);
+  });
+
   it("SECURITY 27, 29: the database holds no TOTP secret and no backup code in clear (every text column of every table searched)", async () => {
     const user = await enrolled();
     const needles = [user.secret, ...user.backupCodes, ...user.backupCodes.map((c) => c.replace(/-/g, ""))];
@@ -133,6 +155,32 @@ describe("the login challenge", () => {
     // Spent: the challenge completes one login only.
     nextStep();
     expect(codeOf(await complete(ch.challengeToken, totp(user.secret), headers))).toBe("UNAUTHENTICATED");
+  });
+
+  it("SECURITY 30, 25: two completions of one challenge at once make one session; the other is refused without a failure notice", async () => {
+    const user = await enrolled();
+    const headers = fromNewIp();
+    const ch = await challenge(user, headers);
+    nextStep();
+    const code = totp(user.secret);
+    const answers = await Promise.all([complete(ch.challengeToken, code, headers), complete(ch.challengeToken, code, headers)]);
+    expect(answers.filter((a) => a.data?.completeMfaLogin).length).toBe(1);
+    expect(answers.map(codeOf).filter(Boolean)).toEqual(["UNAUTHENTICATED"]);
+    expect(await h.prisma.session.count({ where: { userId: user.user.id } })).toBe(2); // the enrolling login's, and this one
+    expect(await h.prisma.outboxEvent.count({ where: { name: "mfa.challenge_failed", aggregateId: user.user.id } })).toBe(0);
+  });
+
+  it("the login challenges are the user's personal data: exported with the attempt they were bound to, erased with MFA's part", async () => {
+    const user = await enrolled();
+    const headers = fromNewIp();
+    await challenge(user, headers);
+    const registry = h.t.app.modules.users.api.personalData;
+    const exported = (await registry.export(user.user.id)).mfa as { totp: { enabledAt: Date }; loginChallenges: { ipAddress: string; device: { name: string } }[] };
+    expect(exported.totp.enabledAt).toEqual(expect.any(Date));
+    expect(exported.loginChallenges).toEqual([expect.objectContaining({ ipAddress: headers["x-forwarded-for"], device: expect.objectContaining({ name: "Pixel" }) })]);
+    expect(JSON.stringify(exported)).not.toContain(user.secret);
+    await h.t.app.platform.events.unitOfWork.run({ actor: { type: "system", id: null } }, (scope) => registry.erase(scope, user.user.id));
+    expect((await registry.export(user.user.id)).mfa).toEqual({ totp: null, loginChallenges: [] });
   });
 
   it("SECURITY 30: an expired challenge completes nothing", async () => {
@@ -183,6 +231,8 @@ describe("codes are accepted once and guesses are limited", () => {
     const reuses = await h.audit({ action: "mfa.code_reuse", subjectId: user.user.id });
     expect(reuses.map((a) => a.metadata)).toEqual(Array.from({ length: 4 }, () => ({ factor: "totp_reused", during: "step_up" })));
     expect(await h.prisma.outboxEvent.count({ where: { name: "mfa.code_reused", aggregateId: user.user.id } })).toBe(4);
+    // The user is told of each replay.
+    expect(await h.prisma.outboxEvent.count({ where: { destination: "notifications", name: "mfa-challenge-failed", aggregateId: user.email } })).toBe(4);
   });
 
   it("SECURITY 26: guesses are limited per account across requests and aliases: 5 wrong codes, then a cooldown in which even the right code fails, for every challenge", async () => {
@@ -269,8 +319,11 @@ describe("step-up, resets, refresh and turning MFA off", () => {
   it("SECURITY 4, 28: disabling MFA needs the password and a code; then it is off, announced, and login is one step again", async () => {
     const user = await enrolled();
     nextStep();
-    expect(codeOf(await h.gql(DisableTotpDocument, { input: { password: PASSWORD, code: "" } }, user.headers))).toBe("FORBIDDEN");
-    expect(codeOf(await h.gql(DisableTotpDocument, { input: { password: "Wrong-Horse-42!", code: totp(user.secret) } }, user.headers))).toBe("FORBIDDEN");
+    const noCode = await h.gql(DisableTotpDocument, { input: { password: PASSWORD, code: "" } }, user.headers);
+    const wrongPassword = await h.gql(DisableTotpDocument, { input: { password: "Wrong-Horse-42!", code: totp(user.secret) } }, user.headers);
+    // One answer for a wrong code and a wrong password: a stolen token cannot test password guesses here.
+    expect([codeOf(noCode), noCode.errors?.[0]?.message]).toEqual(["FORBIDDEN", "Invalid password or code"]);
+    expect([codeOf(wrongPassword), wrongPassword.errors?.[0]?.message]).toEqual(["FORBIDDEN", "Invalid password or code"]);
     expect((await h.gql(MeDocument, {}, user.headers)).data?.me.mfaEnabled).toBe(true);
     expect((await h.gql(DisableTotpDocument, { input: { password: PASSWORD, code: totp(user.secret) } }, user.headers)).data?.disableTotp).toBe(true);
     expect((await h.gql(MeDocument, {}, user.headers)).data?.me.mfaEnabled).toBe(false);
@@ -280,16 +333,25 @@ describe("step-up, resets, refresh and turning MFA off", () => {
     expect(await h.login(user.email)).not.toBeNull();
   });
 
-  it("no secret, code or backup code in any event, notification or audit record of the whole flow", async () => {
+  it("no secret, code or backup code in any event, notification, audit record or log line of the whole flow", async () => {
     const user = await enrolled();
+    const presented: string[] = [user.secret, ...user.backupCodes];
+    const present = (code: string) => (presented.push(code), code);
+    const headers = fromNewIp();
+    await complete((await challenge(user, headers)).challengeToken, present("654321"), headers);
+    await complete((await challenge(user, headers)).challengeToken, present(user.backupCodes[0] as string), headers);
     nextStep();
-    await h.gql(StepUpDocument, { code: totp(user.secret) }, user.headers);
-    const needles = [user.secret, ...user.backupCodes];
+    await h.gql(StepUpDocument, { code: present(totp(user.secret)) }, user.headers);
+    await h.gql(StepUpDocument, { code: present("111111") }, user.headers);
+    nextStep();
+    await h.gql(DisableTotpDocument, { input: { password: PASSWORD, code: present(totp(user.secret)) } }, user.headers);
+    await h.mailTo(user.email, "mfa-disabled");
     const outbox = await h.prisma.outboxEvent.findMany({ where: { aggregateId: { in: [user.user.id, user.email] } }, select: { name: true, payload: true } });
     const rows = JSON.stringify([outbox, await h.audit({ subjectId: user.user.id })], (_key, value: unknown) => (typeof value === "bigint" ? String(value) : value));
-    expect(rows).toContain("mfa.enabled");
-    for (const needle of needles) expect(rows).not.toContain(needle);
+    expect(rows).toContain("mfa.challenge_failed");
+    expect(rows).toContain("mfa.disabled");
     const jobs = JSON.stringify([...(await h.queues.jobs("notifications")), ...(await h.queues.jobs("user-events"))]);
-    for (const needle of needles) expect(jobs).not.toContain(needle);
+    const logs = JSON.stringify(h.t.logs());
+    for (const code of presented) for (const text of [rows, jobs, logs]) expect(text.includes(code)).toBe(false);
   });
 });

@@ -26,7 +26,7 @@ it("SECURITY 56, 27: TOTP secrets are sealed by the key vault: after a KEK rotat
     const headers = fromNewIp();
     const login = await graphql(next.baseUrl, LoginDocument, { input: { email: user.email, password: PASSWORD } }, headers);
     if (login.data?.login.__typename !== "MfaChallenge") throw new Error("expected a challenge");
-    const code = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }); // the next step: the enrolment spent this one
+    const code = generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }); // the next step: the enrolment spent this one (SECURITY 25)
     const done = await graphql(next.baseUrl, CompleteMfaLoginDocument, { input: { challengeToken: login.data.login.challengeToken, code } }, headers);
     expect(done.data?.completeMfaLogin.user.id).toBe(user.user.id);
   } finally {

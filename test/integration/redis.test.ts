@@ -53,6 +53,15 @@ describe.each([
     expect((await store.hit("login:a", 60_000)).count).toBe(1);
   });
 
+  it("a refund gives a unit back within its window, and nothing to a window that has gone (the next one starts at 0)", async () => {
+    const store = make();
+    await store.hit("guess:a", 60_000, 2);
+    expect((await store.hit("guess:a", 60_000, -1)).count).toBe(1);
+    await store.reset("guess:a"); // as if the window had ended between the attempt and its refund
+    expect((await store.hit("guess:a", 60_000, -1)).count).toBe(0);
+    expect((await store.hit("guess:a", 60_000)).count).toBe(1);
+  });
+
   it("starts a new window when the old one has expired", async () => {
     const store = make();
     await store.hit("k", 50);

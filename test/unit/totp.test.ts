@@ -1,5 +1,5 @@
 import { generateSync } from "otplib";
-import { createAuthChecker, recentSecondFactor } from "../../src/graphql/auth-checker";
+import { createAuthChecker, recentAuthentication } from "../../src/graphql/auth-checker";
 import type { Context, Viewer } from "../../src/graphql/context";
 import { looksLikeTotp, newBackupCodes, newTotpSecret, normaliseBackupCode, otpauthUri, totpStep } from "../../src/modules/mfa/totp";
 
@@ -58,13 +58,15 @@ it("SECURITY 29: backup codes: 10, 12 characters of an unambiguous alphabet (60 
   expect(looksLikeTotp(codes[0] as string)).toBe(false);
 });
 
-describe("the auth checker's recent-mfa requirement", () => {
+describe("the auth checker's recent-mfa and recent-auth requirements", () => {
   const clock = { now: () => new Date(1_800_000_000_000) };
   const viewer = (amr: string[], ageS: number): Viewer => ({ userId: "u", sessionId: "s", roles: [], amr, authTime: 1_800_000_000 - ageS });
   it("is met by a second factor given at most that many seconds ago, and by nothing else", () => {
-    expect(recentSecondFactor(viewer(["pwd", "otp"], 299), "recent-mfa:300", clock)).toBe(true);
-    expect(recentSecondFactor(viewer(["pwd", "otp"], 301), "recent-mfa:300", clock)).toBe(false);
-    expect(recentSecondFactor(viewer(["pwd"], 0), "recent-mfa:300", clock)).toBe(false);
+    expect(recentAuthentication(viewer(["pwd", "otp"], 299), "recent-mfa:300", clock)).toBe(true);
+    expect(recentAuthentication(viewer(["pwd", "otp"], 301), "recent-mfa:300", clock)).toBe(false);
+    expect(recentAuthentication(viewer(["pwd"], 0), "recent-mfa:300", clock)).toBe(false);
+    expect(recentAuthentication(viewer(["pwd"], 299), "recent-auth:300", clock)).toBe(true);
+    expect(recentAuthentication(viewer(["pwd"], 301), "recent-auth:300", clock)).toBe(false);
   });
   it("is checked by the auth checker, FORBIDDEN naming it when unmet", () => {
     const check = createAuthChecker(clock);

@@ -5,17 +5,21 @@ import { AccessTokenPayload, AuthPayload } from "../sessions";
 import { BackupCodes, CompleteMfaLoginInput, DisableTotpInput, TotpSetup } from "./mfa.types";
 import type { MfaService } from "./mfa.service";
 
+const ENROLMENT = "recent-auth:900";
+
 @Resolver()
 export class MfaResolver {
   constructor(private readonly mfa: MfaService) {}
 
-  @Authorized()
-  @Mutation(() => TotpSetup, { description: "A new TOTP secret, pending until enableTotp; replaces a pending one. Refused while TOTP is on." })
+  // Enrolling an authenticator is a change of the account's recovery data: only within 15 minutes of
+  // a login (SECURITY 4), so a token kept alive by refreshes cannot add its holder's authenticator.
+  @Authorized(ENROLMENT)
+  @Mutation(() => TotpSetup, { description: "A new TOTP secret, pending until enableTotp; replaces a pending one. Refused while TOTP is on, and more than 15 minutes after the login." })
   setupTotp(@Ctx() context: Context): Promise<TotpSetup> {
     return this.mfa.setupTotp(signedIn(context), context.origin);
   }
 
-  @Authorized()
+  @Authorized(ENROLMENT)
   @Mutation(() => BackupCodes, { description: "Turns TOTP on with a code of the pending secret; answers 10 single-use backup codes, shown once." })
   enableTotp(@Arg("code") code: string, @Ctx() context: Context): Promise<BackupCodes> {
     return this.mfa.enableTotp(signedIn(context), code, context.origin);

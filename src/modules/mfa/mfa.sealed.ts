@@ -6,5 +6,5 @@ export const totpSecretBinding = (userId: string): Binding => ({ owner: userId, 
 
 /** The MFA module's sealed values, for keys:rewrap. */
 export const mfaSealedStores = {
-  mfa_totp: (prisma) => sealedColumns(prisma, { table: "mfa_totp", id: "user_id", ciphertext: "secret_enc", binding: totpSecretBinding }),
+  mfa_totp: (prisma) => sealedColumns(prisma, { table: "mfa_totp", id: "user_id", idType: "uuid", ciphertext: "secret_enc", binding: totpSecretBinding }),
 } satisfies SealedStores;

@@ -2,11 +2,12 @@ import { createHash, randomUUID } from "node:crypto";
 import QRCode from "qrcode";
 import type { Viewer } from "../../graphql/context";
 import { BCRYPT_MAX_BYTES, type PasswordHasher } from "../../platform/crypto/passwords";
+import type { Tx } from "../../platform/db/database";
 import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
 import { BadUserInputError, ForbiddenError, UnauthenticatedError } from "../../shared/errors";
 import type { SingleUseTokens } from "../../shared/single-use-tokens";
 import type { Kernel } from "../module";
-import { MfaMethod, type AccessTokenPayload, type AuthPayload, type Device, type LoginGate, type MfaChallenge, type SessionsApi } from "../sessions";
+import { MfaMethod, type AccessTokenPayload, type Amr, type AuthPayload, type Device, type LoginGate, type MfaChallenge, type SessionsApi } from "../sessions";
 import { mfaLimits } from "./mfa.limits";
 import { totpSecretBinding } from "./mfa.sealed";
 import type { BackupCodes, TotpSetup } from "./mfa.types";
@@ -30,13 +31,25 @@ type Verdict = "totp" | "backup_code" | "wrong" | "totp_reused" | "backup_code_r
 
 /** What a login's challenge is bound to: the attempt that earned it (SECURITY 30). */
 interface ChallengeContext {
+  /** How the attempt proved who it is (a password; a Google sign-in next): `otp` joins it. */
+  amr: Amr[];
   device: Device;
   ipAddress: string | null;
   userAgent: string | null;
-  /** SHA-256 of the password hash the password was checked against: a changed password voids the challenge. */
+  /** SHA-256 of the password hash the password was checked against (null: no password): a changed password voids the challenge. */
   passwordDigest: string | null;
   /** The user's `sessionsEndedAt` then: an end of every session since (a reset) voids it. */
   sessionsEndedAt: string | null;
+}
+
+/** Where a code is judged: the database, or the transaction that spends a challenge with it. */
+type Db = Pick<Tx, "mfaTotp" | "$queryRaw" | "$executeRaw">;
+
+/** A code refused inside the transaction that would have spent the challenge: rolls it back. */
+class Refused extends Error {
+  constructor(readonly verdict: Verdict) {
+    super(`second factor refused: ${verdict}`);
+  }
 }
 
 const CHALLENGE_FAILED = "Invalid or expired MFA challenge or code";
@@ -62,6 +75,7 @@ export class MfaService {
       const totp = await this.deps.prisma.mfaTotp.findUnique({ where: { userId: user.id }, select: { enabledAt: true } });
       if (!totp?.enabledAt) return null;
       const context: ChallengeContext = {
+        amr: proof.amr,
         device,
         ipAddress: origin.ipAddress ?? null,
         userAgent: origin.userAgent ?? null,
@@ -101,7 +115,7 @@ export class MfaService {
     const pending = await this.deps.prisma.mfaTotp.findUnique({ where: { userId } });
     if (!pending) throw new ForbiddenError("No pending TOTP secret: call setupTotp first");
     if (pending.enabledAt) throw alreadyOn();
-    await this.attempt(userId, async () => {
+    const step = await this.attempt(userId, async () => {
       const step = await totpStep(await this.secretOf(pending), code, this.deps.clock.now().getTime());
       if (step === null) {
         await this.deps.unitOfWork.run(origin, async (scope) => scope.audit({ action: "mfa.enable", outcome: "failure", subjectType: "user", subjectId: userId, metadata: { reason: "wrong_code" } }));
@@ -113,8 +127,11 @@ export class MfaService {
     const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: userId }, select: { email: true, locale: true } });
     await this.deps.unitOfWork.run(origin, async (scope) => {
       // The secret the code was checked against, still pending (a concurrent setupTotp or enableTotp changes that).
-      const enabled = await scope.tx.mfaTotp.updateMany({ where: { userId, enabledAt: null, secretEnc: pending.secretEnc }, data: { enabledAt: this.deps.clock.now(), backupSalt: salt } });
-      if (enabled.count === 0) throw new ForbiddenError("The pending TOTP secret changed meanwhile: call setupTotp again");
+      // Its time step is spent with it: the code that enrolled logs in no one (SECURITY 25).
+      const enabled = await scope.tx.$executeRaw`
+        UPDATE mfa_totp SET enabled_at = ${this.deps.clock.now()}, backup_salt = ${salt}, last_used_step = ${step}, updated_at = now()
+        WHERE user_id = ${userId}::uuid AND enabled_at IS NULL AND secret_enc = ${pending.secretEnc} AND (last_used_step IS NULL OR last_used_step < ${step})`;
+      if (enabled === 0) throw new ForbiddenError("The pending TOTP secret changed meanwhile: call setupTotp again");
       await scope.tx.mfaBackupCode.createMany({ data: hashes.map((codeHash) => ({ id: randomUUID(), userId, codeHash })) });
       scope.publish("mfa.enabled", userId, { method: "totp", backupCodes: codes.length });
       scope.audit({ action: "mfa.enable", subjectType: "user", subjectId: userId });
@@ -125,39 +142,55 @@ export class MfaService {
 
   /**
    * The second step of a login: the challenge must still work and come from the same address and
-   * user agent; the code is judged; then the login ends in `sessions.start` as a password login
-   * does, with `amr` [pwd, otp]. A wrong or replayed code notifies the user (SECURITY 5). The
-   * challenge is spent by the login it completes; a wrong code leaves it for another try, within
-   * the account's guess limit.
+   * user agent; in one transaction it is spent and the code judged (a wrong code rolls both back,
+   * so the challenge stays for another try within the guess limit, and of two completions racing
+   * one wins); then the login ends in `sessions.start` as a password login does, `otp` added to its
+   * `amr`. A wrong or replayed code notifies the user (SECURITY 5).
    */
   async completeMfaLogin(input: { challengeToken: string; code: string }, origin: Origin): Promise<AuthPayload> {
-    const { challenges, prisma } = this.deps;
-    const held = await challenges.peek(prisma, "mfa-challenge", input.challengeToken);
+    const held = await this.deps.challenges.peek(this.deps.prisma, "mfa-challenge", input.challengeToken);
     const context = held?.context as ChallengeContext | undefined;
     if (!held || !context || context.ipAddress !== (origin.ipAddress ?? null) || context.userAgent !== (origin.userAgent ?? null)) throw new UnauthenticatedError(CHALLENGE_FAILED);
     const { userId } = held;
-    const user = await prisma.user.findUnique({ where: { id: userId } });
-    if (!user?.passwordHash || context.passwordDigest !== digest(user.passwordHash)) throw new UnauthenticatedError(CHALLENGE_FAILED);
+    const user = await this.deps.prisma.user.findUnique({ where: { id: userId } });
+    const passwordStill = context.passwordDigest === null || (user?.passwordHash ? digest(user.passwordHash) === context.passwordDigest : false);
+    if (!user || !passwordStill) throw new UnauthenticatedError(CHALLENGE_FAILED);
     const userOrigin: Origin = { ...origin, actor: { type: "user", id: userId } };
     const verdict = await this.attempt(userId, async () => {
-      const judged = await this.judge(userId, input.code);
-      if (judged === "totp" || judged === "backup_code") return judged;
+      const judged = await this.claimAndJudge(input.challengeToken, userId, input.code);
+      if (judged === "spent" || judged === "totp" || judged === "backup_code") return judged;
       await this.deps.unitOfWork.run(userOrigin, async (scope) => {
         const reason = judged === "wrong" ? "wrong_code" : "code_reused";
         this.recordReuse(scope, userId, judged, "login");
         scope.publish("mfa.challenge_failed", userId, { reason });
         scope.audit({ action: "mfa.challenge", outcome: "failure", subjectType: "user", subjectId: userId, metadata: { reason } });
-        scope.notify({ to: user.email, template: "mfa-challenge-failed", locale: user.locale, params: { ipAddress: origin.ipAddress ?? "unknown", userAgent: origin.userAgent ?? "unknown" } });
+        this.notifyFailure(scope, user, origin);
       });
       throw new UnauthenticatedError(CHALLENGE_FAILED);
     });
-    if (!(await challenges.consume(prisma, "mfa-challenge", input.challengeToken))) throw new UnauthenticatedError(CHALLENGE_FAILED);
+    if (verdict === "spent") throw new UnauthenticatedError(CHALLENGE_FAILED); // completed meanwhile, or expired
     if (verdict === "backup_code") await this.deps.unitOfWork.run(userOrigin, async (scope) => scope.audit({ action: "mfa.backup_code_use", subjectType: "user", subjectId: userId }));
     // The user as the challenge saw it: a reset or an end of every session since then refuses the login in `start`.
     const subject = { ...user, sessionsEndedAt: context.sessionsEndedAt === null ? null : new Date(context.sessionsEndedAt) };
-    const result = await this.deps.sessions.start(subject, context.device, origin, { amr: ["pwd", "otp"], verifiedHash: user.passwordHash });
+    const proof = { amr: [...context.amr, "otp" as const], ...(context.passwordDigest !== null && user.passwordHash ? { verifiedHash: user.passwordHash } : {}) };
+    const result = await this.deps.sessions.start(subject, context.device, origin, proof);
     if (!("accessToken" in result)) throw new UnauthenticatedError(CHALLENGE_FAILED); // the gates asked again: never with otp
     return result;
+  }
+
+  /** Spends the challenge and judges the code in one transaction; a wrong code rolls the spending back. */
+  private async claimAndJudge(challengeToken: string, userId: string, code: string): Promise<Verdict | "spent"> {
+    try {
+      return await this.deps.prisma.$transaction(async (tx) => {
+        if (!(await this.deps.challenges.consume(tx, "mfa-challenge", challengeToken))) return "spent" as const;
+        const verdict = await this.judge(tx, userId, code);
+        if (verdict === "totp" || verdict === "backup_code") return verdict;
+        throw new Refused(verdict);
+      });
+    } catch (error) {
+      if (error instanceof Refused) return error.verdict;
+      throw error;
+    }
   }
 
   /** A second factor given now, in the viewer's session: a fresh access token with `amr` [pwd, otp] and `auth_time` now. */
@@ -175,7 +208,7 @@ export class MfaService {
       const tooLong = Buffer.byteLength(input.password, "utf8") > BCRYPT_MAX_BYTES;
       const passwordOk = !tooLong && (await this.deps.hasher.verify(input.password, user.passwordHash));
       // The code is judged only after the right password, so a wrong password spends no time step.
-      const verdict = passwordOk ? await this.judge(userId, input.code) : "wrong";
+      const verdict = passwordOk ? await this.judge(this.deps.prisma, userId, input.code) : "wrong";
       if (verdict === "totp" || verdict === "backup_code") return;
       await this.refuse(userId, verdict, "disable", "mfa.disable", origin, passwordOk ? "wrong_code" : "wrong_password");
     });
@@ -216,7 +249,7 @@ export class MfaService {
   private async reauthenticate(viewer: Viewer, code: string, during: During, action: string, origin: Origin): Promise<void> {
     await this.requireOn(viewer.userId);
     await this.attempt(viewer.userId, async () => {
-      const verdict = await this.judge(viewer.userId, code);
+      const verdict = await this.judge(this.deps.prisma, viewer.userId, code);
       if (verdict !== "totp" && verdict !== "backup_code") await this.refuse(viewer.userId, verdict, during, action, origin, "wrong_code");
     });
   }
@@ -225,13 +258,21 @@ export class MfaService {
     if (!(await this.deps.prisma.mfaTotp.findFirst({ where: { userId, enabledAt: { not: null } }, select: { userId: true } }))) throw notOn();
   }
 
-  /** Records a refused code (audited; a replay also as `mfa.code_reused`) and throws FORBIDDEN. */
+  /** Records a refused code (audited; a replay also as `mfa.code_reused`, and the user told) and throws FORBIDDEN (one message whatever was wrong). */
   private async refuse(userId: string, verdict: Verdict, during: During, action: string, origin: Origin, reason: string): Promise<never> {
+    const reused = verdict === "totp_reused" || verdict === "backup_code_reused";
+    const user = reused ? await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { email: true, locale: true } }) : null;
     await this.deps.unitOfWork.run(origin, async (scope) => {
       this.recordReuse(scope, userId, verdict, during);
+      if (user) this.notifyFailure(scope, user, origin);
       scope.audit({ action, outcome: "failure", subjectType: "user", subjectId: userId, metadata: { reason: verdict.endsWith("_reused") ? "code_reused" : reason } });
     });
-    throw new ForbiddenError(reason === "wrong_password" ? "Invalid password or code" : INVALID_CODE);
+    throw new ForbiddenError(during === "disable" ? "Invalid password or code" : INVALID_CODE);
+  }
+
+  /** `mfa-challenge-failed`: a second factor failed where the user had proved the first (SECURITY 5, 25). */
+  private notifyFailure(scope: WorkScope, user: { email: string; locale: string }, origin: Origin): void {
+    scope.notify({ to: user.email, template: "mfa-challenge-failed", locale: user.locale, params: { ipAddress: origin.ipAddress ?? "unknown", userAgent: origin.userAgent ?? "unknown" } });
   }
 
   private recordReuse(scope: WorkScope, userId: string, verdict: Verdict, during: During): void {
@@ -257,20 +298,20 @@ export class MfaService {
    * step after the last accepted one, stored by compare-and-swap so that of two racing requests
    * one wins; or an unused backup code, spent the same way.
    */
-  private async judge(userId: string, code: string): Promise<Verdict> {
-    const totp = await this.deps.prisma.mfaTotp.findUnique({ where: { userId } });
+  private async judge(db: Db, userId: string, code: string): Promise<Verdict> {
+    const totp = await db.mfaTotp.findUnique({ where: { userId } });
     if (!totp?.enabledAt) return "wrong";
     if (looksLikeTotp(code)) {
       const step = await totpStep(await this.secretOf(totp), code, this.deps.clock.now().getTime());
       if (step === null) return "wrong";
-      const taken = await this.deps.prisma.$executeRaw`
+      const taken = await db.$executeRaw`
         UPDATE mfa_totp SET last_used_step = ${step} WHERE user_id = ${userId}::uuid AND enabled_at IS NOT NULL AND (last_used_step IS NULL OR last_used_step < ${step})`;
       return taken === 1 ? "totp" : "totp_reused";
     }
     const normalised = normaliseBackupCode(code);
     if (!normalised || !totp.backupSalt) return "wrong";
     const codeHash = await backupCodeHash(normalised, totp.backupSalt);
-    const [row] = await this.deps.prisma.$queryRaw<{ spent: boolean; known: boolean }[]>`
+    const [row] = await db.$queryRaw<{ spent: boolean; known: boolean }[]>`
       WITH spent AS (
         UPDATE mfa_backup_codes SET used_at = ${this.deps.clock.now()} WHERE user_id = ${userId}::uuid AND code_hash = ${codeHash} AND used_at IS NULL RETURNING id
       )

@@ -125,8 +125,9 @@ export class SessionsService {
     const stored = user.passwordHash;
     const result = await this.start(user, { name, fingerprint, rememberMe: input.rememberMe === true }, origin, { amr: ["pwd"], verifiedHash: stored });
     await this.limits.loginFailures.refund(this.deps, { account }); // not a failure after all
-    // A hash made before BCRYPT_COST was raised: made again now that the password is known.
-    if (this.deps.hasher.needsRehash(stored)) await this.deps.background.run("password rehash", () => this.rehash(user.id, stored, input.password));
+    // A hash made before BCRYPT_COST was raised: made again now that the password is known. Not
+    // while a challenge waits: it is bound to the hash the password was checked against.
+    if (this.deps.hasher.needsRehash(stored) && "accessToken" in result) await this.deps.background.run("password rehash", () => this.rehash(user.id, stored, input.password));
     return result;
   }
 
@@ -172,6 +173,9 @@ export class SessionsService {
           expiresAt: new Date(now.getTime() + (rememberMe ? this.settings.rememberMeSessionMs : this.settings.sessionMs)),
           amr: proof.amr,
           secondFactorAt: proof.amr.includes("otp") ? now : null,
+          // The service's clock, not the database's: `auth_time` is read from it.
+          createdAt: now,
+          lastActiveAt: now,
         },
       });
       await this.storeRefreshToken(scope.tx, created, refreshToken, now);

@@ -48,8 +48,9 @@ export type SealedStores = Readonly<Record<string, (prisma: Prisma) => SealedRow
 /** A table whose rows each hold one sealed value, by column name (constants of the code, never input). */
 export interface SealedColumns {
   table: string;
-  /** The key column (compared as text: a uuid or a kid). */
+  /** The key column, and its type (compared in that type, so its index serves the pages). */
   id: string;
+  idType: "uuid" | "text";
   ciphertext: string;
   /** Defaults: `wrapped_key` and `kek_id`, the vault's own names. */
   wrappedKey?: string;
@@ -61,18 +62,19 @@ export interface SealedColumns {
 export function sealedColumns(prisma: Pick<Prisma, "$queryRaw" | "$executeRaw">, columns: SealedColumns): SealedRows {
   const ident = (name: string) => PrismaNamespace.raw(`"${name}"`);
   const [table, id, ciphertext, wrappedKey, kekId] = [columns.table, columns.id, columns.ciphertext, columns.wrappedKey ?? "wrapped_key", columns.kekId ?? "kek_id"].map(ident) as [PrismaNamespace.Sql, PrismaNamespace.Sql, PrismaNamespace.Sql, PrismaNamespace.Sql, PrismaNamespace.Sql];
+  const idType = PrismaNamespace.raw(columns.idType);
   return {
     name: columns.table,
     async page(after, limit) {
       const rows = await prisma.$queryRaw<{ id: string; ciphertext: string; wrappedKey: string; kekId: string }[]>(sql`
         SELECT ${id}::text AS id, ${ciphertext} AS ciphertext, ${wrappedKey} AS "wrappedKey", ${kekId} AS "kekId" FROM ${table}
-        WHERE ${after}::text IS NULL OR ${id}::text > ${after} ORDER BY ${id}::text LIMIT ${limit}`);
+        WHERE ${after}::${idType} IS NULL OR ${id} > ${after}::${idType} ORDER BY ${id} LIMIT ${limit}`);
       return rows.map(({ id: rowId, ...record }) => ({ id: rowId, binding: columns.binding(rowId), record }));
     },
     async replace(rowId, previous, next) {
       const changed = await prisma.$executeRaw(sql`
         UPDATE ${table} SET ${ciphertext} = ${next.ciphertext}, ${wrappedKey} = ${next.wrappedKey}, ${kekId} = ${next.kekId}
-        WHERE ${id}::text = ${rowId} AND ${ciphertext} = ${previous.ciphertext} AND ${kekId} = ${previous.kekId}`);
+        WHERE ${id} = ${rowId}::${idType} AND ${ciphertext} = ${previous.ciphertext} AND ${kekId} = ${previous.kekId}`);
       return changed === 1;
     },
   };

@@ -180,7 +180,7 @@ const sealedOf = (row: { privateKeyEnc: string; wrappedKey: string; kekId: strin
 
 /** The sealed private halves, for keys:rewrap (and the re-seal of pre-vault keys in `init`). */
 export function signingKeyRows(prisma: Prisma): SealedRows {
-  return sealedColumns(prisma, { table: "signing_keys", id: "kid", ciphertext: "private_key_enc", binding: bindingOf });
+  return sealedColumns(prisma, { table: "signing_keys", id: "kid", idType: "text", ciphertext: "private_key_enc", binding: bindingOf });
 }
 
 /**

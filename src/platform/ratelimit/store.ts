@@ -69,6 +69,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const now = this.now();
     this.expire(now);
     let window = this.windows.get(key);
+    // A refund for a window that has since reset gives nothing back (the new window starts at 0).
+    if (cost < 0 && (!window || window.resetAt <= now)) return { count: 0, resetInMs: windowMs };
     if (!window || window.resetAt <= now) {
       this.evict();
       window = { key, count: 0, resetAt: now + windowMs };
@@ -113,8 +115,9 @@ export class MemoryRateLimitStore implements RateLimitStore {
   }
 }
 
-/** INCRBY + PEXPIRE NX in one round trip: atomic across instances. */
+/** INCRBY + PEXPIRE NX in one round trip: atomic across instances. A refund of a window gone gives nothing back. */
 const HIT_SCRIPT = `
+if tonumber(ARGV[1]) < 0 and redis.call('EXISTS', KEYS[1]) == 0 then return {0, -2} end
 local count = redis.call('INCRBY', KEYS[1], ARGV[1])
 if count == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 local ttl = redis.call('PTTL', KEYS[1])

@@ -10,7 +10,7 @@ it("personal data: export collects every registered module's part of the user (a
   const { email, user, session } = await h.signedIn();
   const data = await registry().export(user.id);
   expect(Object.keys(data)).toEqual(["sessions", "accounts", "mfa", "audit"]);
-  expect(data.mfa).toBeNull(); // no TOTP enrolled
+  expect(data.mfa).toEqual({ totp: null, loginChallenges: [] }); // no TOTP enrolled
   expect(data.accounts).toMatchObject({ profile: { id: user.id, email }, emailVerifications: [{ usedAt: expect.any(Date) }], passwordResets: [] });
   expect(data.sessions).toEqual([expect.objectContaining({ id: session.id, revokedAt: null })]);
   expect(data.audit).toEqual(expect.arrayContaining([expect.objectContaining({ action: "user.register", outcome: "success" })]));
