@@ -14,6 +14,7 @@ import { RequestLoaders } from "./graphql/loaders";
 import { accountsModule } from "./modules/accounts";
 import { singleUseFields } from "./modules/declarations";
 import { auditModule } from "./modules/audit";
+import { authzModule } from "./modules/authz";
 import { mfaModule } from "./modules/mfa";
 import type { Kernel } from "./modules/module";
 import { sessionsModule } from "./modules/sessions";
@@ -152,11 +153,12 @@ export type Modules = ReturnType<typeof createModules>;
 /** Every module, one line each, in dependency order. */
 export function createModules(kernel: Kernel, parts: ModuleParts) {
   const users = usersModule(kernel);
-  const sessions = sessionsModule(kernel, { ...parts, claims: users.api.claims, users: users.api });
-  const accounts = accountsModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api });
+  const authz = authzModule(kernel, { pubSub: parts.pubSub, users: users.api });
+  const sessions = sessionsModule(kernel, { ...parts, claims: authz.api.claims, users: users.api });
+  const accounts = accountsModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api, registered: authz.api.registered });
   const mfa = mfaModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api });
   const audit = auditModule(kernel, { users: users.api });
-  return { users, sessions, accounts, mfa, audit };
+  return { users, authz, sessions, accounts, mfa, audit };
 }
 
 /** A part of the platform that refuses every use: the modules built for their schema only. */

@@ -10,7 +10,7 @@ import { ForbiddenError, UnauthenticatedError } from "../shared/errors";
  */
 export type Requirement = `perm:${string}` | `recent-mfa:${number}` | `recent-auth:${number}` | `scope:${string}`;
 
-export type RequirementCheck = (viewer: Viewer, requirement: Requirement) => boolean;
+export type RequirementCheck = (viewer: Viewer, requirement: Requirement) => boolean | Promise<boolean>;
 
 /**
  * `recent-mfa:<seconds>`: the viewer's token records a second factor (`amr` has `otp`) given at
@@ -31,11 +31,11 @@ export function recentAuthentication(viewer: Viewer, requirement: Requirement, c
  * other requirement by `decide`, and one nobody decides is unmet (fail closed).
  */
 export function createAuthChecker(clock: Clock, decide: RequirementCheck = () => false): AuthCheckerFn<Context, Requirement> {
-  return ({ context }, requirements) => {
+  return async ({ context }, requirements) => {
     const viewer = context.viewer;
     if (!viewer) throw new UnauthenticatedError();
     for (const requirement of requirements) {
-      const met = requirement.startsWith("recent-") ? recentAuthentication(viewer, requirement, clock) : decide(viewer, requirement);
+      const met = requirement.startsWith("recent-") ? recentAuthentication(viewer, requirement, clock) : await decide(viewer, requirement);
       if (!met) throw new ForbiddenError(`Requires ${requirement}`);
     }
     return true;
@@ -46,4 +46,16 @@ export function createAuthChecker(clock: Clock, decide: RequirementCheck = () =>
 export function signedIn(context: Context): Viewer {
   if (!context.viewer) throw new UnauthenticatedError();
   return context.viewer;
+}
+
+/** The modules' decisions, by the requirement's kind (`perm:…` to the one that decides `perm`); a kind decided twice is refused. */
+export function requirementChecks(deciders: readonly (Partial<Record<"perm" | "scope", RequirementCheck>> | undefined)[]): RequirementCheck {
+  const byKind = new Map<string, RequirementCheck>();
+  for (const decides of deciders) {
+    for (const [kind, check] of Object.entries(decides ?? {})) {
+      if (byKind.has(kind)) throw new Error(`the requirement kind ${kind} is decided by two modules`);
+      byKind.set(kind, check);
+    }
+  }
+  return (viewer, requirement) => byKind.get(requirement.split(":", 1)[0] as string)?.(viewer, requirement) ?? false;
 }

@@ -7,7 +7,7 @@ import { parse, printSchema, type GraphQLResolveInfo, type GraphQLSchema } from 
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-graphql";
 import type { Module } from "../modules/module";
 import type { PubSub } from "../platform/pubsub/pubsub";
-import { createAuthChecker } from "./auth-checker";
+import { createAuthChecker, requirementChecks } from "./auth-checker";
 import type { Clock } from "../platform/clock";
 import type { Context } from "./context";
 import { BadUserInputError, type FieldProblem } from "../shared/errors";
@@ -52,7 +52,7 @@ export async function buildFederatedSchema(modules: readonly Module[], pubSub: P
         return instance;
       },
     },
-    authChecker: createAuthChecker(clock),
+    authChecker: createAuthChecker(clock, requirementChecks(modules.map((module) => module.decides))),
     pubSub,
     validate: false,
     skipCheck: true,

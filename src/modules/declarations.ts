@@ -2,6 +2,7 @@ import { platformDeclarations } from "../platform/platform.declarations";
 import { mergeOnce } from "../shared/merge-once";
 import { accountsDeclarations } from "./accounts/accounts.declarations";
 import type { Declarations } from "./module";
+import { authzDeclarations } from "./authz/authz.declarations";
 import { mfaDeclarations } from "./mfa/mfa.declarations";
 import { sessionsDeclarations } from "./sessions/sessions.declarations";
 
@@ -11,6 +12,7 @@ const owners = {
   sessions: sessionsDeclarations,
   accounts: accountsDeclarations,
   mfa: mfaDeclarations,
+  authz: authzDeclarations,
 } as const;
 
 /** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */

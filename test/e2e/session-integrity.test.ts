@@ -77,7 +77,7 @@ describe("issue 10 item 3: a login racing a reset, a password change or a logout
     const logger = createLogger({ level: "silent" });
     const revocations = new SessionRevocations({ prisma: h.prisma, redis: null, pubSub: createMemoryPubSub(), clock: systemClock, logger, prefix: "unused:", ttlSeconds: config.ACCESS_TOKEN_TTL_S });
     const settings = { refreshIdleMs: 3_600_000, sessionMs: 3_600_000, rememberMeSessionMs: 3_600_000, refreshPerMinute: 10, reuseGraceMs: 10_000, loginsPerAddress: 100 };
-    const deps = { prisma: h.prisma, unitOfWork: parts.unitOfWork ?? platform.events.unitOfWork, hasher: parts.hasher, tokens, revocations, rateLimits: new MemoryRateLimitStore(), clock: systemClock, background: new BackgroundTasks(logger), gates: [activeAccountGate], claims: h.t.app.modules.users.api.claims };
+    const deps = { prisma: h.prisma, unitOfWork: parts.unitOfWork ?? platform.events.unitOfWork, hasher: parts.hasher, tokens, revocations, rateLimits: new MemoryRateLimitStore(), clock: systemClock, background: new BackgroundTasks(logger), gates: [activeAccountGate], claims: h.t.app.modules.authz.api.claims };
     return new SessionsService(deps, settings);
   }
 

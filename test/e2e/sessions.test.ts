@@ -43,7 +43,7 @@ describe("login", () => {
     expect(jwks.keys.map((k) => k.kid)).toContain(decodeProtectedHeader(auth.accessToken).kid);
     expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
     const me = await graphql(h.t.baseUrl, MeDocument, undefined, bearer(auth.accessToken));
-    expect(me.data?.me).toMatchObject({ id: auth.user.id, email, emailVerified: true, status: "ACTIVE", roles: ["USER"], mfaEnabled: false });
+    expect(me.data?.me).toMatchObject({ id: auth.user.id, email, emailVerified: true, status: "ACTIVE", roles: ["trader"], mfaEnabled: false });
   });
 
   it("SECURITY 1 and 2: the same error for an unknown email, a wrong password and an unverified account", async () => {

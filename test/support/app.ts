@@ -24,7 +24,7 @@ export interface TestApp {
  * migrated template, unless `env.DATABASE_URL` names one; the app's own migration on start finds
  * nothing to apply) and a Redis key prefix of its own. `listen: false` (service tests) opens no port.
  */
-export async function startTestApp(env: Record<string, string> = {}, clock?: Clock, { listen = true } = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, clock?: Clock, { listen = true, redisPrefix = `test:${uniqueSuffix()}:` } = {}): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? (await cloneTemplateDatabase("app"));
   const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "info", REDIS_URL, ...env, DATABASE_URL: databaseUrl });
   const lines: string[] = [];
@@ -35,7 +35,6 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
     },
   });
   const logger = createLogger({ level: config.LOG_LEVEL, destination });
-  const redisPrefix = `test:${uniqueSuffix()}:`;
   const app = await createApp(config, { logger, redisPrefix, clock });
   const port = listen ? await app.listen(0, "127.0.0.1") : null;
   return {

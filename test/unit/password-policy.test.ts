@@ -87,7 +87,7 @@ describe("hashing", () => {
   it("SECURITY 3: a 1 MB password is refused before bcrypt ever sees it", async () => {
     const hasher = new PasswordHasher(4, 1);
     const hash = jest.spyOn(hasher, "hash");
-    const deps = { prisma: null as never, unitOfWork: null as never, hasher, rateLimits: new MemoryRateLimitStore(), clock: { now: () => new Date() }, background: null as never };
+    const deps = { prisma: null as never, unitOfWork: null as never, hasher, rateLimits: new MemoryRateLimitStore(), clock: { now: () => new Date() }, background: null as never, registered: async () => undefined };
     const service = new AccountsService(deps, { publicUrl: "https://id.example.test", passwordPolicy: "product", emailVerificationTtlMs: 60_000 });
     const error = await service.register({ email: "a@example.test", password: "A1!a".repeat(262_144) }, { actor: { type: "anonymous", id: null } }).catch((e: unknown) => e);
     await hasher.close();

@@ -19,7 +19,10 @@ export interface AccountsSettings {
 }
 
 /** What the service uses, by name. */
-export type AccountsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "background"> & { hasher: PasswordHasher };
+export type AccountsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "background"> & {
+  hasher: PasswordHasher;
+  registered: (scope: WorkScope, userId: string) => Promise<void>;
+};
 
 /** Registration and email verification. Enumeration-safe: a taken email answers like a new one. */
 export class AccountsService {
@@ -61,6 +64,7 @@ export class AccountsService {
         SELECT id, email::text, locale, false FROM users WHERE email = ${email}::citext AND NOT EXISTS (SELECT FROM created)`;
       if (row?.created) {
         scope.publish("user.registered", row.id, { email: row.email, locale: row.locale });
+        await this.deps.registered(scope, row.id);
         scope.audit({ action: "user.register", subjectType: "user", subjectId: row.id });
         this.verificationMail(scope, row, token);
         return;

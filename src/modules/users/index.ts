@@ -9,8 +9,6 @@ import type { User } from "./user.type";
 export interface UsersApi {
   /** The request's batched lookup of public profiles by id (null for unknown ids). */
   publicUsers: LoaderFactory<string, User | null>;
-  /** The claims of access tokens until the authorization module provides them: every user is a USER. */
-  claims: { claimsOf(userId: string): Promise<{ roles: string[] }> };
   /** Modules join a person's data export and erasure here. */
   personalData: PersonalDataRegistry;
 }
@@ -21,7 +19,7 @@ export function usersModule(kernel: Pick<Kernel, "prisma">): Module<UsersApi> {
   const publicUsers: LoaderFactory<string, User | null> = () => new DataLoader((ids) => service.findPublicByIds(ids), { maxBatchSize: 1000 });
   return {
     name: "users",
-    api: { publicUsers, claims: { claimsOf: async () => ({ roles: ["USER"] }) }, personalData: new PersonalDataRegistry() },
+    api: { publicUsers, personalData: new PersonalDataRegistry() },
     resolvers: [new UserResolver(publicUsers), new UserPrivateResolver()],
     entities: { User: (reference, context) => context.loaders.get(publicUsers).load(reference.id as string) },
   };

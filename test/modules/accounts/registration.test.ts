@@ -6,15 +6,17 @@ import { PASSWORD, newEmail, useApp } from "../../support/harness";
 const h = useApp({ OUTBOX_RELAY: "false" }, { http: false });
 const origin: Origin = { actor: { type: "anonymous", id: null }, ipAddress: "203.0.113.5", requestId: "service-test" };
 
-it("accounts: a registration commits the user, its user.registered event, its verification mail and its audit record together", async () => {
+it("accounts: a registration commits the user, its user.registered event, its default role (trader), its verification mail and its audit record together", async () => {
   const email = newEmail();
   expect(await h.services.accounts.register({ email, password: PASSWORD }, origin)).toEqual({ status: "VERIFICATION_EMAIL_SENT" });
   const user = await h.prisma.user.findUniqueOrThrow({ where: { email } });
   const outbox = await h.prisma.outboxEvent.findMany({ where: { aggregateId: { in: [user.id, email] } }, orderBy: { seq: "asc" } });
   expect(outbox.map((row) => [row.destination, row.name])).toEqual([
     ["user-events", "user.registered"],
+    ["user-events", "role.assigned"],
     ["notifications", "verify-email"],
   ]);
+  expect(await h.prisma.userRole.findMany({ where: { userId: user.id }, select: { role: true } })).toEqual([{ role: "trader" }]);
   expect((await h.audit({ subjectId: user.id })).map((row) => [row.action, row.outcome, row.requestId])).toEqual([["user.register", "success", "service-test"]]);
 });
 

@@ -70,7 +70,7 @@ it("login gates: a second gate of the same name is refused", () => {
 });
 
 it("claims: the roles in access tokens, at login and at every refresh, come from the claims source", async () => {
-  const claims = jest.spyOn(h.t.app.modules.users.api.claims, "claimsOf").mockResolvedValue({ roles: ["USER", "AUDITOR"] });
+  const claims = jest.spyOn(h.t.app.modules.authz.api.claims, "claimsOf").mockResolvedValue({ roles: ["USER", "AUDITOR"] });
   try {
     const signedIn = await h.signedIn();
     expect(decodeJwt(signedIn.accessToken).roles).toEqual(["USER", "AUDITOR"]);

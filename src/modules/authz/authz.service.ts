@@ -1,0 +1,324 @@
+import { randomUUID } from "node:crypto";
+import type { Viewer } from "../../graphql/context";
+import type { Origin } from "../../platform/events/unit-of-work";
+import type { PubSub } from "../../platform/pubsub/pubsub";
+import { BadUserInputError, ForbiddenError, NotFoundError } from "../../shared/errors";
+import { InputCheck, idArgument } from "../../shared/input-check";
+
+import type { Kernel } from "../module";
+import { privateUser, type User } from "../users";
+import { PERMISSION_NAME } from "./authz.catalogue";
+import { CedarPolicySet, PolicyConditionError, validatePolicy, type CedarRequest, type StoredPolicy } from "./cedar-policies";
+import type { CheckPermissionInput, EffectivePermission, GrantPermissionInput, Policy, PermissionDecision, PermissionGrant, PolicyInput } from "./authz.types";
+
+/** Whether a user may use a resource of a guarded type (the trading-accounts module answers for `trading_account`). */
+export type ResourceGuard = (userId: string, resourceId: string | undefined, permission: string) => Promise<boolean>;
+
+/** Resource types no permission reaches without the module that owns them saying yes. */
+const GUARDED_TYPES: Readonly<Record<string, string>> = { trading_account: "the trading-accounts module" };
+
+const CHANGED_TOPIC = "authz:changed";
+/** Users whose roles and grants an instance keeps (a few hundred bytes each). */
+const SUBJECT_CACHE_SIZE = 10_000;
+
+interface Subject {
+  roles: string[];
+  emailVerified: boolean;
+  grants: { id: string; permission: string; expiresAt: Date | null }[];
+}
+
+/** Who asks for a decision: a user (the viewer, or the one checked for) with what their token says. */
+export interface Principal {
+  userId: string;
+  /** Seconds since the principal's last second factor, when the viewer is the principal and gave one. */
+  mfaAge?: number;
+  origin?: Pick<Origin, "ipAddress" | "country">;
+}
+
+export type AuthzServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock" | "logger"> & {
+  pubSub: PubSub;
+  guards: ReadonlyMap<string, ResourceGuard>;
+};
+
+const allow = (reason: string): PermissionDecision => ({ allowed: true, reason });
+const deny = (reason: string): PermissionDecision => ({ allowed: false, reason });
+
+/**
+ * Roles, grants and policies, and the decisions made from them: deny by default; a DENY policy
+ * that applies wins; otherwise a role, an unexpired grant or an ALLOW policy allows. What a
+ * decision reads is cached per instance and dropped on every instance when it changes (pub/sub).
+ * Anything that goes wrong while deciding denies (SECURITY 64).
+ */
+export class AuthzService {
+  private readonly subjects = new Map<string, Promise<Subject>>();
+  private policySet: Promise<CedarPolicySet> | null = null;
+  private rolePermissions: Promise<Map<string, Set<string>>> | null = null;
+
+  constructor(private readonly deps: AuthzServiceDeps) {}
+
+  /** Drops what changed, here and (through pub/sub) on every other instance. */
+  private changed(change: { userId?: string; policies?: true }): void {
+    this.forget(change);
+    try {
+      this.deps.pubSub.publish(CHANGED_TOPIC, change);
+    } catch (error) {
+      this.deps.logger.warn({ err: { message: (error as Error).message } }, "could not announce an authorization change");
+    }
+  }
+
+  private forget(change: { userId?: string; policies?: true }): void {
+    if (change.userId) this.subjects.delete(change.userId);
+    if (change.policies) this.policySet = null;
+  }
+
+  /** Listens for other instances' changes; returns the unsubscribe. */
+  listen(): () => Promise<void> {
+    const iterator = this.deps.pubSub.subscribe(CHANGED_TOPIC)[Symbol.asyncIterator]();
+    void (async () => {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        this.forget((next.value ?? {}) as { userId?: string; policies?: true });
+      }
+    })().catch((error: unknown) => this.deps.logger.error({ err: error }, "authorization change listener failed"));
+    return async () => {
+      await iterator.return?.();
+    };
+  }
+
+  private subject(userId: string): Promise<Subject> {
+    let cached = this.subjects.get(userId);
+    if (!cached) {
+      if (this.subjects.size >= SUBJECT_CACHE_SIZE) this.subjects.delete(this.subjects.keys().next().value as string);
+      cached = this.deps.prisma.user
+        .findUnique({ where: { id: userId }, select: { emailVerifiedAt: true, roles: { select: { role: true } }, grants: { select: { id: true, permission: true, expiresAt: true } } } })
+        .then((row) => ({ roles: row?.roles.map((r) => r.role).sort() ?? [], emailVerified: Boolean(row?.emailVerifiedAt), grants: row?.grants ?? [] }));
+      // A failed load is not remembered: the next decision asks again.
+      cached.catch(() => this.subjects.delete(userId));
+      this.subjects.set(userId, cached);
+    }
+    return cached;
+  }
+
+  private policies(): Promise<CedarPolicySet> {
+    this.policySet ??= this.deps.prisma.policy.findMany({ orderBy: { name: "asc" } }).then((rows) => new CedarPolicySet(rows.map(storedPolicy)));
+    this.policySet.catch(() => (this.policySet = null));
+    return this.policySet;
+  }
+
+  private roles(): Promise<Map<string, Set<string>>> {
+    this.rolePermissions ??= this.deps.prisma.rolePermission.findMany().then((rows) => {
+      const byRole = new Map<string, Set<string>>();
+      for (const { role, permission } of rows) byRole.set(role, (byRole.get(role) ?? new Set()).add(permission));
+      return byRole;
+    });
+    this.rolePermissions.catch(() => (this.rolePermissions = null));
+    return this.rolePermissions;
+  }
+
+  /** The roles access tokens carry (the claims source of the sessions module). */
+  async rolesOf(userId: string): Promise<string[]> {
+    return [...(await this.subject(userId)).roles];
+  }
+
+  /** One decision; never throws: a failure to decide denies. */
+  async decide(principal: Principal, permission: string, resource?: CheckPermissionInput["resource"], input?: Record<string, unknown> | null): Promise<PermissionDecision> {
+    try {
+      const [subject, policies, roles] = await Promise.all([this.subject(principal.userId), this.policies(), this.roles()]);
+      const request: CedarRequest = {
+        principal: { kind: "user", id: principal.userId, roles: subject.roles, emailVerified: subject.emailVerified, kycStatus: "NONE", ...(principal.mfaAge === undefined ? {} : { mfaAge: principal.mfaAge }) },
+        permission,
+        resource: { type: resource?.type ?? "none", ...(resource?.id ? { id: resource.id } : {}), attributes: resource?.attributes ?? {} },
+        context: { time: Math.floor(this.deps.clock.now().getTime() / 1000), input: input ?? {}, ...(principal.origin?.ipAddress ? { ip: principal.origin.ipAddress } : {}), ...(principal.origin?.country ? { country: principal.origin.country } : {}) },
+      };
+      const verdict = policies.evaluate(request);
+      if (verdict?.effect === "DENY") return deny(`policy ${verdict.policy} denies${verdict.failed ? " (its condition could not be evaluated)" : ""}`);
+      const now = this.deps.clock.now().getTime();
+      const role = subject.roles.find((r) => roles.get(r)?.has(permission));
+      const grant = subject.grants.find((g) => g.permission === permission && (g.expiresAt === null || g.expiresAt.getTime() > now));
+      const reason = role ? `role ${role} grants ${permission}` : grant ? `a grant gives ${permission}${grant.expiresAt ? ` until ${grant.expiresAt.toISOString()}` : ""}` : verdict ? `policy ${verdict.policy} allows` : null;
+      if (!reason) return deny(`no rule allows ${permission}`);
+      const owner = resource ? GUARDED_TYPES[resource.type] : undefined;
+      if (resource && owner) {
+        const guard = this.deps.guards.get(resource.type);
+        if (!guard) return deny(`no rule allows ${permission} on ${resource.type}: ${owner} decides it and is not running`);
+        if (!(await guard(principal.userId, resource.id ?? undefined, permission))) return deny(`${owner} does not let this user use ${resource.type} ${resource.id ?? ""}`.trim());
+      }
+      return allow(reason);
+    } catch (error) {
+      this.deps.logger.error({ err: error, permission }, "authorization decision failed: denied");
+      return deny("the decision could not be made");
+    }
+  }
+
+  /** `perm:<name>` of the auth checker: the viewer's own decision, nothing else. */
+  async viewerMay(viewer: Viewer, permission: string): Promise<boolean> {
+    return (await this.decide(this.principalOf(viewer), permission)).allowed;
+  }
+
+  private principalOf(viewer: Viewer, origin?: Origin): Principal {
+    const mfaAge = viewer.amr.includes("otp") ? Math.max(0, Math.floor(this.deps.clock.now().getTime() / 1000) - viewer.authTime) : undefined;
+    return { userId: viewer.userId, ...(mfaAge === undefined ? {} : { mfaAge }), ...(origin ? { origin } : {}) };
+  }
+
+  /** The check API: for the caller, or for another user with `authz:read`. Answers in order. */
+  async checkPermissions(viewer: Viewer, inputs: readonly CheckPermissionInput[], origin: Origin): Promise<PermissionDecision[]> {
+    const checks = inputs.map((input, i) => parseCheck(input, inputs.length === 1 ? "input" : `inputs[${i}]`));
+    const forOthers = checks.some((c) => c.userId !== undefined && c.userId !== viewer.userId);
+    if (forOthers && !(await this.viewerMay(viewer, "authz:read"))) {
+      await this.deniedAudit(origin, "authz.check", "checking another user's permissions needs authz:read");
+      throw new ForbiddenError("Checking another user's permissions requires authz:read");
+    }
+    return Promise.all(
+      checks.map((c) => this.decide(c.userId === undefined || c.userId === viewer.userId ? this.principalOf(viewer, origin) : { userId: c.userId, origin }, c.permission, c.resource, c.context)),
+    );
+  }
+
+  async myPermissions(viewer: Viewer): Promise<EffectivePermission[]> {
+    const [subject, roles] = await Promise.all([this.subject(viewer.userId), this.roles()]);
+    const now = this.deps.clock.now().getTime();
+    const fromRoles = subject.roles.flatMap((role) => [...(roles.get(role) ?? [])].sort().map((permission) => ({ permission, source: `role:${role}`, expiresAt: null })));
+    const fromGrants = subject.grants.filter((g) => g.expiresAt === null || g.expiresAt.getTime() > now).map((g) => ({ permission: g.permission, source: "grant", expiresAt: g.expiresAt }));
+    return [...fromRoles, ...fromGrants];
+  }
+
+  async assignRole(viewer: Viewer, userId: string, role: string, origin: Origin): Promise<User> {
+    return this.changeRole(viewer, userId, role, origin, "assign");
+  }
+
+  async removeRole(viewer: Viewer, userId: string, role: string, origin: Origin): Promise<User> {
+    return this.changeRole(viewer, userId, role, origin, "remove");
+  }
+
+  /** Gives or takes a role (the caller holds roles:assign); the role must exist. */
+  private async changeRole(viewer: Viewer | null, rawUserId: string, role: string, origin: Origin, change: "assign" | "remove"): Promise<User> {
+    const userId = idArgument("userId", rawUserId);
+    if (!(await this.deps.prisma.role.findUnique({ where: { name: role } }))) throw BadUserInputError.field("role", `is not a role: ${role.slice(0, 64)}`);
+    const user = await this.deps.prisma.user.findUnique({ where: { id: userId } });
+    if (!user || user.deletedAt) throw new NotFoundError("User");
+    await this.deps.unitOfWork.run(origin, async (scope) => {
+      const changed =
+        change === "assign"
+          ? await scope.tx.$executeRaw`INSERT INTO user_roles (user_id, role, assigned_by) VALUES (${userId}::uuid, ${role}, ${viewer?.userId ?? null}::uuid) ON CONFLICT DO NOTHING`
+          : (await scope.tx.userRole.deleteMany({ where: { userId, role } })).count;
+      if (changed === 0) return;
+      scope.publish(change === "assign" ? "role.assigned" : "role.removed", userId, { role, by: viewer?.userId ?? null });
+      scope.audit({ action: change === "assign" ? "role.assign" : "role.remove", subjectType: "user", subjectId: userId, metadata: { role } });
+    });
+    this.changed({ userId });
+    return privateUser(user, await this.rolesOf(userId));
+  }
+
+  /** Run by the `roles` command line (a system actor): the same change without a viewer. */
+  async changeRoleAsSystem(userId: string, role: string, change: "assign" | "remove"): Promise<string[]> {
+    await this.changeRole(null, userId, role, { actor: { type: "system", id: null } }, change);
+    return this.rolesOf(userId);
+  }
+
+  async grantPermission(viewer: Viewer, input: GrantPermissionInput, origin: Origin): Promise<PermissionGrant> {
+    const check = new InputCheck("input");
+    const reason = check.text("reason", input.reason, 500);
+    if (!PERMISSION_NAME.test(input.permission) || input.permission.length > 100) check.problems.push({ field: "input.permission", message: "must be <domain>:<action>, lowercase letters and _" });
+    if (input.expiresAt && input.expiresAt.getTime() <= this.deps.clock.now().getTime()) check.problems.push({ field: "input.expiresAt", message: "must be in the future" });
+    if (check.problems.length > 0) throw new BadUserInputError(check.problems);
+    const userId = idArgument("input.userId", input.userId);
+    if (!(await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { id: true } }))) throw new NotFoundError("User");
+    const id = randomUUID();
+    const grant = await this.deps.unitOfWork.run(origin, async (scope) => {
+      const created = await scope.tx.permissionGrant.create({ data: { id, userId, permission: input.permission, expiresAt: input.expiresAt ?? null, reason, grantedBy: viewer.userId } });
+      scope.publish("permission.granted", userId, { grantId: id, permission: created.permission, expiresAt: created.expiresAt?.toISOString() ?? null, by: viewer.userId });
+      scope.audit({ action: "permission.grant", subjectType: "user", subjectId: userId, metadata: { permission: created.permission, expiresAt: created.expiresAt?.toISOString() ?? null } });
+      return created;
+    });
+    this.changed({ userId });
+    return grant;
+  }
+
+  async revokePermission(viewer: Viewer, rawId: string, origin: Origin): Promise<true> {
+    const id = idArgument("id", rawId);
+    const revoked = await this.deps.unitOfWork.run(origin, async (scope) => {
+      const [grant] = await scope.tx.$queryRaw<{ userId: string; permission: string }[]>`DELETE FROM permission_grants WHERE id = ${id}::uuid RETURNING user_id::text AS "userId", permission`;
+      if (!grant) return null;
+      scope.publish("permission.revoked", grant.userId, { grantId: id, permission: grant.permission, by: viewer.userId });
+      scope.audit({ action: "permission.revoke", subjectType: "user", subjectId: grant.userId, metadata: { permission: grant.permission } });
+      return grant;
+    });
+    if (!revoked) throw new NotFoundError("Grant");
+    this.changed({ userId: revoked.userId });
+    return true;
+  }
+
+  async createPolicy(viewer: Viewer, input: PolicyInput, origin: Origin): Promise<Policy> {
+    const policy = parsePolicy(input);
+    if (await this.deps.prisma.policy.findUnique({ where: { name: policy.name }, select: { id: true } })) throw BadUserInputError.field("input.name", "is taken by another policy");
+    const created = await this.deps.unitOfWork.run(origin, async (scope) => {
+      const row = await scope.tx.policy.create({
+        data: { id: policy.id, name: policy.name, description: input.description ?? null, effect: policy.effect, priority: input.priority ?? 0, subjects: [...policy.subjects], actions: [...policy.actions], resources: [...policy.resources], condition: policy.condition, createdBy: viewer.userId, updatedBy: viewer.userId },
+      });
+      scope.publish("policy.created", row.id, { name: row.name, effect: row.effect, by: viewer.userId });
+      scope.audit({ action: "policy.create", subjectType: "policy", subjectId: row.id, metadata: { name: row.name, effect: row.effect } });
+      return row;
+    });
+    this.changed({ policies: true });
+    return created as Policy;
+  }
+
+  async deletePolicy(viewer: Viewer, rawId: string, origin: Origin): Promise<true> {
+    const id = idArgument("id", rawId);
+    const deleted = await this.deps.unitOfWork.run(origin, async (scope) => {
+      const [row] = await scope.tx.$queryRaw<{ name: string }[]>`DELETE FROM policies WHERE id = ${id}::uuid RETURNING name`;
+      if (!row) return null;
+      scope.publish("policy.deleted", id, { name: row.name, by: viewer.userId });
+      scope.audit({ action: "policy.delete", subjectType: "policy", subjectId: id, metadata: { name: row.name } });
+      return row;
+    });
+    if (!deleted) throw new NotFoundError("Policy");
+    this.changed({ policies: true });
+    return true;
+  }
+
+  /** An authorization refused at the edge (SECURITY 60): audited as denied. */
+  async deniedAudit(origin: Origin, action: string, reason: string): Promise<void> {
+    await this.deps.unitOfWork.run(origin, async (scope) => scope.audit({ action, outcome: "denied", metadata: { reason } }));
+  }
+}
+
+const storedPolicy = (row: { id: string; name: string; effect: "ALLOW" | "DENY"; subjects: string[]; actions: string[]; resources: string[]; condition: string | null }): StoredPolicy => row;
+
+const SUBJECT = /^(\*|role:[a-z][a-z0-9_-]{0,63}|user:[0-9a-f-]{36}|client:[A-Za-z0-9_.-]{1,100})$/;
+const ACTION = /^(\*|[a-z*][a-z_*]*(:[a-z*][a-z_*]*)*)$/;
+const RESOURCE = /^[a-z*][a-z0-9_*]*(:[A-Za-z0-9_.*-]+)?$/;
+const NAME = /^[a-z0-9][a-z0-9-]{0,99}$/;
+
+/** A policy as given, checked field by field (its condition by Cedar), naming what is wrong. */
+function parsePolicy(input: PolicyInput): StoredPolicy {
+  const check = new InputCheck("input");
+  const problem = (field: string, message: string) => check.problems.push({ field: `input.${field}`, message });
+  if (!NAME.test(input.name)) problem("name", "must be lowercase letters, digits and dashes (at most 100)");
+  check.text("description", input.description, 500);
+  if (input.subjects.length === 0 || input.subjects.length > 50 || !input.subjects.every((s) => SUBJECT.test(s))) problem("subjects", "must be 1 to 50 of role:<name>, user:<id>, client:<clientId> or *");
+  if (input.actions.length === 0 || input.actions.length > 50 || !input.actions.every((a) => ACTION.test(a) && a.length <= 100)) problem("actions", "must be 1 to 50 permission names, * a wildcard");
+  if ((input.resources ?? []).length > 50 || !(input.resources ?? []).every((r) => RESOURCE.test(r) && r.length <= 200)) problem("resources", "must be at most 50 of <type> or <type>:<id>, * a wildcard");
+  if (input.priority !== null && input.priority !== undefined && Math.abs(input.priority) > 1_000_000) problem("priority", "must be between -1000000 and 1000000");
+  if ((input.condition?.length ?? 0) > 4000) problem("condition", "must be at most 4000 characters");
+  if (check.problems.length > 0) throw new BadUserInputError(check.problems);
+  const policy: StoredPolicy = { id: randomUUID(), name: input.name, effect: input.effect, subjects: input.subjects, actions: input.actions, resources: input.resources ?? [], condition: input.condition?.trim() || null };
+  try {
+    validatePolicy(policy);
+  } catch (error) {
+    if (error instanceof PolicyConditionError) throw BadUserInputError.field("input.condition", `is not a valid Cedar condition: ${error.message}`);
+    throw error;
+  }
+  return policy;
+}
+
+/** One check's input, its ids and permission name checked (BAD_USER_INPUT naming the field). */
+function parseCheck(input: CheckPermissionInput, at: string): { permission: string; userId?: string; resource?: CheckPermissionInput["resource"]; context: Record<string, unknown> | null } {
+  if (!PERMISSION_NAME.test(input.permission) || input.permission.length > 100) throw BadUserInputError.field(`${at}.permission`, "must be <domain>:<action>, lowercase letters and _");
+  const userId = input.userId ? idArgument(`${at}.userId`, input.userId) : undefined;
+  if (input.resource && !/^[a-z][a-z0-9_]{0,63}$/.test(input.resource.type)) throw BadUserInputError.field(`${at}.resource.type`, "must be lowercase letters, digits and _");
+  for (const [field, value] of [["resource.attributes", input.resource?.attributes], ["context", input.context]] as const) {
+    if (value !== null && value !== undefined && (typeof value !== "object" || Array.isArray(value))) throw BadUserInputError.field(`${at}.${field}`, "must be a JSON object");
+  }
+  return { permission: input.permission, ...(userId ? { userId } : {}), ...(input.resource ? { resource: input.resource } : {}), context: input.context ?? null };
+}

@@ -1,0 +1,53 @@
+import type { WorkScope } from "../../platform/events/unit-of-work";
+import type { PubSub } from "../../platform/pubsub/pubsub";
+import type { Kernel, Module } from "../module";
+import type { ClaimsSource } from "../sessions";
+import type { UsersApi } from "../users";
+import { DEFAULT_ROLE } from "./authz.catalogue";
+import { authzPersonalData } from "./authz.personal-data";
+import { AuthzResolver } from "./authz.resolver";
+import { AuthzService, type ResourceGuard } from "./authz.service";
+
+export interface AuthzDeps {
+  pubSub: PubSub;
+  users: Pick<UsersApi, "personalData">;
+}
+
+export interface AuthzApi {
+  /** The roles access tokens carry. */
+  claims: ClaimsSource;
+  /** Registration's part: the default role, in the registration's own unit of work. */
+  registered(scope: WorkScope, userId: string): Promise<void>;
+  /** The module that owns a guarded resource type says whether a user may use one. */
+  guardResource(type: string, guard: ResourceGuard): void;
+  /** The command line's role changes (a system actor). */
+  changeRole: AuthzService["changeRoleAsSystem"];
+}
+
+/** Roles, grants, Cedar policies and the decisions made from them; `perm:` requirements. */
+export function authzModule(kernel: Kernel, deps: AuthzDeps): Module<AuthzApi> {
+  const guards = new Map<string, ResourceGuard>();
+  const service = new AuthzService({ ...kernel, pubSub: deps.pubSub, guards });
+  const stopListening = service.listen();
+  deps.users.personalData.register(authzPersonalData(kernel.prisma));
+  return {
+    name: "authz",
+    api: {
+      claims: { claimsOf: async (userId) => ({ roles: await service.rolesOf(userId) }) },
+      registered: async (scope, userId) => {
+        await scope.tx.userRole.create({ data: { userId, role: DEFAULT_ROLE } });
+        scope.publish("role.assigned", userId, { role: DEFAULT_ROLE, by: null });
+      },
+      guardResource: (type, guard) => {
+        if (guards.has(type)) throw new Error(`resource type ${type} is guarded twice`);
+        guards.set(type, guard);
+      },
+      changeRole: (...args) => service.changeRoleAsSystem(...args),
+    },
+    resolvers: [new AuthzResolver(service)],
+    decides: { perm: (viewer, requirement) => service.viewerMay(viewer, requirement.slice("perm:".length)) },
+    stop: stopListening,
+  };
+}
+
+export { BUILT_IN_ROLES, PERMISSIONS } from "./authz.catalogue";
