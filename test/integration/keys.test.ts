@@ -210,8 +210,9 @@ describe("signing keys: the periodic reload and the retirement horizon", () => {
       movable.offsetMs = reloadMs - 1000;
       const token = await new AccessTokens(late, options, movable).issue({ userId: "u1", sessionId: "s1", roles: [], amr: ["pwd"], authTime: 0 });
       expect(kidOf(token)).toBe(retired);
-      // An instance started just before that token expires still publishes and accepts its key.
-      movable.offsetMs += ttlMs - 1000;
+      // An instance started just before that token expires still publishes and accepts its key (5 s
+      // before: `exp` is whole seconds after `iat`, and a loaded machine takes a while to start the store).
+      movable.offsetMs += ttlMs - 5000;
       const fresh = store();
       await fresh.init();
       expect(fresh.jwks().keys.map((k) => k.kid)).toContain(retired);
