@@ -176,6 +176,7 @@ export function validatePolicy(policy: StoredPolicy): void {
 }
 
 let nextSetId = 0;
+const VERDICT_CACHE_SIZE = 10_000;
 
 /** The stored policies, parsed once into Cedar (per version of the set); evaluated in-process. */
 export class CedarPolicySet {
@@ -184,8 +185,12 @@ export class CedarPolicySet {
   private readonly names: Map<string, string>;
   private readonly denies: Set<string>;
   private readonly scopes: ((request: CedarRequest, ref: string) => boolean)[];
+  /** Verdicts by request, while this set is the current one; none kept when a condition reads the time or the MFA age. */
+  private readonly verdicts = new Map<string, PolicyVerdict>();
+  private readonly volatile: boolean;
 
   constructor(policies: readonly StoredPolicy[]) {
+    this.volatile = policies.some((p) => /context\s*\.\s*time|mfaAge/.test(p.condition ?? ""));
     this.names = new Map(policies.map((p) => [p.id, p.name]));
     this.scopes = policies.map(scopeTest);
     this.denies = new Set(policies.filter((p) => p.effect === "DENY").map((p) => p.id));
@@ -200,6 +205,18 @@ export class CedarPolicySet {
     const ref = resource.id === undefined ? resource.type : `${resource.type}:${resource.id}`;
     // Cedar is asked only when a policy's subjects, actions and resources cover the request (the same test it makes).
     if (!this.scopes.some((covers) => covers(request, ref))) return null;
+    const key = this.volatile ? null : JSON.stringify([principal, request.permission, resource, context.input, context.ip, context.country]);
+    if (key !== null && this.verdicts.has(key)) return this.verdicts.get(key) ?? null;
+    const verdict = this.cedarVerdict(request, ref);
+    if (key !== null) {
+      if (this.verdicts.size >= VERDICT_CACHE_SIZE) this.verdicts.delete(this.verdicts.keys().next().value as string);
+      this.verdicts.set(key, verdict);
+    }
+    return verdict;
+  }
+
+  private cedarVerdict(request: CedarRequest, ref: string): PolicyVerdict {
+    const { principal, resource, context } = request;
     const principalAttrs = { id: principal.id, kind: principal.kind, roles: [...principal.roles], emailVerified: principal.emailVerified, kycStatus: principal.kycStatus, ...(principal.mfaAge === undefined ? {} : { mfaAge: principal.mfaAge }) };
     const resourceAttrs = { type: resource.type, ref, attributes: resource.attributes, ...(resource.id === undefined ? {} : { id: resource.id }), ...(resource.ownerId === undefined ? {} : { ownerId: resource.ownerId }) };
     const answer = cedar.statefulIsAuthorized({

@@ -22,6 +22,8 @@ export interface AuthzApi {
   guardResource(type: string, guard: ResourceGuard): void;
   /** The command line's role changes (a system actor). */
   changeRole: AuthzService["changeRoleAsSystem"];
+  /** A decision in-process, for modules that ask before they act (never throws; a failure denies). */
+  decide: AuthzService["decide"];
 }
 
 /** Roles, grants, Cedar policies and the decisions made from them; `perm:` requirements. */
@@ -43,6 +45,7 @@ export function authzModule(kernel: Kernel, deps: AuthzDeps): Module<AuthzApi> {
         guards.set(type, guard);
       },
       changeRole: (...args) => service.changeRoleAsSystem(...args),
+      decide: (...args) => service.decide(...args),
     },
     resolvers: [new AuthzResolver(service)],
     decides: { perm: (viewer, requirement) => service.viewerMay(viewer, requirement.slice("perm:".length)) },
