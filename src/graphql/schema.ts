@@ -8,12 +8,13 @@ import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-g
 import type { Module } from "../modules/module";
 import type { PubSub } from "../platform/pubsub/pubsub";
 import { createAuthChecker, requirementChecks } from "./auth-checker";
+import { AUTHORIZATION_DIRECTIVES, withRouterDirectives } from "./router-directives";
 import type { Clock } from "../platform/clock";
 import type { Context } from "./context";
 import { BadUserInputError, type FieldProblem } from "../shared/errors";
 
-/** Federation 2 directives this subgraph uses. */
-const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])';
+/** Federation 2 directives this subgraph uses: keys, and the router's authorization directives (v2.5+). */
+const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ${JSON.stringify(["@key", ...AUTHORIZATION_DIRECTIVES])})`;
 
 /** The key field (`@key`) of every entity of this subgraph, a string. */
 const ENTITY_KEY = "id";
@@ -57,7 +58,7 @@ export async function buildFederatedSchema(modules: readonly Module[], pubSub: P
     validate: false,
     skipCheck: true,
   });
-  const typeDefs = parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`);
+  const typeDefs = withRouterDirectives(parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`), [...instances.keys()]);
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<Context>;
   const entityResolvers = {
     Query: {

@@ -4,7 +4,7 @@ import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { buildSubgraphSchema } from "@apollo/subgraph";
-import { parse } from "graphql";
+import { Kind, parse, visit, type DocumentNode } from "graphql";
 import { startTestApp, type TestApp } from "../support/app";
 import { graphql } from "../support/graphql";
 
@@ -16,10 +16,21 @@ const reviewsTypeDefs = parse(`
   type Query { topReviews: [Review!]! }
 `);
 
+const AUTHORIZATION = new Set(["authenticated", "requiresScopes", "policy"]);
+
+/** The subgraph SDL without the router's authorization directives (and their import). */
+function withoutAuthorizationDirectives(typeDefs: DocumentNode): DocumentNode {
+  return visit(typeDefs, {
+    Directive: (node) => (AUTHORIZATION.has(node.name.value) ? null : undefined),
+    ListValue: (node) => ({ ...node, values: node.values.filter((v) => !(v.kind === Kind.STRING && AUTHORIZATION.has(v.value.slice(1)))) }),
+  });
+}
+
 let identity: TestApp;
 let reviews: ApolloServer;
 let gatewayServer: ApolloServer;
 let gatewayUrl: string;
+let supergraphSdl: string;
 const authorId = randomUUID();
 
 beforeAll(async () => {
@@ -33,12 +44,20 @@ beforeAll(async () => {
   const { url: reviewsUrl } = await startStandaloneServer(reviews, { listen: { port: 0, host: "127.0.0.1" } });
 
   const sdl = await graphql<{ _service: { sdl: string } }, never>(identity.baseUrl, "{ _service { sdl } }");
-  const composed = composeServices([
-    { name: "identity", url: `${identity.baseUrl}/graphql`, typeDefs: parse(sdl.data?._service.sdl ?? "") },
-    { name: "reviews", url: reviewsUrl, typeDefs: reviewsTypeDefs },
-  ]);
+  const identityTypeDefs = parse(sdl.data?._service.sdl ?? "");
+  const compose = (identityDefs: DocumentNode) =>
+    composeServices([
+      { name: "identity", url: `${identity.baseUrl}/graphql`, typeDefs: identityDefs },
+      { name: "reviews", url: reviewsUrl, typeDefs: reviewsTypeDefs },
+    ]);
+  const composed = compose(identityTypeDefs);
   expect(composed.errors).toBeUndefined();
-  const gateway = new ApolloGateway({ supergraphSdl: composed.supergraphSdl, buildService: ({ url }) => new RemoteGraphQLDataSource({ url }) });
+  supergraphSdl = composed.supergraphSdl ?? "";
+  // Apollo's JS gateway refuses a supergraph with security features it cannot enforce (only the
+  // router does): it gets the same subgraph without its authorization directives.
+  const forGateway = compose(withoutAuthorizationDirectives(identityTypeDefs));
+  expect(forGateway.errors).toBeUndefined();
+  const gateway = new ApolloGateway({ supergraphSdl: forGateway.supergraphSdl, buildService: ({ url }) => new RemoteGraphQLDataSource({ url }) });
   gatewayServer = new ApolloServer({ gateway });
   gatewayUrl = (await startStandaloneServer(gatewayServer, { listen: { port: 0, host: "127.0.0.1" } })).url;
 });
@@ -63,4 +82,16 @@ it("composes with a subgraph that references User and answers a query crossing b
       { id: "r2", body: "Ghost review", author: null },
     ],
   });
+});
+
+it("SECURITY 39: the router's authorization directives survive composition, derived from the @Authorized the subgraph enforces", () => {
+  const field = (name: string) => supergraphSdl.split("\n").find((line) => line.trimStart().startsWith(`${name}(`) || line.trimStart().startsWith(`${name}:`)) ?? "";
+  expect(supergraphSdl).toMatch(/@link\(url: "https:\/\/specs.apollo.dev\/authenticated\/v0.1", for: SECURITY\)/);
+  expect(supergraphSdl).toMatch(/@link\(url: "https:\/\/specs.apollo.dev\/policy\/v0.1", for: SECURITY\)/);
+  expect(field("me")).toMatch(/@authenticated/);
+  expect(field("grantPermission")).toMatch(/@authenticated @policy\(policies: \[\["perm:permissions:grant"\]\]\)/);
+  expect(field("stepUp")).toMatch(/@authenticated/);
+  // Open to everyone: no directive.
+  expect(field("login")).not.toMatch(/@authenticated|@policy|@requiresScopes/);
+  expect(field("topReviews")).not.toMatch(/@authenticated/);
 });
