@@ -1,0 +1,128 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import {
+  buildSchema,
+  getNamedType,
+  isEnumType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isAbstractType,
+  type GraphQLField,
+  type GraphQLInputType,
+} from "graphql";
+import { BUILT_IN_ROLES } from "../../src/modules/authz";
+import { bearer, fromNewIp, useApp, type SignedIn } from "../support/harness";
+
+// SECURITY 39: every root field of the schema, called as every kind of caller, against a declared
+// table of who may call it. A field missing from the table fails the test, so a new operation
+// cannot ship undeclared. "Refused" means the edge refused it (the auth checker's
+// UNAUTHENTICATED "Authentication required" or FORBIDDEN "Requires …"); anything else (data, or an
+// error about the input or the object) got past function-level authorization.
+
+type Access = "anyone" | "user" | `perm:${string}` | "recent-auth";
+const ACCESS: Record<string, Access> = {
+  // Queries
+  user: "anyone",
+  me: "user",
+  mySessions: "user",
+  myAuditEvents: "user",
+  checkPermission: "user",
+  checkPermissions: "user",
+  myPermissions: "user",
+  _entities: "anyone", // behind the router gate in production (ROUTER_SECRET), tested in http.test.ts
+  _service: "anyone",
+  // Mutations
+  register: "anyone",
+  verifyEmail: "anyone",
+  resendVerificationEmail: "anyone",
+  requestPasswordReset: "anyone",
+  resetPassword: "anyone",
+  login: "anyone",
+  refreshTokens: "anyone",
+  completeMfaLogin: "anyone",
+  changePassword: "user",
+  updateProfile: "user",
+  logout: "user",
+  revokeSession: "user",
+  setupTotp: "recent-auth",
+  enableTotp: "recent-auth",
+  disableTotp: "user",
+  regenerateBackupCodes: "user",
+  stepUp: "user",
+  grantPermission: "perm:permissions:grant",
+  revokePermission: "perm:permissions:grant",
+  assignRole: "perm:roles:assign",
+  removeRole: "perm:roles:assign",
+  createPolicy: "perm:policies:write",
+  deletePolicy: "perm:policies:write",
+};
+
+const ACTORS = ["anonymous", "user", "support", "compliance", "admin"] as const;
+type Actor = (typeof ACTORS)[number];
+
+/** Whether `actor` may call a field of `access` (every signed-in actor logged in just now). */
+function mayCall(access: Access, actor: Actor): boolean {
+  if (access === "anyone") return true;
+  if (actor === "anonymous") return false;
+  if (access === "user" || access === "recent-auth") return true;
+  const permission = access.slice("perm:".length);
+  const roles = actor === "user" ? ["trader"] : [actor, "trader"];
+  return roles.some((role) => (BUILT_IN_ROLES[role]?.permissions as readonly string[] | undefined)?.includes(permission));
+}
+
+/** A value of `type` that parses: the field's authorization, not its input, is what is tested. */
+function sample(type: GraphQLInputType): unknown {
+  if (isNonNullType(type)) return sample(type.ofType);
+  if (isListType(type)) return [sample(type.ofType)];
+  if (isEnumType(type)) return type.getValues()[0]?.value;
+  if (isInputObjectType(type)) return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type)).map((f) => [f.name, sample(f.type)]));
+  const scalars: Record<string, unknown> = { ID: randomUUID(), String: "x", Int: 1, Float: 1, Boolean: false, DateTimeISO: new Date().toISOString(), JSON: {}, _Any: { __typename: "User", id: randomUUID() } };
+  return scalars[type.name] ?? "x";
+}
+
+/** `root { field(args) { __typename } }` with variables for every required argument. */
+function operationFor(root: "query" | "mutation", field: GraphQLField<unknown, unknown>): { query: string; variables: Record<string, unknown> } {
+  const args = field.args.filter((a) => isNonNullType(a.type));
+  const declared = args.map((a) => `$${a.name}: ${String(a.type)}`).join(", ");
+  const passed = args.map((a) => `${a.name}: $${a.name}`).join(", ");
+  const named = getNamedType(field.type);
+  const selection = isObjectType(named) || isAbstractType(named) ? " { __typename }" : "";
+  const query = `${root}${declared ? `(${declared})` : ""} { ${field.name}${passed ? `(${passed})` : ""}${selection} }`;
+  return { query, variables: Object.fromEntries(args.map((a) => [a.name, sample(a.type)])) };
+}
+
+const h = useApp();
+
+describe("SECURITY 39: the authorization matrix", () => {
+  const users = new Map<Actor, { email: string; password: string }>();
+
+  it("covers every root field of the schema, and each caller is refused exactly where the table says", async () => {
+    const schema = buildSchema(readFileSync(path.resolve(__dirname, "../../schema/api.graphql"), "utf8"));
+    const roots = { query: schema.getQueryType(), mutation: schema.getMutationType() } as const;
+    const fields = Object.entries(roots).flatMap(([root, type]) => Object.values(type?.getFields() ?? {}).map((field) => ({ root: root as "query" | "mutation", field })));
+    expect(fields.map((f) => f.field.name).sort()).toEqual(Object.keys(ACCESS).sort());
+
+    for (const actor of ACTORS.filter((a) => a !== "anonymous")) {
+      const user = await h.verifiedUser();
+      if (actor !== "user") await h.t.app.modules.authz.api.changeRole((await h.prisma.user.findUniqueOrThrow({ where: { email: user.email } })).id, actor, "assign");
+      users.set(actor, user);
+    }
+    const mismatches: string[] = [];
+    for (const { root, field } of fields) {
+      const access = ACCESS[field.name] as Access;
+      for (const actor of ACTORS) {
+        // A fresh session per call: some fields end sessions (logout) or change the account.
+        const session: SignedIn | null = actor === "anonymous" ? null : await h.signedIn(users.get(actor));
+        const { query, variables } = operationFor(root, field);
+        const res = await h.gql(query, variables, { ...fromNewIp(), ...(session ? bearer(session.accessToken) : {}) });
+        const error = res.errors?.[0];
+        const refused = (error?.extensions?.code === "UNAUTHENTICATED" && error.message === "Authentication required") || (error?.extensions?.code === "FORBIDDEN" && /^Requires /.test(error.message));
+        if (refused === mayCall(access, actor)) mismatches.push(`${field.name} as ${actor}: ${refused ? "refused" : "allowed"} (${error?.message ?? "no error"}), the table says ${access}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  }, 120_000);
+});
