@@ -12,6 +12,7 @@ import { loadConfig, type Config } from "./config";
 import type { CallerInfo, Context, Viewer } from "./graphql/context";
 import { RequestLoaders } from "./graphql/loaders";
 import { accountsModule } from "./modules/accounts";
+import { adminModule } from "./modules/admin";
 import { singleUseFields } from "./modules/declarations";
 import { auditModule } from "./modules/audit";
 import { authzModule } from "./modules/authz";
@@ -41,7 +42,7 @@ import { openDatabase, type Database } from "./platform/db/database";
 import type { Logger } from "./platform/logging/logger";
 import { currentRequestId, requestIdFrom, runInRequestScope } from "./platform/logging/request-context";
 import { Metrics } from "./platform/metrics/metrics";
-import { createMemoryPubSub, createRedisPubSub, type PubSub } from "./platform/pubsub/pubsub";
+import { DEFAULT_REDIS_PREFIX, createMemoryPubSub, createRedisPubSub, pubSubPrefix, type PubSub } from "./platform/pubsub/pubsub";
 import { FallbackRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from "./platform/ratelimit/store";
 import { assertDurableRedis, createRedis } from "./platform/redis/redis";
 import { systemClock, type Clock } from "./platform/clock";
@@ -90,7 +91,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
       },
     };
   }
-  const prefix = options.redisPrefix ?? "identity:";
+  const prefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
   const redis = createRedis(config.REDIS_URL as string, logger, "main", config.REDIS_COMMAND_TIMEOUT_MS);
   const subscriber = createRedis(config.REDIS_URL as string, logger, "subscriber", config.REDIS_COMMAND_TIMEOUT_MS);
   const closeRedis = () => {
@@ -109,7 +110,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
     database,
     events,
     redis,
-    pubSub: createRedisPubSub(redis, subscriber, `${prefix}pubsub:`),
+    pubSub: createRedisPubSub(redis, subscriber, pubSubPrefix(prefix)),
     rateLimits: new FallbackRateLimitStore(new RedisRateLimitStore(redis, `${prefix}ratelimit:`), new MemoryRateLimitStore(), () =>
       logger.debug("Redis unreachable: rate limits counted per instance"),
     ),
@@ -158,7 +159,8 @@ export function createModules(kernel: Kernel, parts: ModuleParts) {
   const accounts = accountsModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api, registered: authz.api.registered });
   const mfa = mfaModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api });
   const audit = auditModule(kernel, { users: users.api });
-  return { users, authz, sessions, accounts, mfa, audit };
+  const admin = adminModule(kernel, { sessions: sessions.api });
+  return { users, authz, sessions, accounts, mfa, audit, admin };
 }
 
 /** A part of the platform that refuses every use: the modules built for their schema only. */
@@ -219,7 +221,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);
   const background = new BackgroundTasks(logger);
   const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers, vault };
-  const modules = createModules(kernel, { tokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? "identity:" });
+  const modules = createModules(kernel, { tokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? DEFAULT_REDIS_PREFIX });
   const { authenticator, revocations } = modules.sessions.api;
   const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub, clock);
   const guard = createOperationGuard({

@@ -1,6 +1,7 @@
 import { platformDeclarations } from "../platform/platform.declarations";
 import { mergeOnce } from "../shared/merge-once";
 import { accountsDeclarations } from "./accounts/accounts.declarations";
+import { adminDeclarations } from "./admin/admin.declarations";
 import type { Declarations } from "./module";
 import { authzDeclarations } from "./authz/authz.declarations";
 import { mfaDeclarations } from "./mfa/mfa.declarations";
@@ -13,6 +14,7 @@ const owners = {
   accounts: accountsDeclarations,
   mfa: mfaDeclarations,
   authz: authzDeclarations,
+  admin: adminDeclarations,
 } as const;
 
 /** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */

@@ -26,10 +26,11 @@ export function idArgument(field: string, raw: string): string {
 export class InputCheck {
   readonly problems: FieldProblem[] = [];
 
+  /** `prefix` names the input (`input`, `filter`); empty for plain arguments. */
   constructor(private readonly prefix: string) {}
 
   private add(field: string, message: string): void {
-    this.problems.push({ field: `${this.prefix}.${field}`, message });
+    this.problems.push({ field: this.prefix ? `${this.prefix}.${field}` : field, message });
   }
 
   /** Trimmed and in Unicode NFC (RFC 6532 §3.1), so that one address is stored and found one way. */

@@ -32,6 +32,8 @@ const ACCESS: Record<string, Access> = {
   checkPermission: "user",
   checkPermissions: "user",
   myPermissions: "user",
+  adminUsers: "perm:users:read",
+  auditEvents: "perm:audit:read",
   _entities: "anyone", // behind the router gate in production (ROUTER_SECRET), tested in http.test.ts
   _service: "anyone",
   // Mutations
@@ -58,6 +60,8 @@ const ACCESS: Record<string, Access> = {
   removeRole: "perm:roles:assign",
   createPolicy: "perm:policies:write",
   deletePolicy: "perm:policies:write",
+  suspendUser: "perm:users:suspend",
+  reactivateUser: "perm:users:suspend",
 };
 
 const ACTORS = ["anonymous", "user", "support", "compliance", "admin"] as const;

@@ -21,12 +21,7 @@ import { waitUntil } from "../support/wait";
 
 const h = useApp();
 
-/** A signed-in user holding `role` (given as the roles command line would), with a token that says so. */
-async function withRole(role: string): Promise<SignedIn> {
-  const user = await h.signedIn();
-  await h.t.app.modules.authz.api.changeRole(user.user.id, role, "assign");
-  return h.signedIn(user);
-}
+const withRole = (role: string) => h.withRole(role);
 
 const check = async (user: SignedIn, input: CheckPermissionInput) => (await h.gql(CheckPermissionDocument, { input }, user.headers)).data?.checkPermission;
 let policies = 0;

@@ -69,6 +69,8 @@ export interface Harness {
   login(email: string, password?: string, input?: Partial<LoginInput>, headers?: Record<string, string>): Promise<AuthPayload | null>;
   /** `user` (a new verified user unless given) signed in (from a new address unless `headers` are given). */
   signedIn(user?: VerifiedUser, input?: Partial<LoginInput>, headers?: Record<string, string>): Promise<SignedIn>;
+  /** A new signed-in user holding `role` (given as the roles command line would), with a token that says so. */
+  withRole(role: string): Promise<SignedIn>;
 }
 
 export interface HarnessOptions {
@@ -125,6 +127,11 @@ export function useApp(env: Record<string, string> = {}, options: HarnessOptions
     const payload = await h.login(email, password, input, headers);
     if (!payload) throw new Error(`login failed for ${email}`);
     return { email, password, ...payload, headers: bearer(payload.accessToken) };
+  };
+  h.withRole = async (role) => {
+    const user = await h.signedIn();
+    await h.t.app.modules.authz.api.changeRole(user.user.id, role, "assign");
+    return h.signedIn(user);
   };
   return h;
 }

@@ -24,8 +24,8 @@ export const sessionsEvents = {
   "session.revoked": {
     version: 1,
     aggregateType: "session",
-    emittedWhen: "A session ends: logout, revocation by its user, token reuse, or a password change or reset.",
-    payload: z.object({ userId: z.uuid(), reason: z.enum(["logout", "logout_all", "revoked", "token_reuse", "password_changed", "password_reset"]) }).strict(),
+    emittedWhen: "A session ends: logout, revocation by its user, token reuse, a password change or reset, or the account's suspension.",
+    payload: z.object({ userId: z.uuid(), reason: z.enum(["logout", "logout_all", "revoked", "token_reuse", "password_changed", "password_reset", "account_suspended"]) }).strict(),
   },
   "session.token_reuse_detected": {
     version: 1,

@@ -52,7 +52,7 @@ export function toSessionInfo(session: SessionFields, currentSessionId: string |
   };
 }
 
-export type EndReason = "logout" | "logout_all" | "revoked" | "password_changed" | "password_reset";
+export type EndReason = "logout" | "logout_all" | "revoked" | "password_changed" | "password_reset" | "account_suspended";
 
 /**
  * Ends a user's live sessions (all, or all but `except`, or only `only`) inside a unit of work and

@@ -17,7 +17,7 @@ export type Prisma = PrismaClient<"query">;
 export type Tx = PrismaNamespace.TransactionClient;
 /** A parameterised SQL fragment for `$queryRaw`, composable into larger statements. */
 export type Sql = PrismaNamespace.Sql;
-export const { sql, empty } = PrismaNamespace;
+export const { sql, empty, join } = PrismaNamespace;
 
 /** The database of one app: a Prisma client plus what start-up and health checks need. */
 export interface Database {
