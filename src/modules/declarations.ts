@@ -3,6 +3,7 @@ import { mergeOnce } from "../shared/merge-once";
 import { accountsDeclarations } from "./accounts/accounts.declarations";
 import type { Declarations } from "./module";
 import { authzDeclarations } from "./authz/authz.declarations";
+import { clientsDeclarations } from "./clients/clients.declarations";
 import { mfaDeclarations } from "./mfa/mfa.declarations";
 import { sessionsDeclarations } from "./sessions/sessions.declarations";
 
@@ -13,6 +14,7 @@ const owners = {
   accounts: accountsDeclarations,
   mfa: mfaDeclarations,
   authz: authzDeclarations,
+  clients: clientsDeclarations,
 } as const;
 
 /** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */

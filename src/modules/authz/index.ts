@@ -45,7 +45,10 @@ export function authzModule(kernel: Kernel, deps: AuthzDeps): Module<AuthzApi> {
       changeRole: (...args) => service.changeRoleAsSystem(...args),
     },
     resolvers: [new AuthzResolver(service)],
-    decides: { perm: (viewer, requirement) => service.viewerMay(viewer, requirement.slice("perm:".length)) },
+    decides: {
+      perm: (viewer, requirement) => service.viewerMay(viewer, requirement.slice("perm:".length)),
+      scope: (client, requirement) => service.clientMay(client, requirement.slice("scope:".length)),
+    },
     stop: stopListening,
   };
 }
