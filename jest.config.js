@@ -15,7 +15,8 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/test/bench/", "/test/scratch/"],
   transform: { "^.+\\.(t|j)sx?$": ["@swc/jest", swc] },
-  transformIgnorePatterns: ["/node_modules/(?!(jose|@scure/base|@noble/hashes)/)"],
+  // ESM-only packages, compiled to CommonJS like the tests (openid-client and oauth4webapi: the OAuth client test).
+  transformIgnorePatterns: ["/node_modules/(?!(jose|@scure/base|@noble/hashes|openid-client|oauth4webapi)/)"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   setupFiles: ["reflect-metadata"],
   globalSetup: "<rootDir>/test/support/global-setup.ts",

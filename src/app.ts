@@ -9,13 +9,15 @@ import cors from "cors";
 import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Redis } from "ioredis";
 import { loadConfig, type Config } from "./config";
-import type { CallerInfo, Context, Viewer } from "./graphql/context";
+import { bearerAuthenticator, type Bearer } from "./graphql/auth";
+import type { CallerInfo, Context } from "./graphql/context";
 import { RequestLoaders } from "./graphql/loaders";
 import { accountsModule } from "./modules/accounts";
 import { adminModule } from "./modules/admin";
 import { singleUseFields } from "./modules/declarations";
 import { auditModule } from "./modules/audit";
 import { authzModule } from "./modules/authz";
+import { clientsModule } from "./modules/clients";
 import { mfaModule } from "./modules/mfa";
 import type { Kernel } from "./modules/module";
 import { sessionsModule } from "./modules/sessions";
@@ -33,8 +35,8 @@ import { httpError } from "./http/http-error";
 import { routerGate } from "./http/router-gate";
 import { RouteTable } from "./http/routes";
 import { contractOperationNames } from "./graphql/operations";
-import { AccessTokens } from "./platform/jwt/access-tokens";
-import { KeyStore } from "./platform/jwt/keys";
+import { AccessTokens, ClientTokens } from "./platform/jwt/access-tokens";
+import { KeyStore, longestTokenTtlMs } from "./platform/jwt/keys";
 import { BackgroundTasks } from "./platform/background-tasks";
 import { createKeyVault } from "./platform/crypto/create-vault";
 import { PasswordHasher } from "./platform/crypto/passwords";
@@ -141,6 +143,8 @@ export interface App {
 /** What the modules take from the platform besides the kernel. */
 export interface ModuleParts {
   tokens: AccessTokens;
+  /** Service clients' tokens (client credentials), signed with the same keys. */
+  clientTokens: ClientTokens;
   /** The signing keys, for the JWKS route. */
   keys: Pick<KeyStore, "jwks">;
   hasher: PasswordHasher;
@@ -160,7 +164,8 @@ export function createModules(kernel: Kernel, parts: ModuleParts) {
   const mfa = mfaModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api });
   const audit = auditModule(kernel, { users: users.api });
   const admin = adminModule(kernel, { sessions: sessions.api });
-  return { users, authz, sessions, accounts, mfa, audit, admin };
+  const clients = clientsModule(kernel, { tokens: parts.clientTokens, sessions: sessions.api });
+  return { users, authz, sessions, accounts, mfa, audit, admin, clients };
 }
 
 /** A part of the platform that refuses every use: the modules built for their schema only. */
@@ -193,7 +198,7 @@ export async function schemaFiles(): Promise<{ subgraph: string; api: string }> 
     vault: offline("the key vault"),
   };
   const pubSub = createMemoryPubSub();
-  const modules = createModules(kernel, { tokens: offline("access tokens"), keys: offline("signing keys"), hasher: offline("the password hasher"), redis: null, pubSub, redisPrefix: "" });
+  const modules = createModules(kernel, { tokens: offline("access tokens"), clientTokens: offline("client tokens"), keys: offline("signing keys"), hasher: offline("the password hasher"), redis: null, pubSub, redisPrefix: "" });
   return printSchemaFiles(await buildFederatedSchema(Object.values(modules), pubSub, systemClock));
 }
 
@@ -215,14 +220,16 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const clock = platform.clock;
   const prisma = platform.database.prisma;
   const vault = createKeyVault(config);
-  const keys = new KeyStore(prisma, vault, config.JWT_ALGORITHM, config.ACCESS_TOKEN_TTL_S * 1000, clock, config.JWT_KEYS_RELOAD_S * 1000);
+  const keys = new KeyStore(prisma, vault, config.JWT_ALGORITHM, longestTokenTtlMs(config), clock, config.JWT_KEYS_RELOAD_S * 1000);
   await keys.init();
   const tokens = new AccessTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_S }, clock);
+  const clientTokens = new ClientTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.CLIENT_TOKEN_TTL_S }, clock);
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);
   const background = new BackgroundTasks(logger);
   const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers, vault };
-  const modules = createModules(kernel, { tokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? DEFAULT_REDIS_PREFIX });
-  const { authenticator, revocations } = modules.sessions.api;
+  const modules = createModules(kernel, { tokens, clientTokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? DEFAULT_REDIS_PREFIX });
+  const { revocations } = modules.sessions.api;
+  const authenticator = bearerAuthenticator(modules.sessions.api.userTokens, modules.clients.api.clientTokens);
   const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub, clock);
   const guard = createOperationGuard({
     maxDepth: config.GRAPHQL_MAX_DEPTH,
@@ -236,11 +243,12 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     hideSuggestions: config.production,
   });
   const formatError = createFormatError({ exposeDetails: !config.production && config.NODE_ENV === "development", hideSuggestions: config.production });
-  const createContext = (requestId: string, viewer: Viewer | null, caller: CallerInfo, signal?: AbortSignal): Context => ({
+  const createContext = (requestId: string, bearer: Bearer | null, caller: CallerInfo, signal?: AbortSignal): Context => ({
     requestId,
     logger,
-    viewer,
-    origin: { actor: viewer ? { type: "user", id: viewer.userId } : { type: "anonymous", id: null }, ...caller, requestId },
+    viewer: bearer?.viewer ?? null,
+    client: bearer?.client ?? null,
+    origin: { actor: bearer?.viewer ? { type: "user", id: bearer.viewer.userId } : bearer?.client ? { type: "service", id: bearer.client.clientId } : { type: "anonymous", id: null }, ...caller, requestId },
     signal,
     loaders: new RequestLoaders(),
   });

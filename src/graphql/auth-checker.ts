@@ -1,16 +1,29 @@
 import type { AuthCheckerFn } from "type-graphql";
 import type { Clock } from "../platform/clock";
-import type { Context, Viewer } from "./context";
+import type { ClientCaller, Context, Viewer } from "./context";
 import { ForbiddenError, UnauthenticatedError } from "../shared/errors";
 
 /**
- * What a resolver requires, declared with `@Authorized(...)`: nothing more than a signed-in caller
- * (`@Authorized()`), or requirements as data (`perm:<name>`, `recent-mfa:<seconds>`,
- * `scope:<name>`, `recent-auth:<seconds>`) that a module decides by registering a `RequirementCheck`.
+ * What a resolver requires, declared with `@Authorized(...)`: nothing more than a signed-in user
+ * (`@Authorized()`, or `signed-in` beside other requirements), or requirements as data
+ * (`perm:<name>`, `recent-mfa:<seconds>`, `recent-auth:<seconds>`) that users must meet, and
+ * `scope:<name>` that service clients must hold.
  */
-export type Requirement = `perm:${string}` | `recent-mfa:${number}` | `recent-auth:${number}` | `scope:${string}`;
+export type Requirement = "signed-in" | `perm:${string}` | `recent-mfa:${number}` | `recent-auth:${number}` | ScopeRequirement;
+export type ScopeRequirement = `scope:${string}`;
 
+/** A module's decision of a user's requirement (`perm:`). */
 export type RequirementCheck = (viewer: Viewer, requirement: Requirement) => boolean | Promise<boolean>;
+/** A module's decision of a scope a service client's token holds (it may still refuse it: a DENY policy on the client). */
+export type ScopeCheck = (client: ClientCaller, requirement: ScopeRequirement) => boolean | Promise<boolean>;
+
+/** The requirement kinds modules decide, each by one module. */
+export interface RequirementDeciders {
+  perm?: RequirementCheck;
+  scope?: ScopeCheck;
+}
+
+const isScope = (requirement: Requirement): requirement is ScopeRequirement => requirement.startsWith("scope:");
 
 /**
  * `recent-mfa:<seconds>`: the viewer's token records a second factor (`amr` has `otp`) given at
@@ -26,36 +39,59 @@ export function recentAuthentication(viewer: Viewer, requirement: Requirement, c
 }
 
 /**
- * type-graphql's auth checker, throwing the house's own errors: no viewer is UNAUTHENTICATED, an
- * unmet requirement FORBIDDEN naming it. `recent-mfa:` and `recent-auth:` are decided from the token's claims; any
- * other requirement by `decide`, and one nobody decides is unmet (fail closed).
+ * type-graphql's auth checker, throwing the house's own errors. Anonymous is UNAUTHENTICATED.
+ * A user must meet every requirement but the `scope:` ones (`signed-in` is met by any user); a field
+ * whose only requirements are scopes is for service clients, and FORBIDDEN to users. A service
+ * client passes only a field listing at least one `scope:` requirement, holding every one of them
+ * (in its token, and not refused by the module deciding `scope`), and is FORBIDDEN anywhere else.
+ * An unmet requirement is FORBIDDEN naming it. `recent-mfa:` and `recent-auth:` are decided from
+ * the token's claims, `perm:` by the module deciding it; a requirement nobody decides is unmet (fail closed).
  */
-export function createAuthChecker(clock: Clock, decide: RequirementCheck = () => false): AuthCheckerFn<Context, Requirement> {
+export function createAuthChecker(clock: Clock, decide: RequirementDeciders = {}): AuthCheckerFn<Context, Requirement> {
   return async ({ context }, requirements) => {
+    const scopes = requirements.filter(isScope);
+    if (context.client) {
+      if (scopes.length === 0) throw new ForbiddenError("Not allowed to service clients");
+      for (const requirement of scopes) {
+        const held = context.client.scopes.includes(requirement.slice("scope:".length)) && (await (decide.scope?.(context.client, requirement) ?? true));
+        if (!held) throw new ForbiddenError(`Requires ${requirement}`);
+      }
+      return true;
+    }
     const viewer = context.viewer;
     if (!viewer) throw new UnauthenticatedError();
-    for (const requirement of requirements) {
-      const met = requirement.startsWith("recent-") ? recentAuthentication(viewer, requirement, clock) : await decide(viewer, requirement);
+    const others = requirements.filter((requirement) => !isScope(requirement));
+    if (scopes.length > 0 && others.length === 0) throw new ForbiddenError("Only service clients may use this field");
+    for (const requirement of others) {
+      const met =
+        requirement === "signed-in" ||
+        (requirement.startsWith("recent-") ? recentAuthentication(viewer, requirement, clock) : requirement.startsWith("perm:") && decide.perm ? await decide.perm(viewer, requirement) : false);
       if (!met) throw new ForbiddenError(`Requires ${requirement}`);
     }
     return true;
   };
 }
 
-/** The viewer of a resolver declared `@Authorized()` (the checker has run). */
+/** The viewer of a resolver that only users pass (`@Authorized()`, `perm:`…; the checker has run). */
 export function signedIn(context: Context): Viewer {
   if (!context.viewer) throw new UnauthenticatedError();
   return context.viewer;
 }
 
-/** The modules' decisions, by the requirement's kind (`perm:…` to the one that decides `perm`); a kind decided twice is refused. */
-export function requirementChecks(deciders: readonly (Partial<Record<"perm" | "scope", RequirementCheck>> | undefined)[]): RequirementCheck {
-  const byKind = new Map<string, RequirementCheck>();
+/** The caller of a resolver that users and service clients may both pass (`"signed-in", "scope:…"`). */
+export function callerOf(context: Context): { viewer: Viewer } | { client: ClientCaller } {
+  if (context.client) return { client: context.client };
+  return { viewer: signedIn(context) };
+}
+
+/** The modules' decisions, by the requirement's kind; a kind decided by two modules is refused. */
+export function requirementChecks(deciders: readonly (RequirementDeciders | undefined)[]): RequirementDeciders {
+  const merged: RequirementDeciders = {};
   for (const decides of deciders) {
-    for (const [kind, check] of Object.entries(decides ?? {})) {
-      if (byKind.has(kind)) throw new Error(`the requirement kind ${kind} is decided by two modules`);
-      byKind.set(kind, check);
+    for (const kind of Object.keys(decides ?? {}) as (keyof RequirementDeciders)[]) {
+      if (merged[kind]) throw new Error(`the requirement kind ${kind} is decided by two modules`);
+      Object.assign(merged, { [kind]: decides?.[kind] });
     }
   }
-  return (viewer, requirement) => byKind.get(requirement.split(":", 1)[0] as string)?.(viewer, requirement) ?? false;
+  return merged;
 }

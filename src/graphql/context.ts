@@ -13,11 +13,21 @@ export interface Viewer {
   authTime: number;
 }
 
+/** A service client calling with a token of the client credentials grant (`POST /oauth/token`). */
+export interface ClientCaller {
+  clientId: string;
+  /** The scopes its token carries. */
+  scopes: string[];
+}
+
 /** What a resolver knows of its request. Services come to resolvers by construction, not from here. */
 export interface Context {
   requestId: string;
   logger: Logger;
+  /** The signed-in user; null for anonymous callers and service clients. */
   viewer: Viewer | null;
+  /** The service client whose token is the bearer (then `viewer` is null). */
+  client: ClientCaller | null;
   /** Who and where, for audit records and rate limits. */
   origin: Origin;
   /** Fires when the caller has gone before its answer (HTTP: the connection closed). */

@@ -6,8 +6,8 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { callerInfo, type CallerOptions } from "../http/client-ip";
 import type { Logger } from "../platform/logging/logger";
 import { runInRequestScope } from "../platform/logging/request-context";
-import type { Authenticator } from "./auth";
-import type { CallerInfo, Context, Viewer } from "./context";
+import type { Authenticator, Bearer } from "./auth";
+import type { CallerInfo, Context } from "./context";
 import { AppError } from "../shared/errors";
 import { isUnexpected } from "./errors";
 import type { OperationGuard } from "./validation";
@@ -24,7 +24,7 @@ export interface SubscriptionServerOptions {
   /** Whether the upgrade request may reach GraphQL at all (the router secret); 401 otherwise. */
   admits(request: IncomingMessage): boolean;
   formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError;
-  createContext(requestId: string, viewer: Viewer | null, caller: CallerInfo): Context;
+  createContext(requestId: string, bearer: Bearer | null, caller: CallerInfo): Context;
   logger: Logger;
   /** Keep-alive ping interval; a socket that does not answer within it is terminated. */
   keepAliveMs?: number;
@@ -51,7 +51,7 @@ interface SocketState {
   request: IncomingMessage;
   /** The `authorization` of connection_init, authenticated again before every operation. */
   authorization?: string;
-  viewer?: Viewer | null;
+  bearer?: Bearer | null;
 }
 
 const withCode = (error: GraphQLError, code: string) => new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code } });
@@ -85,14 +85,14 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   });
 
   const track = (state: SocketState) => {
-    const sessionId = state.viewer?.sessionId;
+    const sessionId = state.bearer?.viewer?.sessionId;
     if (!sessionId) return;
     let sockets = bySession.get(sessionId);
     if (!sockets) bySession.set(sessionId, (sockets = new Set()));
     sockets.add(state.socket);
   };
   const untrack = (state: SocketState) => {
-    const sessionId = state.viewer?.sessionId;
+    const sessionId = state.bearer?.viewer?.sessionId;
     const sockets = sessionId ? bySession.get(sessionId) : undefined;
     if (!sessionId || !sockets) return;
     sockets.delete(state.socket);
@@ -106,8 +106,8 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       return options.formatError(formatted, error);
     });
 
-  /** The viewer for the next operation: the token must still verify and its session be open. */
-  const reauthenticate = async (state: SocketState): Promise<Viewer | null> => {
+  /** The caller of the next operation: the token must still verify and its session be open (its client enabled). */
+  const reauthenticate = async (state: SocketState): Promise<Bearer | null> => {
     if (state.authorization === undefined) return null;
     try {
       return await options.authenticator.authenticate(state.authorization);
@@ -124,7 +124,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       const authorization = ctx.connectionParams?.authorization;
       if (authorization !== undefined && typeof authorization !== "string") return false;
       try {
-        ctx.extra.viewer = await options.authenticator.authenticate(authorization);
+        ctx.extra.bearer = await options.authenticator.authenticate(authorization);
       } catch (error) {
         if (error instanceof AppError) return false;
         throw error;
@@ -136,9 +136,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     async onSubscribe(ctx, _id, payload) {
       const requestId = randomUUID();
       return runInRequestScope({ requestId }, async () => {
-        let viewer: Viewer | null;
+        let bearer: Bearer | null;
         try {
-          viewer = await reauthenticate(ctx.extra);
+          bearer = await reauthenticate(ctx.extra);
         } catch (error) {
           return [new GraphQLError((error as Error).message, { extensions: { code: "UNAUTHENTICATED" } })];
         }
@@ -160,7 +160,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: options.createContext(requestId, viewer, callerInfo(ctx.extra.request, options.callerOptions)),
+          contextValue: options.createContext(requestId, bearer, callerInfo(ctx.extra.request, options.callerOptions)),
         };
       });
     },

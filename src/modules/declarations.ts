@@ -4,6 +4,7 @@ import { accountsDeclarations } from "./accounts/accounts.declarations";
 import { adminDeclarations } from "./admin/admin.declarations";
 import type { Declarations } from "./module";
 import { authzDeclarations } from "./authz/authz.declarations";
+import { clientsDeclarations } from "./clients/clients.declarations";
 import { mfaDeclarations } from "./mfa/mfa.declarations";
 import { sessionsDeclarations } from "./sessions/sessions.declarations";
 
@@ -15,6 +16,7 @@ const owners = {
   mfa: mfaDeclarations,
   authz: authzDeclarations,
   admin: adminDeclarations,
+  clients: clientsDeclarations,
 } as const;
 
 /** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */

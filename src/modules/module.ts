@@ -10,7 +10,7 @@ import type { UnitOfWork } from "../platform/events/unit-of-work";
 import type { Logger } from "../platform/logging/logger";
 import type { RateLimitStore } from "../platform/ratelimit/store";
 import type { Context } from "../graphql/context";
-import type { RequirementCheck } from "../graphql/auth-checker";
+import type { RequirementDeciders } from "../graphql/auth-checker";
 import type { SingleUseFields } from "../graphql/validation";
 import type { EventCatalogue } from "../platform/events/catalogue";
 import type { NotificationTemplates } from "../platform/events/notifications";
@@ -58,8 +58,8 @@ export interface Module<Api = unknown> {
   readonly resolvers: readonly object[];
   /** Federated entities this module owns, by type name. */
   readonly entities?: Readonly<Record<string, ReferenceResolver>>;
-  /** The requirements of `@Authorized(...)` it decides, by kind (`perm`, `scope`); a kind two modules decide stops the start. */
-  readonly decides?: Partial<Record<"perm" | "scope", RequirementCheck>>;
+  /** The requirements of `@Authorized(...)` it decides, by kind (`perm` for users, `scope` for service clients); a kind two modules decide stops the start. */
+  readonly decides?: RequirementDeciders;
   /** Its HTTP routes; a method and path that two modules serve stops the start. */
   readonly routes?: readonly Route[];
   stop?(): Promise<void>;

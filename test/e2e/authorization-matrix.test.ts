@@ -14,23 +14,27 @@ import {
   type GraphQLInputType,
 } from "graphql";
 import { BUILT_IN_ROLES } from "../../src/modules/authz";
-import { bearer, fromNewIp, useApp, type SignedIn } from "../support/harness";
+import { CreateServiceClientDocument } from "../support/generated/operations";
+import { bearer, fromNewIp, useApp } from "../support/harness";
 
-// SECURITY 39: every root field of the schema, called as every kind of caller, against a declared
+// SECURITY 39: every root field of the schema, called as every kind of caller (a service client
+// too), against a declared
 // table of who may call it. A field missing from the table fails the test, so a new operation
 // cannot ship undeclared. "Refused" means the edge refused it (the auth checker's
-// UNAUTHENTICATED "Authentication required" or FORBIDDEN "Requires …"); anything else (data, or an
+// UNAUTHENTICATED "Authentication required", FORBIDDEN "Requires …" or "Not allowed to service
+// clients"); anything else (data, or an
 // error about the input or the object) got past function-level authorization.
 
-type Access = "anyone" | "user" | `perm:${string}` | "recent-auth";
+/** "user-or-client": users, and service clients holding the field's scope (authz:check). */
+type Access = "anyone" | "user" | "user-or-client" | `perm:${string}` | "recent-auth";
 const ACCESS: Record<string, Access> = {
   // Queries
   user: "anyone",
   me: "user",
   mySessions: "user",
   myAuditEvents: "user",
-  checkPermission: "user",
-  checkPermissions: "user",
+  checkPermission: "user-or-client",
+  checkPermissions: "user-or-client",
   myPermissions: "user",
   adminUsers: "perm:users:read",
   auditEvents: "perm:audit:read",
@@ -60,18 +64,22 @@ const ACCESS: Record<string, Access> = {
   removeRole: "perm:roles:assign",
   createPolicy: "perm:policies:write",
   deletePolicy: "perm:policies:write",
+  createServiceClient: "perm:service_clients:write",
+  rotateServiceClientSecret: "perm:service_clients:write",
+  disableServiceClient: "perm:service_clients:write",
   suspendUser: "perm:users:suspend",
   reactivateUser: "perm:users:suspend",
 };
 
-const ACTORS = ["anonymous", "user", "support", "compliance", "admin"] as const;
+const ACTORS = ["anonymous", "user", "support", "compliance", "admin", "client"] as const;
 type Actor = (typeof ACTORS)[number];
 
 /** Whether `actor` may call a field of `access` (every signed-in actor logged in just now). */
 function mayCall(access: Access, actor: Actor): boolean {
   if (access === "anyone") return true;
   if (actor === "anonymous") return false;
-  if (access === "user" || access === "recent-auth") return true;
+  if (actor === "client") return access === "user-or-client";
+  if (access === "user" || access === "user-or-client" || access === "recent-auth") return true;
   const permission = access.slice("perm:".length);
   const roles = actor === "user" ? ["trader"] : [actor, "trader"];
   return roles.some((role) => (BUILT_IN_ROLES[role]?.permissions as readonly string[] | undefined)?.includes(permission));
@@ -109,7 +117,15 @@ describe("SECURITY 39: the authorization matrix", () => {
     const fields = Object.entries(roots).flatMap(([root, type]) => Object.values(type?.getFields() ?? {}).map((field) => ({ root: root as "query" | "mutation", field })));
     expect(fields.map((f) => f.field.name).sort()).toEqual(Object.keys(ACCESS).sort());
 
-    for (const actor of ACTORS.filter((a) => a !== "anonymous")) {
+    // A service client with the authz:check scope, created by an admin, its token from /oauth/token.
+    const admin = await h.withRole("admin");
+    const created = (await h.gql(CreateServiceClientDocument, { input: { name: "matrix", scopes: ["authz:check"] } }, admin.headers)).data?.createServiceClient;
+    const clientToken = async () => {
+      const form = new URLSearchParams({ grant_type: "client_credentials", client_id: created?.client.clientId ?? "", client_secret: created?.clientSecret ?? "" });
+      const answer = await fetch(`${h.t.baseUrl}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() });
+      return ((await answer.json()) as { access_token: string }).access_token;
+    };
+    for (const actor of ACTORS.filter((a) => a !== "anonymous" && a !== "client")) {
       const user = await h.verifiedUser();
       if (actor !== "user") await h.t.app.modules.authz.api.changeRole((await h.prisma.user.findUniqueOrThrow({ where: { email: user.email } })).id, actor, "assign");
       users.set(actor, user);
@@ -119,11 +135,11 @@ describe("SECURITY 39: the authorization matrix", () => {
       const access = ACCESS[field.name] as Access;
       for (const actor of ACTORS) {
         // A fresh session per call: some fields end sessions (logout) or change the account.
-        const session: SignedIn | null = actor === "anonymous" ? null : await h.signedIn(users.get(actor));
+        const token = actor === "anonymous" ? null : actor === "client" ? await clientToken() : (await h.signedIn(users.get(actor))).accessToken;
         const { query, variables } = operationFor(root, field);
-        const res = await h.gql(query, variables, { ...fromNewIp(), ...(session ? bearer(session.accessToken) : {}) });
+        const res = await h.gql(query, variables, { ...fromNewIp(), ...(token ? bearer(token) : {}) });
         const error = res.errors?.[0];
-        const refused = (error?.extensions?.code === "UNAUTHENTICATED" && error.message === "Authentication required") || (error?.extensions?.code === "FORBIDDEN" && /^Requires /.test(error.message));
+        const refused = (error?.extensions?.code === "UNAUTHENTICATED" && error.message === "Authentication required") || (error?.extensions?.code === "FORBIDDEN" && /^(Requires |Not allowed to service clients$)/.test(error.message));
         if (refused === mayCall(access, actor)) mismatches.push(`${field.name} as ${actor}: ${refused ? "refused" : "allowed"} (${error?.message ?? "no error"}), the table says ${access}`);
       }
     }

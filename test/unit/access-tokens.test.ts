@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { CompactEncrypt, SignJWT, generateKeyPair, type CryptoKey } from "jose";
-import { AccessTokens, InvalidTokenError } from "../../src/platform/jwt/access-tokens";
+import { AccessTokens, ClientTokens, InvalidTokenError, isClientToken } from "../../src/platform/jwt/access-tokens";
 import type { KeyStore } from "../../src/platform/jwt/keys";
 
 const ISSUER = "https://id.example.test";
@@ -19,11 +19,12 @@ async function setup() {
   } as unknown as KeyStore;
   const clock = { now: () => start };
   const tokens = new AccessTokens(keys, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 900 }, clock);
+  const clientTokens = new ClientTokens(keys, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 300 }, clock);
   const sign = (edit: { header?: Record<string, unknown>; claims?: Record<string, unknown>; key?: CryptoKey } = {}) =>
     new SignJWT({ sid: randomUUID(), roles: ["USER"], sub: randomUUID(), iss: ISSUER, aud: AUDIENCE, iat: t, exp: t + 900, jti: randomUUID(), ...edit.claims })
       .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "at+jwt", ...edit.header } as never)
       .sign(edit.key ?? privateKey);
-  return { tokens, sign, published, clock };
+  return { tokens, clientTokens, sign, published, clock };
 }
 
 describe("access token verification", () => {
@@ -75,6 +76,20 @@ describe("access token verification", () => {
     // Expired: refused, though remembered.
     clock.now = () => new Date(start.getTime() + 900_000);
     await expect(tokens.verify(token)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it("a service client's token (client_id, scope, no sid) and a user's are told apart, and neither verifies as the other", async () => {
+    const { tokens, clientTokens, sign } = await setup();
+    const issued = await clientTokens.issue({ clientId: "svc_1", scopes: ["authz:check", "reports:read"] });
+    await expect(clientTokens.verify(issued)).resolves.toEqual({ clientId: "svc_1", scopes: ["authz:check", "reports:read"] });
+    const user = await tokens.issue({ userId: "u1", sessionId: "s1", roles: ["USER"], amr: ["pwd"], authTime: t });
+    expect([isClientToken(issued), isClientToken(user), isClientToken("garbage")]).toEqual([true, false, false]);
+    await expect(tokens.verify(issued)).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(clientTokens.verify(user)).rejects.toBeInstanceOf(InvalidTokenError);
+    // A user's token that also claims a client_id, and a client's that also claims a session: both refused.
+    await expect(tokens.verify(await sign({ claims: { client_id: "svc_1" } }))).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(clientTokens.verify(await sign({ claims: { sub: "svc_1", client_id: "svc_1", scope: "authz:check" } }))).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(clientTokens.verify(await sign({ claims: { sub: "svc_2", client_id: "svc_1", scope: "authz:check", sid: undefined } }))).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
   it("SECURITY 15: refuses a JWE (an encrypted token is never accepted as a bearer)", async () => {

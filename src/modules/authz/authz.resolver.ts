@@ -1,25 +1,29 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
-import { signedIn } from "../../graphql/auth-checker";
+import { callerOf, signedIn } from "../../graphql/auth-checker";
 import type { Context } from "../../graphql/context";
 import { User } from "../users";
 import type { AuthzService } from "./authz.service";
 import { CheckPermissionInput, EffectivePermission, GrantPermissionInput, PermissionDecision, PermissionGrant, Policy, PolicyInput } from "./authz.types";
 
+/** Checks are for any signed-in user, and for service clients holding authz:check. */
+const CHECK_USER = "signed-in";
+const CHECK_CLIENT = "scope:authz:check";
+
 @Resolver()
 export class AuthzResolver {
   constructor(private readonly authz: AuthzService) {}
 
-  @Authorized()
-  @Query(() => PermissionDecision, { description: "May this user (the caller unless userId; another user needs authz:read) do that?" })
+  @Authorized(CHECK_USER, CHECK_CLIENT)
+  @Query(() => PermissionDecision, { description: "May this user (the caller unless userId; another user needs authz:read, a service client the authz:check scope and userId) do that?" })
   async checkPermission(@Arg("input", () => CheckPermissionInput) input: CheckPermissionInput, @Ctx() context: Context): Promise<PermissionDecision> {
-    const [decision] = await this.authz.checkPermissions(signedIn(context), [input], context.origin);
+    const [decision] = await this.authz.checkPermissions(callerOf(context), [input], context.origin);
     return decision as PermissionDecision;
   }
 
-  @Authorized()
+  @Authorized(CHECK_USER, CHECK_CLIENT)
   @Query(() => [PermissionDecision], { description: "Several checks in one call; the answers in the order asked." })
   checkPermissions(@Arg("inputs", () => [CheckPermissionInput]) inputs: CheckPermissionInput[], @Ctx() context: Context): Promise<PermissionDecision[]> {
-    return this.authz.checkPermissions(signedIn(context), inputs, context.origin);
+    return this.authz.checkPermissions(callerOf(context), inputs, context.origin);
   }
 
   @Authorized()

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Viewer } from "../../graphql/context";
+import type { ClientCaller, Viewer } from "../../graphql/context";
 import type { Origin } from "../../platform/events/unit-of-work";
 import type { PubSub } from "../../platform/pubsub/pubsub";
 import { BadUserInputError, ForbiddenError, NotFoundError } from "../../shared/errors";
@@ -161,9 +161,41 @@ export class AuthzService {
     return { userId: viewer.userId, ...(mfaAge === undefined ? {} : { mfaAge }), ...(origin ? { origin } : {}) };
   }
 
-  /** The check API: for the caller, or for another user with `authz:read`. Answers in order. */
-  async checkPermissions(viewer: Viewer, inputs: readonly CheckPermissionInput[], origin: Origin): Promise<PermissionDecision[]> {
-    const checks = inputs.map((input, i) => parseCheck(input, inputs.length === 1 ? "input" : `inputs[${i}]`));
+  /**
+   * `scope:<name>` of the auth checker, for a service client whose token holds the scope: refused
+   * when a DENY policy applies to the client itself (subject `client:<clientId>`, or `*`; the
+   * action is the scope's name), so a policy can take a scope away before the client's tokens
+   * expire. A policy cannot give a client a scope its token lacks. Failing to decide refuses.
+   */
+  async clientMay(client: ClientCaller, scope: string): Promise<boolean> {
+    try {
+      const verdict = (await this.policies()).evaluate({
+        principal: { kind: "client", id: client.clientId, roles: [], emailVerified: false, kycStatus: "NONE" },
+        permission: scope,
+        resource: { type: "none", attributes: {} },
+        context: { time: Math.floor(this.deps.clock.now().getTime() / 1000), input: {} },
+      });
+      return verdict?.effect !== "DENY";
+    } catch (error) {
+      this.deps.logger.error({ err: error, scope }, "authorization decision failed: denied");
+      return false;
+    }
+  }
+
+  /**
+   * The check API: a user checks for themselves, or for another user with `authz:read`; a service
+   * client (the checker let it through with `authz:check`) checks for the user each input names
+   * (userId is required). The decisions are the users' own. Answers in order.
+   */
+  async checkPermissions(caller: { viewer: Viewer } | { client: ClientCaller }, inputs: readonly CheckPermissionInput[], origin: Origin): Promise<PermissionDecision[]> {
+    const fieldOf = (i: number) => (inputs.length === 1 ? "input" : `inputs[${i}]`);
+    const checks = inputs.map((input, i) => parseCheck(input, fieldOf(i)));
+    if ("client" in caller) {
+      const missing = checks.findIndex((c) => c.userId === undefined);
+      if (missing >= 0) throw BadUserInputError.field(`${fieldOf(missing)}.userId`, "is required when a service client checks");
+      return Promise.all(checks.map((c) => this.decide({ userId: c.userId as string, origin }, c.permission, c.resource, c.context)));
+    }
+    const { viewer } = caller;
     const forOthers = checks.some((c) => c.userId !== undefined && c.userId !== viewer.userId);
     if (forOthers && !(await this.viewerMay(viewer, "authz:read"))) {
       await this.deniedAudit(origin, "authz.check", "checking another user's permissions needs authz:read");

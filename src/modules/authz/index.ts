@@ -48,7 +48,10 @@ export function authzModule(kernel: Pick<Kernel, "prisma" | "unitOfWork" | "cloc
       decide: (...args) => service.decide(...args),
     },
     resolvers: [new AuthzResolver(service)],
-    decides: { perm: (viewer, requirement) => service.viewerMay(viewer, requirement.slice("perm:".length)) },
+    decides: {
+      perm: (viewer, requirement) => service.viewerMay(viewer, requirement.slice("perm:".length)),
+      scope: (client, requirement) => service.clientMay(client, requirement.slice("scope:".length)),
+    },
     stop: stopListening,
   };
 }

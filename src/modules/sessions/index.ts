@@ -1,12 +1,13 @@
 import type { Redis } from "ioredis";
-import type { Authenticator } from "../../graphql/auth";
+import type { TokenVerifier } from "../../graphql/auth";
+import type { Viewer } from "../../graphql/context";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import type { KeyStore } from "../../platform/jwt/keys";
 import type { PubSub } from "../../platform/pubsub/pubsub";
 import type { Kernel, Module, Route } from "../module";
 import type { UsersApi } from "../users";
-import { JwtAuthenticator } from "./jwt-authenticator";
+import { AccessTokenVerifier } from "./jwt-authenticator";
 import { activeAccountGate, type ClaimsSource, type LoginGate } from "./seams";
 import { SessionRevocations } from "./revocations";
 import { SessionsResolver } from "./sessions.resolver";
@@ -31,8 +32,8 @@ export interface SessionsDeps {
 }
 
 export interface SessionsApi {
-  /** Bearer tokens → viewers, for both transports. */
-  authenticator: Authenticator;
+  /** Users' access tokens → viewers (a token whose session has ended is refused), for both transports and introspection. */
+  userTokens: TokenVerifier<Viewer>;
   /** Whether sessions ended, marked and announced to every instance. */
   revocations: SessionRevocations;
   /** Every way in ends here: the gates, then a session and its tokens (or a gate's challenge). */
@@ -79,7 +80,7 @@ export function sessionsModule(kernel: Kernel, deps: SessionsDeps): Module<Sessi
   };
   return {
     name: "sessions",
-    api: { authenticator: new JwtAuthenticator(deps.tokens, revocations), revocations, start: (...args) => service.start(...args), stepUp: (...args) => service.stepUp(...args), addGate, useSecondFactorStatus },
+    api: { userTokens: new AccessTokenVerifier(deps.tokens, revocations), revocations, start: (...args) => service.start(...args), stepUp: (...args) => service.stepUp(...args), addGate, useSecondFactorStatus },
     resolvers: [new SessionsResolver(service), new UserMfaResolver(() => secondFactorStatus)],
     routes: [jwksRoute(deps.keys)],
   };

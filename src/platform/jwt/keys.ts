@@ -11,6 +11,11 @@ import type { Logger } from "../logging/logger";
 
 export type JwtAlgorithm = "ES256" | "RS256" | "EdDSA";
 
+/** How long a retired key must go on verifying: the longest-lived tokens the keys sign (users' or service clients'). */
+export function longestTokenTtlMs(config: { ACCESS_TOKEN_TTL_S: number; CLIENT_TOKEN_TTL_S: number }): number {
+  return Math.max(config.ACCESS_TOKEN_TTL_S, config.CLIENT_TOKEN_TTL_S) * 1000;
+}
+
 /** Serialises key changes across instances starting at once and the command line. */
 const KEY_LOCK = 72707371;
 /** Every change of the keys NOTIFYs this channel when it commits; running instances reload on it. */

@@ -13,6 +13,8 @@ export interface Subjects {
   session: string;
   /** A key the caller built for an account (its user id, or the spelling of an unknown address). */
   account: string;
+  /** A service client's client_id. */
+  client: string;
 }
 
 type Name = keyof Subjects;
@@ -27,6 +29,7 @@ const keyParts: { [N in Name]: (value: Subjects[N], db: LimitDeps["prisma"]) => 
   user: (id) => id,
   session: (id) => id,
   account: (key) => key,
+  client: (clientId) => clientId,
 };
 
 /** What spending a limit uses (a module's deps have both). */
