@@ -1,5 +1,5 @@
-// Authorization: `checkPermission` over HTTP for a user holding 3 roles and 2 grants with 50 stored
-// policies, beside the `me` query in the same run; and the in-process decision time, warm (the
+// Authorization: `checkPermission` over HTTP, asked by a service client (the authz:check scope) for a
+// user holding 3 roles and 2 grants with 50 stored policies, beside the `me` query in the same run; and the in-process decision time, warm (the
 // user's roles, grants and the policy set cached) and cold (a user not seen yet: one query).
 import { randomUUID } from "node:crypto";
 import { createApp } from "../../src/app";
@@ -50,14 +50,31 @@ export async function benchAuthz(): Promise<void> {
     const login = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: 'mutation { login(input: { email: "' + email + '", password: "Correct-Horse-42!" }) { ... on AuthPayload { accessToken } } }' }) });
     const token = ((await login.json()) as { data: { login: { accessToken: string } } }).data.login.accessToken;
     const headers = { authorization: `Bearer ${token}` };
-    const covered = { permission: "market:read", context: { channel: "web" } };
-    const uncovered = { permission: "users:read" };
-    const check = (input: object) => load({ url, connections: 16, seconds: DURATION_MS / 1000, headers, body: JSON.stringify({ query: CHECK, variables: { input } }) });
+    // The service client: created by this user made admin, its token from the client credentials grant.
+    await authz.api.changeRole(user.id, "admin", "assign");
+    const relogin = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: 'mutation { login(input: { email: "' + email + '", password: "Correct-Horse-42!" }) { ... on AuthPayload { accessToken } } }' }) });
+    const adminToken = ((await relogin.json()) as { data: { login: { accessToken: string } } }).data.login.accessToken;
+    const created = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ query: 'mutation { createServiceClient(input: { name: "bench", scopes: ["authz:check"] }) { client { clientId } clientSecret } }' }),
+    });
+    await authz.api.changeRole(user.id, "admin", "remove"); // back to 3 roles
+    const { client, clientSecret } = ((await created.json()) as { data: { createServiceClient: { client: { clientId: string }; clientSecret: string } } }).data.createServiceClient;
+    const grant = await fetch(url.replace("/graphql", "/oauth/token"), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: client.clientId, client_secret: clientSecret }).toString(),
+    });
+    const clientHeaders = { authorization: `Bearer ${((await grant.json()) as { access_token: string }).access_token}` };
+    const covered = { permission: "market:read", userId: user.id, context: { channel: "web" } };
+    const uncovered = { permission: "users:read", userId: user.id };
+    const check = (input: object) => load({ url, connections: 16, seconds: DURATION_MS / 1000, headers: clientHeaders, body: JSON.stringify({ query: CHECK, variables: { input } }) });
     const me = await load({ url, connections: 16, seconds: DURATION_MS / 1000, headers, body: JSON.stringify({ query: ME }) });
     const plain = await check(uncovered);
     const withPolicies = await check(covered);
-    rows.push(`| checkPermission, no policy covers it | ${plain.rps.toFixed(0)} req/s, p99 ${plain.p99} ms | me ${me.rps.toFixed(0)} req/s, p99 ${me.p99} ms | ${(plain.rps / me.rps).toFixed(2)}x |`);
-    rows.push(`| checkPermission, 5 of 50 policies cover it (Cedar evaluates) | ${withPolicies.rps.toFixed(0)} req/s, p99 ${withPolicies.p99} ms | me ${me.rps.toFixed(0)} req/s, p99 ${me.p99} ms | ${(withPolicies.rps / me.rps).toFixed(2)}x |`);
+    rows.push(`| checkPermission by a service client, no policy covers it | ${plain.rps.toFixed(0)} req/s, p99 ${plain.p99} ms | me ${me.rps.toFixed(0)} req/s, p99 ${me.p99} ms | ${(plain.rps / me.rps).toFixed(2)}x |`);
+    rows.push(`| checkPermission by a service client, 5 of 50 policies cover it (Cedar evaluates) | ${withPolicies.rps.toFixed(0)} req/s, p99 ${withPolicies.p99} ms | me ${me.rps.toFixed(0)} req/s, p99 ${me.p99} ms | ${(withPolicies.rps / me.rps).toFixed(2)}x |`);
 
     const principal = { userId: user.id };
     const warmPlain = await perCall(20_000, () => authz.api.decide(principal, "users:read"));

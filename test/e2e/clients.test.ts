@@ -12,7 +12,10 @@ import {
   MyPermissionsDocument,
   RotateServiceClientSecretDocument,
 } from "../support/generated/operations";
-import { bearer, codeOf, fromNewIp, useApp, type SignedIn } from "../support/harness";
+import { startTestApp } from "../support/app";
+import { graphql } from "../support/graphql";
+import { TEST_ENV, bearer, codeOf, fromNewIp, useApp, type SignedIn } from "../support/harness";
+import { waitUntil } from "../support/wait";
 import { runOperation, wsClient } from "../support/ws";
 
 const h = useApp();
@@ -207,6 +210,21 @@ describe("POST /oauth/token (client credentials)", () => {
     const again = await post("/oauth/token", { grant_type: "client_credentials" }, basic(client.clientId, client.secret));
     expect([again.status, again.body.error]).toEqual([401, "invalid_client"]);
     expect((await h.audit({ action: "service_client.authenticate", subjectId: client.id })).map((a) => (a.metadata as { reason: string }).reason)).toEqual(["disabled"]);
+  });
+
+  it("a disabling on one instance refuses the client's tokens at once on another that had them cached (pub/sub)", async () => {
+    const other = await startTestApp({ ...TEST_ENV, OUTBOX_RELAY: "false", DATABASE_URL: h.t.databaseUrl, QUEUE_PREFIX: h.t.app.config.QUEUE_PREFIX }, h.clock, { redisPrefix: h.t.redisPrefix });
+    try {
+      const client = await createClient(["authz:check"]);
+      const token = await tokenFor(client);
+      const user = await h.signedIn();
+      const onOther = () => graphql(other.baseUrl, CheckPermissionDocument, { input: { permission: "market:read", userId: user.user.id } }, bearer(token));
+      expect((await onOther()).data?.checkPermission.allowed).toBe(true); // now remembered there as enabled
+      await h.gql(DisableServiceClientDocument, { id: client.id }, admin.headers);
+      expect(await waitUntil("the other instance to refuse the token", async () => codeOf(await onOther()) === "UNAUTHENTICATED", 2_000)).toBe(true);
+    } finally {
+      await other.app.stop();
+    }
   });
 
   it("rotation: the old secret fails at once, the new one works; tokens already issued live on", async () => {

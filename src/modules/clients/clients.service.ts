@@ -7,11 +7,14 @@ import type { Origin } from "../../platform/events/unit-of-work";
 import { InvalidTokenError, isClientToken, type ClientTokens } from "../../platform/jwt/access-tokens";
 import { AppError, BadUserInputError, NotFoundError, UnauthenticatedError } from "../../shared/errors";
 import { InputCheck, idArgument } from "../../shared/input-check";
+import type { PubSub } from "../../platform/pubsub/pubsub";
 import type { Kernel } from "../module";
 import type { CreateServiceClientInput, ServiceClientCredentials } from "./clients.types";
 
-export type ClientsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock"> & {
+export type ClientsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock" | "logger"> & {
   tokens: ClientTokens;
+  /** Where a disabling is announced to every instance. */
+  pubSub: PubSub;
   /** Users' access tokens, for introspection (a token whose session has ended is inactive). */
   userTokens: TokenVerifier<Viewer>;
 };
@@ -28,6 +31,11 @@ const SCOPE = /^[a-z][a-z_]*:[a-z][a-z_]*$/;
 const MAX_SCOPES = 50;
 /** Compared against when the client id is unknown, so that it costs what a known one does. */
 const NO_CLIENT = hashToken("no such service client");
+const DISABLED_TOPIC = "clients:disabled";
+/** How long an instance trusts that a client is enabled without asking (a lost announcement's bound). */
+const ENABLED_FOR_MS = 5_000;
+const ENABLED_CACHE_SIZE = 10_000;
+
 const PUBLIC_FIELDS = { id: true, clientId: true, name: true, scopes: true, createdAt: true, secretRotatedAt: true, disabledAt: true } as const;
 
 /** Public client ids: `svc_` and 128 random bits, base64url (policies name them `client:<clientId>`). */
@@ -39,7 +47,25 @@ const newClientId = () => `svc_${randomBytes(16).toString("base64url")}`;
  * the client credentials grant, which stop working once the client is disabled (asked on every use).
  */
 export class ClientsService {
+  /** Clients known enabled, by client id, until when (ms): asked again after ENABLED_FOR_MS, forgotten at once when disabled. */
+  private readonly enabled = new Map<string, number>();
+
   constructor(private readonly deps: ClientsServiceDeps) {}
+
+  /** Forgets disabled clients when any instance announces one; returns the unsubscribe. */
+  listen(): () => Promise<void> {
+    const iterator = this.deps.pubSub.subscribe(DISABLED_TOPIC)[Symbol.asyncIterator]();
+    void (async () => {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        if (typeof next.value === "string") this.enabled.delete(next.value);
+      }
+    })().catch((error: unknown) => this.deps.logger.error({ err: error }, "service-client listener failed"));
+    return async () => {
+      await iterator.return?.();
+    };
+  }
 
   async create(viewer: Viewer, input: CreateServiceClientInput, origin: Origin): Promise<ServiceClientCredentials> {
     const check = new InputCheck("input");
@@ -84,6 +110,7 @@ export class ClientsService {
   /** Disables a client for good; disabling it again changes nothing. */
   async disable(viewer: Viewer, rawId: string, origin: Origin): Promise<true> {
     const id = idArgument("id", rawId);
+    let disabled: string | null = null;
     await this.deps.unitOfWork.run(origin, async (scope) => {
       const { count } = await scope.tx.serviceClient.updateMany({ where: { id, disabledAt: null }, data: { disabledAt: this.deps.clock.now() } });
       const row = await scope.tx.serviceClient.findUnique({ where: { id }, select: { clientId: true } });
@@ -91,7 +118,17 @@ export class ClientsService {
       if (count === 0) return;
       scope.publish("service_client.disabled", id, { clientId: row.clientId, by: viewer.userId });
       scope.audit({ action: "service_client.disable", subjectType: "service_client", subjectId: id, metadata: { clientId: row.clientId } });
+      disabled = row.clientId;
     });
+    if (disabled) {
+      this.enabled.delete(disabled);
+      try {
+        this.deps.pubSub.publish(DISABLED_TOPIC, disabled);
+      } catch (error) {
+        // Other instances ask the database again within ENABLED_FOR_MS.
+        this.deps.logger.warn({ err: { message: (error as Error).message } }, "could not announce a disabled service client");
+      }
+    }
     return true;
   }
 
@@ -125,12 +162,20 @@ export class ClientsService {
     return { access_token: accessToken, token_type: "Bearer", expires_in: this.deps.tokens.ttlSeconds, scope: scopes.join(" ") };
   }
 
-  /** A service client's bearer token: it must verify and its client must still be enabled (asked on every request). */
+  /**
+   * A service client's bearer token: it must verify and its client must still be enabled. Whether it
+   * is, is remembered ENABLED_FOR_MS per instance; a disabling is heard at once on every instance (pub/sub),
+   * and within ENABLED_FOR_MS when the announcement is lost.
+   */
   readonly clientTokens: TokenVerifier<ClientCaller> = {
     verify: async (token) => {
       const claims = await this.deps.tokens.verify(token);
+      const now = this.deps.clock.now().getTime();
+      if ((this.enabled.get(claims.clientId) ?? 0) > now) return claims;
       const row = await this.deps.prisma.serviceClient.findUnique({ where: { clientId: claims.clientId }, select: { disabledAt: true } });
       if (!row || row.disabledAt) throw new UnauthenticatedError("Service client is disabled");
+      if (this.enabled.size >= ENABLED_CACHE_SIZE) this.enabled.delete(this.enabled.keys().next().value as string);
+      this.enabled.set(claims.clientId, now + ENABLED_FOR_MS);
       return claims;
     },
   };
