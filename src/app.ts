@@ -230,7 +230,12 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const modules = createModules(kernel, { tokens, clientTokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? DEFAULT_REDIS_PREFIX });
   const { revocations } = modules.sessions.api;
   const authenticator = bearerAuthenticator(modules.sessions.api.userTokens, modules.clients.api.clientTokens);
-  const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub, clock);
+  const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub, clock, (context, field, reason) =>
+    // In the background: a refusal answers in the same time whatever is recorded.
+    void background.run("refused authorization record", () =>
+      platform.events.unitOfWork.run(context.origin, async (scope) => scope.audit({ action: `graphql.${field}`, outcome: "denied", metadata: { reason } })),
+    ),
+  );
   const guard = createOperationGuard({
     maxDepth: config.GRAPHQL_MAX_DEPTH,
     maxCost: config.GRAPHQL_MAX_COST,

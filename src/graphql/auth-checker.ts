@@ -47,7 +47,23 @@ export function recentAuthentication(viewer: Viewer, requirement: Requirement, c
  * An unmet requirement is FORBIDDEN naming it. `recent-mfa:` and `recent-auth:` are decided from
  * the token's claims, `perm:` by the module deciding it; a requirement nobody decides is unmet (fail closed).
  */
-export function createAuthChecker(clock: Clock, decide: RequirementDeciders = {}): AuthCheckerFn<Context, Requirement> {
+export function createAuthChecker(clock: Clock, decide: RequirementDeciders = {}, refused?: RefusalRecorder): AuthCheckerFn<Context, Requirement> {
+  const check = checkRequirements(clock, decide);
+  return async (data, requirements) => {
+    try {
+      return await check(data, requirements);
+    } catch (error) {
+      // A known caller refused (SECURITY 60); an anonymous one is not recorded, so that anyone cannot fill the audit trail.
+      if (error instanceof ForbiddenError) refused?.(data.context, data.info.fieldName, error.message);
+      throw error;
+    }
+  };
+}
+
+/** Records a refusal at the edge: the caller (in `context.origin`), the field and why. */
+export type RefusalRecorder = (context: Context, field: string, reason: string) => void;
+
+function checkRequirements(clock: Clock, decide: RequirementDeciders): AuthCheckerFn<Context, Requirement> {
   return async ({ context }, requirements) => {
     const scopes = requirements.filter(isScope);
     if (context.client) {

@@ -7,7 +7,7 @@ import { parse, printSchema, type GraphQLResolveInfo, type GraphQLSchema } from 
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-graphql";
 import type { Module } from "../modules/module";
 import type { PubSub } from "../platform/pubsub/pubsub";
-import { createAuthChecker, requirementChecks } from "./auth-checker";
+import { createAuthChecker, requirementChecks, type RefusalRecorder } from "./auth-checker";
 import { AUTHORIZATION_DIRECTIVES, withRouterDirectives } from "./router-directives";
 import type { Clock } from "../platform/clock";
 import type { Context } from "./context";
@@ -41,7 +41,7 @@ function checkRepresentations(representations: readonly unknown[], entityTypes: 
  * `__resolveReference` is its module's (through the request's loaders, so any number of
  * references costs one query).
  */
-export async function buildFederatedSchema(modules: readonly Module[], pubSub: PubSub, clock: Clock): Promise<GraphQLSchema> {
+export async function buildFederatedSchema(modules: readonly Module[], pubSub: PubSub, clock: Clock, refused?: RefusalRecorder): Promise<GraphQLSchema> {
   const instances = new Map<unknown, object>(modules.flatMap((module) => module.resolvers.map((resolver) => [resolver.constructor, resolver] as const)));
   const entities = Object.assign({}, ...modules.map((module) => module.entities ?? {})) as Record<string, NonNullable<Module["entities"]>[string]>;
   const schema = await buildSchema({
@@ -53,7 +53,7 @@ export async function buildFederatedSchema(modules: readonly Module[], pubSub: P
         return instance;
       },
     },
-    authChecker: createAuthChecker(clock, requirementChecks(modules.map((module) => module.decides))),
+    authChecker: createAuthChecker(clock, requirementChecks(modules.map((module) => module.decides)), refused),
     pubSub,
     validate: false,
     skipCheck: true,

@@ -21,7 +21,7 @@ import { bearer, fromNewIp, useApp } from "../support/harness";
 // too), against a declared
 // table of who may call it. A field missing from the table fails the test, so a new operation
 // cannot ship undeclared. "Refused" means the edge refused it (the auth checker's
-// UNAUTHENTICATED "Authentication required", FORBIDDEN "Requires …" or "Not allowed to service
+// UNAUTHENTICATED "Authentication required", FORBIDDEN "Requires …", "Only service clients…" or "Not allowed to service
 // clients"); anything else (data, or an
 // error about the input or the object) got past function-level authorization.
 
@@ -139,7 +139,7 @@ describe("SECURITY 39: the authorization matrix", () => {
         const { query, variables } = operationFor(root, field);
         const res = await h.gql(query, variables, { ...fromNewIp(), ...(token ? bearer(token) : {}) });
         const error = res.errors?.[0];
-        const refused = (error?.extensions?.code === "UNAUTHENTICATED" && error.message === "Authentication required") || (error?.extensions?.code === "FORBIDDEN" && /^(Requires |Not allowed to service clients$)/.test(error.message));
+        const refused = (error?.extensions?.code === "UNAUTHENTICATED" && error.message === "Authentication required") || (error?.extensions?.code === "FORBIDDEN" && /^(Requires |Not allowed to service clients$|Only service clients may use this field$)/.test(error.message));
         if (refused === mayCall(access, actor)) mismatches.push(`${field.name} as ${actor}: ${refused ? "refused" : "allowed"} (${error?.message ?? "no error"}), the table says ${access}`);
       }
     }

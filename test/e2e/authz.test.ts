@@ -68,6 +68,16 @@ describe("roles and the catalogue", () => {
     expect(codeOf(await h.gql(CreatePolicyDocument, { input: policyInput({ effect: "ALLOW", subjects: ["*"], actions: ["*"] }) }, user.headers))).toBe("FORBIDDEN");
     expect(codeOf(await h.gql(AssignRoleDocument, { userId: user.user.id, role: "admin" }))).toBe("UNAUTHENTICATED");
     expect((await check(user, { permission: "market:read" }))?.allowed).toBe(true);
+    // SECURITY 60: each refusal of a known caller is audited as denied, naming the field and the requirement.
+    const denied = await waitUntil("the refusals audited", async () => {
+      const rows = await h.audit({ actorId: user.user.id, outcome: "denied" });
+      return rows.length >= 3 ? rows : null;
+    });
+    expect(denied.map((row) => [row.action, (row.metadata as { reason: string }).reason])).toEqual([
+      ["graphql.assignRole", "Requires perm:roles:assign"],
+      ["graphql.grantPermission", "Requires perm:permissions:grant"],
+      ["graphql.createPolicy", "Requires perm:policies:write"],
+    ]);
   });
 
   it("checking another user's permission needs authz:read (compliance has it)", async () => {
