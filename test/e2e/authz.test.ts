@@ -90,6 +90,21 @@ describe("roles and the catalogue", () => {
   });
 });
 
+describe("private fields", () => {
+  it("SECURITY 38, 40: another user's private fields are null, except for holders of users:read", async () => {
+    const target = await h.signedIn();
+    const peer = await h.signedIn();
+    const support = await withRole("support");
+    const query = "query($id: ID!) { user(id: $id) { id displayName email status roles } }";
+    const asPeer = (await h.gql<{ user: Record<string, unknown> }, { id: string }>(query, { id: target.user.id }, peer.headers)).data?.user;
+    expect(asPeer).toMatchObject({ id: target.user.id, email: null, status: null, roles: null });
+    const asSupport = (await h.gql<{ user: Record<string, unknown> }, { id: string }>(query, { id: target.user.id }, support.headers)).data?.user;
+    expect(asSupport).toMatchObject({ id: target.user.id, email: target.email, status: "ACTIVE", roles: ["trader"] });
+    const anonymous = (await h.gql<{ user: Record<string, unknown> }, { id: string }>(query, { id: target.user.id })).data?.user;
+    expect(anonymous).toMatchObject({ email: null });
+  });
+});
+
 describe("grants and policies", () => {
   it("a grant applies at once and stops at its expiry; revoking it ends it", async () => {
     const admin = await withRole("admin");

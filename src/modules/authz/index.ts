@@ -10,7 +10,7 @@ import { AuthzService, type ResourceGuard } from "./authz.service";
 
 export interface AuthzDeps {
   pubSub: PubSub;
-  users: Pick<UsersApi, "personalData">;
+  users: Pick<UsersApi, "personalData" | "usePrivateReaders">;
 }
 
 export interface AuthzApi {
@@ -32,6 +32,7 @@ export function authzModule(kernel: Pick<Kernel, "prisma" | "unitOfWork" | "cloc
   const service = new AuthzService({ ...kernel, pubSub: deps.pubSub, guards });
   const stopListening = service.listen();
   deps.users.personalData.register(authzPersonalData(kernel.prisma));
+  deps.users.usePrivateReaders({ may: (viewer) => service.viewerMay(viewer, "users:read"), rolesOf: (userId) => service.rolesOf(userId) });
   return {
     name: "authz",
     api: {

@@ -6,11 +6,15 @@ import { User, UserStatus } from "./user.type";
 
 @Resolver(() => User)
 export class UserResolver {
-  constructor(private readonly publicUsers: LoaderFactory<string, User | null>) {}
+  constructor(
+    private readonly publicUsers: LoaderFactory<string, User | null>,
+    private readonly privateFor: (viewer: Context["viewer"], id: string) => Promise<User | null>,
+  ) {}
 
-  @Query(() => User, { nullable: true, description: "A user's public profile; null when there is none." })
+  @Query(() => User, { nullable: true, description: "A user's public profile (private fields too for holders of users:read); null when there is none." })
   async user(@Arg("id", () => ID) id: string, @Ctx() context: Context): Promise<User | null> {
-    return context.loaders.get(this.publicUsers).load(idArgument("id", id));
+    const userId = idArgument("id", id);
+    return (await this.privateFor(context.viewer, userId)) ?? context.loaders.get(this.publicUsers).load(userId);
   }
 }
 
