@@ -163,7 +163,7 @@ export function createModules(kernel: Kernel, parts: ModuleParts) {
   const accounts = accountsModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api, registered: authz.api.registered });
   const mfa = mfaModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api });
   const audit = auditModule(kernel, { users: users.api });
-  const admin = adminModule(kernel, { sessions: sessions.api });
+  const admin = adminModule(kernel, { sessions: sessions.api, authz: authz.api });
   const clients = clientsModule(kernel, { tokens: parts.clientTokens, sessions: sessions.api, pubSub: parts.pubSub });
   return { users, authz, sessions, accounts, mfa, audit, admin, clients };
 }

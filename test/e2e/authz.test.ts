@@ -181,6 +181,32 @@ describe("grants and policies", () => {
     }
   });
 
+  it("a condition cannot close its clause to widen the policy (one balanced expression only); a type-only resource pattern covers every id of the type", async () => {
+    const admin = await withRole("admin");
+    for (const condition of ["true) || (true", "true } when { true", "true }; permit (principal, action, resource) when { true"]) {
+      const res = await h.gql(CreatePolicyDocument, { input: policyInput({ effect: "ALLOW", subjects: [`user:${admin.user.id}`], actions: ["foo:bar"], condition }) }, admin.headers);
+      expect([codeOf(res), (res.errors?.[0]?.extensions?.fields as { field: string }[])?.[0]?.field]).toEqual(["BAD_USER_INPUT", "input.condition"]);
+    }
+    const user = await h.signedIn();
+    await h.gql(GrantPermissionDocument, { input: { userId: user.user.id, permission: "reports:read" } }, admin.headers);
+    const input = policyInput({ effect: "DENY", subjects: [`user:${user.user.id}`], actions: ["reports:read"], resources: ["report"] });
+    await h.gql(CreatePolicyDocument, { input }, admin.headers);
+    expect(await check(user, { permission: "reports:read", resource: { type: "report", id: "r-1" } })).toEqual({ allowed: false, reason: `policy ${input.name} denies` });
+    expect((await check(user, { permission: "reports:read", resource: { type: "dashboard", id: "d-1" } }))?.allowed).toBe(true);
+  });
+
+  it("a suspended account is denied whatever its roles; checks are bounded (50 at once, 4 KB of JSON each)", async () => {
+    const admin = await withRole("admin");
+    const target = await h.signedIn();
+    expect((await check(admin, { permission: "market:read", userId: target.user.id }))?.allowed).toBe(true);
+    await h.gql("mutation($id: ID!) { suspendUser(id: $id, reason: \"test\") { id } }", { id: target.user.id }, admin.headers);
+    expect(await check(admin, { permission: "market:read", userId: target.user.id })).toEqual({ allowed: false, reason: "the account is not active" });
+    const many = await h.gql(CheckPermissionsDocument, { inputs: Array.from({ length: 51 }, () => ({ permission: "market:read" })) }, admin.headers);
+    expect((many.errors?.[0]?.extensions?.fields as { field: string }[])?.[0]?.field).toBe("inputs");
+    const big = await h.gql(CheckPermissionDocument, { input: { permission: "market:read", context: { blob: "x".repeat(5000) } } }, admin.headers);
+    expect((big.errors?.[0]?.extensions?.fields as { field: string }[])?.[0]?.field).toBe("input.context");
+  });
+
   it("SECURITY 64: a stored policy set that cannot be loaded denies every decision", async () => {
     const user = await h.signedIn();
     const broken = await h.prisma.policy.create({ data: { id: crypto.randomUUID(), name: `broken-${Date.now()}`, effect: "ALLOW", subjects: ["*"], actions: ["*"], condition: "this is not cedar" } });

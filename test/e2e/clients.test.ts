@@ -169,7 +169,11 @@ describe("POST /oauth/token (client credentials)", () => {
       expect([refusal.status, refusal.body.error, refusal.headers.get("www-authenticate")]).toEqual([401, "invalid_client", 'Basic realm="identity", charset="UTF-8"']);
       expect(refusal.headers.get("cache-control")).toBe("no-store");
     }
-    const failures = await h.audit({ action: "service_client.authenticate", subjectId: client.id });
+    // Recorded in the background (a known id's refusal answers as fast as an unknown one's).
+    const failures = await waitUntil("the failures audited", async () => {
+      const rows = await h.audit({ action: "service_client.authenticate", subjectId: client.id });
+      return rows.length >= 2 ? rows : null;
+    });
     expect(failures.map((a) => [a.outcome, (a.metadata as { reason: string }).reason])).toEqual([
       ["failure", "wrong_secret"],
       ["failure", "wrong_secret"],
@@ -209,7 +213,11 @@ describe("POST /oauth/token (client credentials)", () => {
     expect((await introspect(token, other)).body).toEqual({ active: false });
     const again = await post("/oauth/token", { grant_type: "client_credentials" }, basic(client.clientId, client.secret));
     expect([again.status, again.body.error]).toEqual([401, "invalid_client"]);
-    expect((await h.audit({ action: "service_client.authenticate", subjectId: client.id })).map((a) => (a.metadata as { reason: string }).reason)).toEqual(["disabled"]);
+    const audited = await waitUntil("the failure audited", async () => {
+      const rows = await h.audit({ action: "service_client.authenticate", subjectId: client.id });
+      return rows.length >= 1 ? rows : null;
+    });
+    expect(audited.map((a) => (a.metadata as { reason: string }).reason)).toEqual(["disabled"]);
   });
 
   it("a disabling on one instance refuses the client's tokens at once on another that had them cached (pub/sub)", async () => {

@@ -10,7 +10,11 @@ import { privateUser, type User, type UserRow } from "../users";
 import type { AdminUserFilter, UserConnection } from "./admin.types";
 
 /** What the service uses, by name. */
-export type AdminServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock"> & { revocations: Pick<SessionRevocations, "markRevoked"> };
+export type AdminServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock"> & {
+  revocations: Pick<SessionRevocations, "markRevoked">;
+  /** Tells the authorization module the account changed (its decisions read the account's state). */
+  accountChanged: (userId: string) => void;
+};
 
 /** Newest first: the key is (created_at, id), which the index users_created_at_id_idx serves. */
 const cursors = cursorCodec("user", /(\d{1,15}):([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/);
@@ -94,6 +98,7 @@ export class AdminService {
       return ids;
     });
     await this.deps.revocations.markRevoked(ended);
+    this.deps.accountChanged(id);
     return this.user(id);
   }
 
@@ -108,6 +113,7 @@ export class AdminService {
       scope.publish("user.reactivated", id, { status, by: viewer.userId });
       scope.audit({ action: "user.reactivate", subjectType: "user", subjectId: id, metadata: { status } });
     });
+    this.deps.accountChanged(id);
     return this.user(id);
   }
 

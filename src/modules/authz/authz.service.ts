@@ -21,7 +21,21 @@ const CHANGED_TOPIC = "authz:changed";
 /** Users whose roles and grants an instance keeps (a few hundred bytes each). */
 const SUBJECT_CACHE_SIZE = 10_000;
 
+/** A cached value and until when (ms) it may be used without asking again. */
+interface Cached<T> {
+  value: Promise<T>;
+  until: number;
+}
+
+/** How long an instance decides from a user's roles and grants without reading them again. */
+const SUBJECT_TTL_MS = 5_000;
+/** How often an instance asks whether the stored policies changed. */
+const POLICY_CHECK_MS = 2_000;
+const ROLES_TTL_MS = 60_000;
+
 interface Subject {
+  /** ACTIVE and not deleted: anything else is denied whatever the roles. */
+  active: boolean;
   roles: string[];
   emailVerified: boolean;
   grants: { id: string; permission: string; expiresAt: Date | null }[];
@@ -50,13 +64,13 @@ const deny = (reason: string): PermissionDecision => ({ allowed: false, reason }
  * Anything that goes wrong while deciding denies (SECURITY 64).
  */
 export class AuthzService {
-  private readonly subjects = new Map<string, Promise<Subject>>();
-  private policySet: Promise<CedarPolicySet> | null = null;
-  private rolePermissions: Promise<Map<string, Set<string>>> | null = null;
+  private readonly subjects = new Map<string, Cached<Subject>>();
+  private policySet: (Cached<CedarPolicySet> & { version: Promise<string> }) | null = null;
+  private rolePermissions: Cached<Map<string, Set<string>>> | null = null;
 
   constructor(private readonly deps: AuthzServiceDeps) {}
 
-  /** Drops what changed, here and (through pub/sub) on every other instance. */
+  /** Drops what changed, here and (through pub/sub) on every other instance; the caches' expiry bounds a lost announcement. */
   private changed(change: { userId?: string; policies?: true }): void {
     this.forget(change);
     try {
@@ -64,6 +78,11 @@ export class AuthzService {
     } catch (error) {
       this.deps.logger.warn({ err: { message: (error as Error).message } }, "could not announce an authorization change");
     }
+  }
+
+  /** A user's account or roles changed elsewhere (suspension, reactivation): every instance forgets what it knew. */
+  userChanged(userId: string): void {
+    this.changed({ userId });
   }
 
   private forget(change: { userId?: string; policies?: true }): void {
@@ -86,34 +105,64 @@ export class AuthzService {
     };
   }
 
+  private now(): number {
+    return this.deps.clock.now().getTime();
+  }
+
+  /** A user's roles, grants and account state, kept SUBJECT_TTL_MS (pub/sub drops it sooner on a change). */
   private subject(userId: string): Promise<Subject> {
-    let cached = this.subjects.get(userId);
-    if (!cached) {
-      if (this.subjects.size >= SUBJECT_CACHE_SIZE) this.subjects.delete(this.subjects.keys().next().value as string);
-      cached = this.deps.prisma.user
-        .findUnique({ where: { id: userId }, select: { emailVerifiedAt: true, roles: { select: { role: true } }, grants: { select: { id: true, permission: true, expiresAt: true } } } })
-        .then((row) => ({ roles: row?.roles.map((r) => r.role).sort() ?? [], emailVerified: Boolean(row?.emailVerifiedAt), grants: row?.grants ?? [] }));
-      // A failed load is not remembered: the next decision asks again.
-      cached.catch(() => this.subjects.delete(userId));
-      this.subjects.set(userId, cached);
+    const cached = this.subjects.get(userId);
+    if (cached && cached.until > this.now()) return cached.value;
+    if (this.subjects.size >= SUBJECT_CACHE_SIZE) this.subjects.delete(this.subjects.keys().next().value as string);
+    const value = this.deps.prisma.user
+      .findUnique({ where: { id: userId }, select: { status: true, deletedAt: true, emailVerifiedAt: true, roles: { select: { role: true } }, grants: { select: { id: true, permission: true, expiresAt: true } } } })
+      .then((row) => ({
+        active: row?.status === "ACTIVE" && !row.deletedAt,
+        roles: row?.roles.map((r) => r.role).sort() ?? [],
+        emailVerified: Boolean(row?.emailVerifiedAt),
+        grants: row?.grants ?? [],
+      }));
+    // A failed load is not remembered: the next decision asks again.
+    value.catch(() => this.subjects.delete(userId));
+    this.subjects.set(userId, { value, until: this.now() + SUBJECT_TTL_MS });
+    return value;
+  }
+
+  /**
+   * The stored policies, parsed once per version: every POLICY_CHECK_MS the table's version (count and
+   * latest change) is asked again, and the set reloaded only when it differs.
+   */
+  private async policies(): Promise<CedarPolicySet> {
+    const current = this.policySet;
+    if (current && current.until > this.now()) return current.value;
+    const version = this.deps.prisma.$queryRaw<{ v: string }[]>`SELECT count(*)::text || ':' || coalesce(max(updated_at)::text, '') AS v FROM policies`.then((rows) => rows[0]?.v ?? "");
+    if (current && (await current.version) === (await version) && this.policySet === current) {
+      current.until = this.now() + POLICY_CHECK_MS;
+      return current.value;
     }
-    return cached;
+    const value = this.deps.prisma.policy.findMany({ orderBy: { name: "asc" } }).then((rows) => new CedarPolicySet(rows.map(storedPolicy)));
+    const entry = { value, version, until: this.now() + POLICY_CHECK_MS };
+    value.catch(() => {
+      if (this.policySet === entry) this.policySet = null;
+    });
+    this.policySet = entry;
+    return value;
   }
 
-  private policies(): Promise<CedarPolicySet> {
-    this.policySet ??= this.deps.prisma.policy.findMany({ orderBy: { name: "asc" } }).then((rows) => new CedarPolicySet(rows.map(storedPolicy)));
-    this.policySet.catch(() => (this.policySet = null));
-    return this.policySet;
-  }
-
+  /** What each role grants (built-in roles change only by migration): kept ROLES_TTL_MS. */
   private roles(): Promise<Map<string, Set<string>>> {
-    this.rolePermissions ??= this.deps.prisma.rolePermission.findMany().then((rows) => {
+    if (this.rolePermissions && this.rolePermissions.until > this.now()) return this.rolePermissions.value;
+    const value = this.deps.prisma.rolePermission.findMany().then((rows) => {
       const byRole = new Map<string, Set<string>>();
       for (const { role, permission } of rows) byRole.set(role, (byRole.get(role) ?? new Set()).add(permission));
       return byRole;
     });
-    this.rolePermissions.catch(() => (this.rolePermissions = null));
-    return this.rolePermissions;
+    const entry = { value, until: this.now() + ROLES_TTL_MS };
+    value.catch(() => {
+      if (this.rolePermissions === entry) this.rolePermissions = null;
+    });
+    this.rolePermissions = entry;
+    return value;
   }
 
   /** The roles access tokens carry (the claims source of the sessions module). */
@@ -131,6 +180,7 @@ export class AuthzService {
         resource: { type: resource?.type ?? "none", ...(resource?.id ? { id: resource.id } : {}), attributes: resource?.attributes ?? {} },
         context: { time: Math.floor(this.deps.clock.now().getTime() / 1000), input: input ?? {}, ...(principal.origin?.ipAddress ? { ip: principal.origin.ipAddress } : {}), ...(principal.origin?.country ? { country: principal.origin.country } : {}) },
       };
+      if (!subject.active) return deny("the account is not active");
       const verdict = policies.evaluate(request);
       if (verdict?.effect === "DENY") return deny(`policy ${verdict.policy} denies${verdict.failed ? " (its condition could not be evaluated)" : ""}`);
       const now = this.deps.clock.now().getTime();
@@ -188,6 +238,7 @@ export class AuthzService {
    * (userId is required). The decisions are the users' own. Answers in order.
    */
   async checkPermissions(caller: { viewer: Viewer } | { client: ClientCaller }, inputs: readonly CheckPermissionInput[], origin: Origin): Promise<PermissionDecision[]> {
+    if (inputs.length > MAX_CHECKS) throw BadUserInputError.field("inputs", `must be at most ${MAX_CHECKS} checks`);
     const fieldOf = (i: number) => (inputs.length === 1 ? "input" : `inputs[${i}]`);
     const checks = inputs.map((input, i) => parseCheck(input, fieldOf(i)));
     if ("client" in caller) {
@@ -317,6 +368,10 @@ export class AuthzService {
 
 const storedPolicy = (row: { id: string; name: string; effect: "ALLOW" | "DENY"; subjects: string[]; actions: string[]; resources: string[]; condition: string | null }): StoredPolicy => row;
 
+/** At most this many checks in one checkPermissions, and this much JSON in a check's attributes or context. */
+const MAX_CHECKS = 50;
+const MAX_CHECK_JSON = 4096;
+
 const SUBJECT = /^(\*|role:[a-z][a-z0-9_-]{0,63}|user:[0-9a-f-]{36}|client:[A-Za-z0-9_.-]{1,100})$/;
 const ACTION = /^(\*|[a-z*][a-z_*]*(:[a-z*][a-z_*]*)*)$/;
 const RESOURCE = /^[a-z*][a-z0-9_*]*(:[A-Za-z0-9_.*-]+)?$/;
@@ -351,6 +406,7 @@ function parseCheck(input: CheckPermissionInput, at: string): { permission: stri
   if (input.resource && !/^[a-z][a-z0-9_]{0,63}$/.test(input.resource.type)) throw BadUserInputError.field(`${at}.resource.type`, "must be lowercase letters, digits and _");
   for (const [field, value] of [["resource.attributes", input.resource?.attributes], ["context", input.context]] as const) {
     if (value !== null && value !== undefined && (typeof value !== "object" || Array.isArray(value))) throw BadUserInputError.field(`${at}.${field}`, "must be a JSON object");
+    if (value && JSON.stringify(value).length > MAX_CHECK_JSON) throw BadUserInputError.field(`${at}.${field}`, `must be at most ${MAX_CHECK_JSON} characters of JSON`);
   }
   return { permission: input.permission, ...(userId ? { userId } : {}), ...(input.resource ? { resource: input.resource } : {}), context: input.context ?? null };
 }

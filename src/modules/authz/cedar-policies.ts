@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 
 /** A stored policy, as the decision engine needs it. */
@@ -127,7 +128,8 @@ function scope(policy: StoredPolicy): string {
   const any = (parts: string[]) => (parts.length === 0 ? "true" : `(${parts.join(" || ")})`);
   const subjects = any(policy.subjects.map(subject));
   const actions = any(policy.actions.map((a) => `context.permission like ${quote(a)}`));
-  const resources = any(policy.resources.map((r) => `resource.ref like ${quote(r)}`));
+  // `<type>` covers every resource of that type; `<type>:<id pattern>` those ids.
+  const resources = any(policy.resources.map((r) => (r.includes(":") ? `resource.ref like ${quote(r)}` : `resource.type == ${quote(r)}`)));
   return `${subjects} && ${actions} && ${resources}`;
 }
 
@@ -150,11 +152,15 @@ function scopeTest(policy: StoredPolicy): (request: CedarRequest, ref: string) =
     return (r: CedarRequest) => r.principal.kind === (kind === "client" ? "client" : "user") && r.principal.id === id;
   });
   const actions = policy.actions.map(like);
-  const resources = policy.resources.map(like);
+  const resources = policy.resources.map((r) => {
+    if (!r.includes(":")) return (request: CedarRequest) => request.resource.type === r;
+    const pattern = like(r);
+    return (_request: CedarRequest, ref: string) => pattern.test(ref);
+  });
   return (request, ref) =>
     (subjects.length === 0 || subjects.some((test) => test(request))) &&
     (actions.length === 0 || actions.some((a) => a.test(request.permission))) &&
-    (resources.length === 0 || resources.some((r) => r.test(ref)));
+    (resources.length === 0 || resources.some((test) => test(request, ref)));
 }
 
 const messages = (errors: { message: string }[]) => errors.map((e) => e.message).join("; ");
@@ -165,11 +171,16 @@ const messages = (errors: { message: string }[]) => errors.map((e) => e.message)
  * PolicyConditionError with Cedar's message.
  */
 export function validatePolicy(policy: StoredPolicy): void {
+  // The condition alone first, as the whole body of one `when`: it must be one balanced expression,
+  // so that it cannot close the clause it is put in and widen the policy's scope.
+  const alone = policy.condition ? cedar.policyToJson(`permit (principal, action, resource) when { ${policy.condition} };`) : null;
+  if (alone?.type === "failure") throw new PolicyConditionError(messages(alone.errors));
+  const clauses = alone ? ((alone.json as { conditions?: { kind: string; body: Est }[] }).conditions ?? []) : [];
+  if (alone && (clauses.length !== 1 || clauses[0]?.kind !== "when")) throw new PolicyConditionError("must be one expression (the body of a single when clause)");
   const text = policyText(policy);
   const parsed = cedar.policyToJson(text);
   if (parsed.type === "failure") throw new PolicyConditionError(messages(parsed.errors));
-  const conditions = (parsed.json as { conditions?: { body: Est }[] }).conditions ?? [];
-  const attributes = freeFormAttributes(conditions[0]?.body);
+  const attributes = freeFormAttributes(clauses[0]?.body);
   const answer = cedar.validate({ schema: schemaFor(attributes.resource, attributes.context), policies: { staticPolicies: text } });
   if (answer.type === "failure") throw new PolicyConditionError(messages(answer.errors));
   if (answer.validationErrors.length > 0) throw new PolicyConditionError(messages(answer.validationErrors.map((e) => e.error)));
@@ -190,7 +201,8 @@ export class CedarPolicySet {
   private readonly volatile: boolean;
 
   constructor(policies: readonly StoredPolicy[]) {
-    this.volatile = policies.some((p) => /context\s*\.\s*time|mfaAge/.test(p.condition ?? ""));
+    // Any mention, whatever the syntax (`context.time`, `context["time"]`): such verdicts change by themselves.
+    this.volatile = policies.some((p) => /time|mfaAge/.test(p.condition ?? ""));
     this.names = new Map(policies.map((p) => [p.id, p.name]));
     this.scopes = policies.map(scopeTest);
     this.denies = new Set(policies.filter((p) => p.effect === "DENY").map((p) => p.id));
@@ -205,7 +217,7 @@ export class CedarPolicySet {
     const ref = resource.id === undefined ? resource.type : `${resource.type}:${resource.id}`;
     // Cedar is asked only when a policy's subjects, actions and resources cover the request (the same test it makes).
     if (!this.scopes.some((covers) => covers(request, ref))) return null;
-    const key = this.volatile ? null : JSON.stringify([principal, request.permission, resource, context.input, context.ip, context.country]);
+    const key = this.volatile ? null : createHash("sha256").update(JSON.stringify([principal, request.permission, resource, context.input, context.ip, context.country])).digest("base64");
     if (key !== null && this.verdicts.has(key)) return this.verdicts.get(key) ?? null;
     const verdict = this.cedarVerdict(request, ref);
     if (key !== null) {

@@ -22,6 +22,8 @@ export interface AuthzApi {
   guardResource(type: string, guard: ResourceGuard): void;
   /** The command line's role changes (a system actor). */
   changeRole: AuthzService["changeRoleAsSystem"];
+  /** An account's state changed (suspension, reactivation): every instance forgets what it knew of it. */
+  accountChanged(userId: string): void;
   /** A decision in-process, for modules that ask before they act (never throws; a failure denies). */
   decide: AuthzService["decide"];
 }
@@ -47,6 +49,7 @@ export function authzModule(kernel: Pick<Kernel, "prisma" | "unitOfWork" | "cloc
       },
       changeRole: (...args) => service.changeRoleAsSystem(...args),
       decide: (...args) => service.decide(...args),
+      accountChanged: (userId) => service.userChanged(userId),
     },
     resolvers: [new AuthzResolver(service)],
     decides: {

@@ -11,7 +11,7 @@ import type { PubSub } from "../../platform/pubsub/pubsub";
 import type { Kernel } from "../module";
 import type { CreateServiceClientInput, ServiceClientCredentials } from "./clients.types";
 
-export type ClientsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock" | "logger"> & {
+export type ClientsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock" | "logger" | "background"> & {
   tokens: ClientTokens;
   /** Where a disabling is announced to every instance. */
   pubSub: PubSub;
@@ -52,6 +52,14 @@ export class ClientsService {
 
   constructor(private readonly deps: ClientsServiceDeps) {}
 
+  /** Disablings heard so far (here or announced): a lookup that overlapped one does not remember its answer. */
+  private disablingsHeard = 0;
+
+  private forgetEnabled(clientId: string): void {
+    this.disablingsHeard += 1;
+    this.enabled.delete(clientId);
+  }
+
   /** Forgets disabled clients when any instance announces one; returns the unsubscribe. */
   listen(): () => Promise<void> {
     const iterator = this.deps.pubSub.subscribe(DISABLED_TOPIC)[Symbol.asyncIterator]();
@@ -59,7 +67,7 @@ export class ClientsService {
       for (;;) {
         const next = await iterator.next();
         if (next.done) return;
-        if (typeof next.value === "string") this.enabled.delete(next.value);
+        if (typeof next.value === "string") this.forgetEnabled(next.value);
       }
     })().catch((error: unknown) => this.deps.logger.error({ err: error }, "service-client listener failed"));
     return async () => {
@@ -121,7 +129,7 @@ export class ClientsService {
       disabled = row.clientId;
     });
     if (disabled) {
-      this.enabled.delete(disabled);
+      this.forgetEnabled(disabled);
       try {
         this.deps.pubSub.publish(DISABLED_TOPIC, disabled);
       } catch (error) {
@@ -143,7 +151,10 @@ export class ClientsService {
     if (row && matches && !row.disabledAt) return { id: row.id, clientId: row.clientId, scopes: row.scopes };
     if (row) {
       const reason = row.disabledAt ? "disabled" : "wrong_secret";
-      await this.deps.unitOfWork.run(origin, async (scope) => scope.audit({ action: "service_client.authenticate", outcome: "failure", subjectType: "service_client", subjectId: row.id, metadata: { clientId, reason } }));
+      // In the background: a known id's refusal answers in the time an unknown id's does.
+      await this.deps.background.run("client authentication failure record", () =>
+        this.deps.unitOfWork.run(origin, async (scope) => scope.audit({ action: "service_client.authenticate", outcome: "failure", subjectType: "service_client", subjectId: row.id, metadata: { clientId, reason } })),
+      );
     }
     return null;
   }
@@ -172,10 +183,14 @@ export class ClientsService {
       const claims = await this.deps.tokens.verify(token);
       const now = this.deps.clock.now().getTime();
       if ((this.enabled.get(claims.clientId) ?? 0) > now) return claims;
+      const heard = this.disablingsHeard;
       const row = await this.deps.prisma.serviceClient.findUnique({ where: { clientId: claims.clientId }, select: { disabledAt: true } });
       if (!row || row.disabledAt) throw new UnauthenticatedError("Service client is disabled");
-      if (this.enabled.size >= ENABLED_CACHE_SIZE) this.enabled.delete(this.enabled.keys().next().value as string);
-      this.enabled.set(claims.clientId, now + ENABLED_FOR_MS);
+      // A disabling heard while the row was read may be this client's: not remembered as enabled then.
+      if (heard === this.disablingsHeard) {
+        if (this.enabled.size >= ENABLED_CACHE_SIZE) this.enabled.delete(this.enabled.keys().next().value as string);
+        this.enabled.set(claims.clientId, now + ENABLED_FOR_MS);
+      }
       return claims;
     },
   };
