@@ -164,7 +164,7 @@ export function createModules(kernel: Kernel, parts: ModuleParts) {
   const mfa = mfaModule(kernel, { hasher: parts.hasher, sessions: sessions.api, users: users.api });
   const audit = auditModule(kernel, { users: users.api });
   const admin = adminModule(kernel, { sessions: sessions.api, authz: authz.api });
-  const clients = clientsModule(kernel, { tokens: parts.clientTokens, sessions: sessions.api, pubSub: parts.pubSub });
+  const clients = clientsModule(kernel, { tokens: parts.clientTokens, sessions: sessions.api, pubSub: parts.pubSub, authz: authz.api });
   return { users, authz, sessions, accounts, mfa, audit, admin, clients };
 }
 

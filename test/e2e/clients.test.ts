@@ -353,15 +353,19 @@ describe("service clients on GraphQL", () => {
     }
   });
 
-  it("a DENY policy on client:<clientId> takes its scope away at once; the policy's deletion gives it back", async () => {
-    const client = await createClient(["authz:check"]);
-    const headers = bearer(await tokenFor(client));
+  it("a DENY policy on client:<clientId> takes its scope away at once, on GraphQL and in introspection; the policy's deletion gives it back", async () => {
+    const client = await createClient(["authz:check", "reports:read"]);
+    const other = await createClient(["authz:check"]);
+    const token = await tokenFor(client);
+    const headers = bearer(token);
     const user = await h.signedIn();
     const check = () => h.gql(CheckPermissionDocument, { input: { permission: "market:read", userId: user.user.id } }, headers);
     const policy = (await h.gql(CreatePolicyDocument, { input: { name: `deny-client-${Date.now()}`, effect: "DENY", subjects: [`client:${client.clientId}`], actions: ["authz:check"] } }, admin.headers)).data?.createPolicy;
     expect(codeOf(await check())).toBe("FORBIDDEN");
+    expect((await introspect(token, other)).body).toMatchObject({ active: true, scope: "reports:read" });
     await h.gql(DeletePolicyDocument, { id: policy?.id as string }, admin.headers);
     expect((await check()).data?.checkPermission.allowed).toBe(true);
+    expect((await introspect(token, other)).body).toMatchObject({ active: true, scope: "authz:check reports:read" });
   });
 });
 

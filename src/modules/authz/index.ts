@@ -1,3 +1,4 @@
+import type { ClientCaller } from "../../graphql/context";
 import type { WorkScope } from "../../platform/events/unit-of-work";
 import type { PubSub } from "../../platform/pubsub/pubsub";
 import type { Kernel, Module } from "../module";
@@ -22,6 +23,8 @@ export interface AuthzApi {
   guardResource(type: string, guard: ResourceGuard): void;
   /** The command line's role changes (a system actor). */
   changeRole: AuthzService["changeRoleAsSystem"];
+  /** Whether a service client still holds a scope its token carries (no DENY policy on it takes it away). */
+  scopeHeld(client: ClientCaller, scope: string): Promise<boolean>;
   /** An account's state changed (suspension, reactivation): every instance forgets what it knew of it. */
   accountChanged(userId: string): void;
   /** A decision in-process, for modules that ask before they act (never throws; a failure denies). */
@@ -50,6 +53,7 @@ export function authzModule(kernel: Pick<Kernel, "prisma" | "unitOfWork" | "cloc
       changeRole: (...args) => service.changeRoleAsSystem(...args),
       decide: (...args) => service.decide(...args),
       accountChanged: (userId) => service.userChanged(userId),
+      scopeHeld: (client, scope) => service.clientMay(client, scope),
     },
     resolvers: [new AuthzResolver(service)],
     decides: {

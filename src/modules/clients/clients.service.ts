@@ -15,6 +15,8 @@ export type ClientsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock" 
   tokens: ClientTokens;
   /** Where a disabling is announced to every instance. */
   pubSub: PubSub;
+  /** Whether the client still holds a scope of its token (the authz module: no DENY policy takes it). */
+  scopeHeld: (client: ClientCaller, scope: string) => Promise<boolean>;
   /** Users' access tokens, for introspection (a token whose session has ended is inactive). */
   userTokens: TokenVerifier<Viewer>;
 };
@@ -200,11 +202,18 @@ export class ClientsService {
    * user's: the user and the session), or only `{ active: false }`: not ours, not valid, expired,
    * its session ended or its client disabled.
    */
+  /** A client token's introspection subject: its scopes less those a DENY policy takes from the client now; null when none is left. */
+  private async clientSubject(token: string): Promise<{ sub: string; client_id: string; scope: string } | null> {
+    const client = await this.clientTokens.verify(token);
+    const held = await Promise.all(client.scopes.map((scope) => this.deps.scopeHeld(client, scope)));
+    const scopes = client.scopes.filter((_, i) => held[i]);
+    return scopes.length === 0 ? null : { sub: client.clientId, client_id: client.clientId, scope: scopes.join(" ") };
+  }
+
   async introspect(token: string): Promise<Record<string, unknown>> {
     try {
-      const subject = isClientToken(token)
-        ? await this.clientTokens.verify(token).then((c) => ({ sub: c.clientId, client_id: c.clientId, scope: c.scopes.join(" ") }))
-        : await this.deps.userTokens.verify(token).then((v) => ({ sub: v.userId, sid: v.sessionId }));
+      const subject = isClientToken(token) ? await this.clientSubject(token) : await this.deps.userTokens.verify(token).then((v) => ({ sub: v.userId, sid: v.sessionId }));
+      if (!subject) return { active: false };
       // Verified: the rest of its claims can be read as they are.
       const { iat, exp, iss, aud, jti } = decodeJwt(token) as JWTPayload;
       return { active: true, ...subject, exp, iat, iss, aud, jti, token_type: "Bearer" };

@@ -2,6 +2,7 @@ import type { TokenVerifier } from "../../graphql/auth";
 import type { ClientCaller } from "../../graphql/context";
 import type { ClientTokens } from "../../platform/jwt/access-tokens";
 import type { PubSub } from "../../platform/pubsub/pubsub";
+import type { AuthzApi } from "../authz";
 import type { Kernel, Module } from "../module";
 import type { SessionsApi } from "../sessions";
 import { ClientsResolver } from "./clients.resolver";
@@ -14,6 +15,7 @@ export interface ClientsDeps {
   /** Users' tokens, which introspection answers for too. */
   sessions: Pick<SessionsApi, "userTokens">;
   pubSub: PubSub;
+  authz: Pick<AuthzApi, "scopeHeld">;
 }
 
 export interface ClientsApi {
@@ -23,7 +25,7 @@ export interface ClientsApi {
 
 /** Service clients: their management, POST /oauth/token (client credentials), POST /oauth/introspect. */
 export function clientsModule(kernel: Kernel, deps: ClientsDeps): Module<ClientsApi> {
-  const service = new ClientsService({ ...kernel, tokens: deps.tokens, userTokens: deps.sessions.userTokens, pubSub: deps.pubSub });
+  const service = new ClientsService({ ...kernel, tokens: deps.tokens, userTokens: deps.sessions.userTokens, pubSub: deps.pubSub, scopeHeld: deps.authz.scopeHeld });
   const stop = service.listen();
   return { name: "clients", api: { clientTokens: service.clientTokens }, resolvers: [new ClientsResolver(service)], routes: oauthRoutes(service, kernel), stop };
 }
