@@ -274,7 +274,7 @@ describe("the process killed with SIGKILL mid-burst", () => {
 });
 
 describe("retention", () => {
-  it("deletes delivered messages and processed-event records past OUTBOX_RETENTION_S; undelivered and parked messages stay", async () => {
+  it("deletes delivered messages, processed-event records and single-use tokens expired past OUTBOX_RETENTION_S; undelivered and parked messages stay", async () => {
     const t = await startTestApp({ OUTBOX_RELAY: "false", OUTBOX_RETENTION_S: "86400" });
     try {
       const prisma = t.app.platform.database.prisma;
@@ -286,7 +286,13 @@ describe("retention", () => {
       await prisma.outboxEvent.update({ where: { id: oldPending }, data: { createdAt: ago(3) } });
       await prisma.outboxEvent.update({ where: { id: oldParked }, data: { createdAt: ago(3), parkedAt: ago(2) } });
       await prisma.$executeRaw`INSERT INTO processed_events (consumer, event_id, processed_at) VALUES ('old', ${randomUUID()}::uuid, ${ago(2)}), ('new', ${randomUUID()}::uuid, ${ago(0.5)})`;
+      // Single-use tokens: one expired past the retention goes, one expired lately and a live one stay.
+      const user = await prisma.user.create({ data: { id: randomUUID(), email: `${randomUUID()}@example.test` } });
+      const token = (expiresAt: Date) => ({ id: randomUUID(), purpose: "email-verification", userId: user.id, tokenHash: randomUUID().replace(/-/g, "").padEnd(64, "0"), expiresAt });
+      const [gone, recent, live] = [token(ago(2)), token(ago(0.5)), token(ago(-1))];
+      await prisma.singleUseToken.createMany({ data: [gone, recent, live] });
       expect(await t.app.platform.events.relay.sweep()).toBe(1);
+      expect((await prisma.singleUseToken.findMany({ where: { userId: user.id }, select: { id: true } })).map((r) => r.id).sort()).toEqual([recent.id, live.id].sort());
       expect((await prisma.outboxEvent.findMany({ select: { id: true } })).map((r) => r.id).sort()).toEqual([newDelivered, oldPending, oldParked].sort());
       expect((await prisma.$queryRaw<{ consumer: string }[]>`SELECT consumer FROM processed_events`).map((r) => r.consumer)).toEqual(["new"]);
     } finally {

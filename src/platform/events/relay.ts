@@ -84,8 +84,8 @@ export class OutboxRelay extends BackgroundLoop {
   }
 
   /**
-   * Deletes delivered messages, and consumers' records of processed events, older than the
-   * retention (in batches, so no statement holds many locks). Undelivered and parked messages stay.
+   * Deletes delivered messages, consumers' records of processed events and single-use tokens
+   * expired, older than the retention (messages in batches, so no statement holds many locks). Undelivered and parked messages stay.
    * Redelivery needs a processed-event record only while its message is undelivered, which a
    * delivered message no longer is. Returns how many outbox rows it deleted.
    */
@@ -100,6 +100,9 @@ export class OutboxRelay extends BackgroundLoop {
       if (n < SWEEP_BATCH) break;
     }
     await this.prisma.$executeRaw`DELETE FROM processed_events WHERE processed_at < ${cutoff}`;
+    // Single-use tokens (links, MFA challenges with the attempt they were bound to) go once expired
+    // for as long: personal data kept no longer than the messages that carried it.
+    await this.prisma.$executeRaw`DELETE FROM single_use_tokens WHERE expires_at < ${cutoff}`;
     return deleted;
   }
 
