@@ -44,7 +44,7 @@ import { openDatabase, type Database } from "./platform/db/database";
 import type { Logger } from "./platform/logging/logger";
 import { currentRequestId, requestIdFrom, runInRequestScope } from "./platform/logging/request-context";
 import { Metrics } from "./platform/metrics/metrics";
-import { DEFAULT_REDIS_PREFIX, createMemoryPubSub, createRedisPubSub, pubSubPrefix, type PubSub } from "./platform/pubsub/pubsub";
+import { createMemoryPubSub, createRedisPubSub, pubSubPrefix, type PubSub } from "./platform/pubsub/pubsub";
 import { FallbackRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from "./platform/ratelimit/store";
 import { assertDurableRedis, createRedis } from "./platform/redis/redis";
 import { systemClock, type Clock } from "./platform/clock";
@@ -93,7 +93,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
       },
     };
   }
-  const prefix = options.redisPrefix ?? DEFAULT_REDIS_PREFIX;
+  const prefix = options.redisPrefix ?? config.REDIS_PREFIX;
   const redis = createRedis(config.REDIS_URL as string, logger, "main", config.REDIS_COMMAND_TIMEOUT_MS);
   const subscriber = createRedis(config.REDIS_URL as string, logger, "subscriber", config.REDIS_COMMAND_TIMEOUT_MS);
   const closeRedis = () => {
@@ -227,7 +227,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);
   const background = new BackgroundTasks(logger);
   const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers, vault };
-  const modules = createModules(kernel, { tokens, clientTokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? DEFAULT_REDIS_PREFIX });
+  const modules = createModules(kernel, { tokens, clientTokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? config.REDIS_PREFIX });
   const { revocations } = modules.sessions.api;
   const authenticator = bearerAuthenticator(modules.sessions.api.userTokens, modules.clients.api.clientTokens);
   const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub, clock, (context, field, reason) =>

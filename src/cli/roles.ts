@@ -10,7 +10,7 @@ import { usersModule } from "../modules/users";
 import { systemClock } from "../platform/clock";
 import { EventHandlers } from "../platform/events/handlers";
 import { UnitOfWork } from "../platform/events/unit-of-work";
-import { DEFAULT_REDIS_PREFIX, createMemoryPubSub, createRedisPubSub, pubSubPrefix } from "../platform/pubsub/pubsub";
+import { createMemoryPubSub, createRedisPubSub, pubSubPrefix } from "../platform/pubsub/pubsub";
 import { createRedis } from "../platform/redis/redis";
 import { runCli } from "./context";
 
@@ -34,7 +34,7 @@ runCli("roles", async ({ config, database, logger, args }) => {
   // Only the authz module (and the users module it registers with), over the database: no HTTP, no relay.
   const publisher = config.REDIS_URL ? createRedis(config.REDIS_URL, logger, "main", config.REDIS_COMMAND_TIMEOUT_MS) : null;
   const subscriber = config.REDIS_URL ? createRedis(config.REDIS_URL, logger, "subscriber", config.REDIS_COMMAND_TIMEOUT_MS) : null;
-  const pubSub = publisher && subscriber ? createRedisPubSub(publisher, subscriber, pubSubPrefix(DEFAULT_REDIS_PREFIX)) : createMemoryPubSub();
+  const pubSub = publisher && subscriber ? createRedisPubSub(publisher, subscriber, pubSubPrefix(config.REDIS_PREFIX)) : createMemoryPubSub();
   const kernel = { prisma, unitOfWork: new UnitOfWork(prisma, new EventHandlers(), systemClock, () => undefined), clock: systemClock, logger };
   const authz = authzModule(kernel, { pubSub, users: usersModule(kernel).api });
   try {

@@ -147,6 +147,11 @@ export const platformConfig = {
   OUTBOX_RETENTION_S: int("How long delivered outbox messages are kept before the relay deletes them", 604_800, 3600, 31_536_000),
   OUTBOX_RELAY: bool("Run the outbox relay and audit chainer in this instance", "true", () => true),
   QUEUE_PREFIX: spec("BullMQ key prefix of the queues", "bull", (raw) => raw || "bull"),
+  REDIS_PREFIX: spec("Prefix of this deployment's other Redis keys and pub/sub channels (rate limits, revocations, cache invalidation), so deployments can share a Redis", "identity:", (raw) => {
+    const prefix = raw || "identity:";
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) throw new Invalid("expected 1 to 64 letters, digits, _ . : or -");
+    return prefix;
+  }),
   QUEUE_RETENTION_S: int("How long delivered jobs of user-events stay in Redis (a re-published job id is recognised within it)", 604_800, 60, 31_536_000),
   NOTIFICATION_RETENTION_S: int("How long a notification job, tokens and all, stays in Redis once the notification service has finished it (0: removed at once)", 0, 0, 604_800),
   REDIS_REQUIRE_DURABILITY: bool("Refuse to start unless Redis has AOF on and maxmemory-policy noeviction (default: on in production)", "", (env) => isProduction(env)),

@@ -8,7 +8,8 @@ import { waitUntil } from "../support/wait";
 
 const h = useApp();
 
-const roles = (...args: string[]) => runCliTool("roles", h.t.databaseUrl, args);
+/** The command line against this test's app: its database, and its Redis prefix (REDIS_PREFIX), so the app hears the announcements. */
+const roles = (...args: string[]) => runCliTool("roles", h.t.databaseUrl, args, { REDIS_PREFIX: h.t.redisPrefix });
 /** The CLI's failure: its exit code and what it wrote to stderr. */
 const failure = (...args: string[]) => roles(...args).then(
   (stdout) => ({ code: 0, stderr: "", stdout }),
@@ -21,7 +22,7 @@ it("assign makes the first admin (audited with a system actor, announced to runn
   const subscriber = new Redis(REDIS_URL);
   const announced: string[] = [];
   subscriber.on("message", (_channel, message: string) => announced.push(message));
-  await subscriber.subscribe("identity:pubsub:authz:changed");
+  await subscriber.subscribe(`${h.t.redisPrefix}pubsub:authz:changed`);
   try {
     expect(await roles("assign", email.toUpperCase(), "admin")).toBe(`${email}: admin assigned; roles: admin, trader\n`);
     await waitUntil("the change announced", async () => announced.includes(JSON.stringify({ userId: id })));
@@ -37,6 +38,8 @@ it("assign makes the first admin (audited with a system actor, announced to runn
   expect(await roles("list", email)).toBe("admin\ntrader\n");
   expect(await roles("assign", email, "admin")).toBe(`${email}: admin already held; roles: admin, trader\n`);
   expect(await roles("remove", email, "admin")).toBe(`${email}: admin removed; roles: trader\n`);
+  // The running instance had the admin's roles cached: the announcement makes it refuse at once (well within the cache's 5 s).
+  await waitUntil("the running instance to refuse the removed admin", async () => (await h.gql(AdminUsersDocument, { filter: { email } }, admin.headers)).errors?.[0]?.extensions?.code === "FORBIDDEN", 3_000);
   expect(await roles("remove", email, "admin")).toBe(`${email}: admin not held; roles: trader\n`);
   expect(await h.audit({ action: "role.remove", subjectId: id })).toEqual([expect.objectContaining({ actorType: "system", actorId: null, metadata: { role: "admin" } })]);
 }, 60_000);

@@ -4,9 +4,6 @@ import type { Redis } from "ioredis";
 /** The PubSub that feeds GraphQL subscriptions (type-graphql's `PubSub` shape). */
 export type PubSub = ReturnType<typeof createPubSub<Record<string, [unknown]>>>;
 
-/** The prefix of a deployment's Redis keys and channels unless told otherwise (tests are). */
-export const DEFAULT_REDIS_PREFIX = "identity:";
-
 /** Where the pub/sub channels of a deployment whose Redis keys start with `redisPrefix` are. */
 export const pubSubPrefix = (redisPrefix: string) => `${redisPrefix}pubsub:`;
 
