@@ -100,6 +100,27 @@ describe("enrolment", () => {
     expect(codeOf(await complete((await challenge(user, headers)).challengeToken, code, headers))).toBe("UNAUTHENTICATED");
   });
 
+  it("SECURITY 27: enableTotp racing a setupTotp that replaces the pending secret never turns on a secret the code was not checked against", async () => {
+    for (let round = 0; round < 3; round++) {
+      const user = await h.signedIn();
+      const first = (await h.gql(SetupTotpDocument, {}, user.headers)).data?.setupTotp.secret as string;
+      const [enabled, replaced] = await Promise.all([h.gql(EnableTotpDocument, { code: totp(first) }, user.headers), h.gql(SetupTotpDocument, {}, user.headers)]);
+      const row = await h.prisma.mfaTotp.findUniqueOrThrow({ where: { userId: user.user.id } });
+      if (enabled.data?.enableTotp) {
+        // The enable won: MFA is on with the first secret (its next code steps up), and the replacement was refused.
+        expect(row.enabledAt).not.toBeNull();
+        expect(codeOf(replaced)).toBe("FORBIDDEN");
+        nextStep();
+        expect((await h.gql(StepUpDocument, { code: totp(first) }, user.headers)).data?.stepUp.tokenType).toBe("Bearer");
+      } else {
+        // The replacement won: MFA stays off, pending on the second secret.
+        expect(row.enabledAt).toBeNull();
+        expect(replaced.data?.setupTotp.secret).toMatch(/^[A-Z2-7]{32}$/);
+        expect(codeOf(enabled)).toMatch(/^(FORBIDDEN|BAD_USER_INPUT)$/);
+      }
+    }
+  });
+
   it("SECURITY 4: enrolling changes recovery data: refused more than 15 minutes after the login, even with a token refreshed since", async () => {
     const user = await h.signedIn();
     h.clock.offsetMs += 16 * 60_000;
