@@ -275,6 +275,8 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     callerOptions,
     guard,
     maxPayloadBytes: config.HTTP_BODY_LIMIT_BYTES,
+    maxOperationsPerSocket: config.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
     admits: routerOnly.admits,
     formatError,
     createContext,

@@ -28,6 +28,10 @@ export interface SubscriptionServerOptions {
   logger: Logger;
   /** Keep-alive ping interval; a socket that does not answer within it is terminated. */
   keepAliveMs?: number;
+  /** Operations a socket may have running at once; one more closes it (1008): a flood of `subscribe` messages ends there. */
+  maxOperationsPerSocket: number;
+  /** Open sockets per user; one more is closed (1008) as it initialises. */
+  maxSocketsPerUser: number;
 }
 
 export interface SubscriptionServer {
@@ -52,7 +56,12 @@ interface SocketState {
   /** The `authorization` of connection_init, authenticated again before every operation. */
   authorization?: string;
   bearer?: Bearer | null;
+  /** The ids of its operations running now. */
+  running: Set<string>;
 }
+
+/** WebSocket's own "policy violation": the socket broke a limit of this server. */
+const POLICY_VIOLATION = 1008;
 
 const withCode = (error: GraphQLError, code: string) => new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code } });
 
@@ -71,6 +80,7 @@ const withCode = (error: GraphQLError, code: string) => new GraphQLError(error.m
 export function createSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { logger } = options;
   const bySession = new Map<string, Set<WebSocket>>();
+  const byUser = new Map<string, Set<WebSocket>>();
   const wsServer = new WebSocketServer({
     server: options.httpServer,
     path: "/graphql",
@@ -84,19 +94,29 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     },
   });
 
-  const track = (state: SocketState) => {
-    const sessionId = state.bearer?.viewer?.sessionId;
-    if (!sessionId) return;
-    let sockets = bySession.get(sessionId);
-    if (!sockets) bySession.set(sessionId, (sockets = new Set()));
-    sockets.add(state.socket);
+  const add = (index: Map<string, Set<WebSocket>>, key: string | undefined, socket: WebSocket) => {
+    if (!key) return;
+    let sockets = index.get(key);
+    if (!sockets) index.set(key, (sockets = new Set()));
+    sockets.add(socket);
+  };
+  const remove = (index: Map<string, Set<WebSocket>>, key: string | undefined, socket: WebSocket) => {
+    const sockets = key ? index.get(key) : undefined;
+    if (!key || !sockets) return;
+    sockets.delete(socket);
+    if (sockets.size === 0) index.delete(key);
+  };
+  /** Indexes an authenticated socket by session and by user; false when the user already has as many open as allowed. */
+  const track = (state: SocketState): boolean => {
+    const viewer = state.bearer?.viewer;
+    if (viewer && (byUser.get(viewer.userId)?.size ?? 0) >= options.maxSocketsPerUser) return false;
+    add(bySession, viewer?.sessionId, state.socket);
+    add(byUser, viewer?.userId, state.socket);
+    return true;
   };
   const untrack = (state: SocketState) => {
-    const sessionId = state.bearer?.viewer?.sessionId;
-    const sockets = sessionId ? bySession.get(sessionId) : undefined;
-    if (!sessionId || !sockets) return;
-    sockets.delete(state.socket);
-    if (sockets.size === 0) bySession.delete(sessionId);
+    remove(bySession, state.bearer?.viewer?.sessionId, state.socket);
+    remove(byUser, state.bearer?.viewer?.userId, state.socket);
   };
 
   const format = (errors: readonly unknown[]): GraphQLFormattedError[] =>
@@ -130,12 +150,21 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
         throw error;
       }
       if (authorization) ctx.extra.authorization = authorization;
-      track(ctx.extra);
+      if (!track(ctx.extra)) {
+        ctx.extra.socket.close(POLICY_VIOLATION, "Too many sockets for this user");
+        return false;
+      }
       return true;
     },
-    async onSubscribe(ctx, _id, payload) {
+    async onSubscribe(ctx, id, payload) {
+      const { running } = ctx.extra;
+      if (running.size >= options.maxOperationsPerSocket) {
+        ctx.extra.socket.close(POLICY_VIOLATION, "Too many operations on this socket");
+        return [new GraphQLError("Too many operations on this socket", { extensions: { code: "RATE_LIMITED" } })];
+      }
+      running.add(id);
       const requestId = randomUUID();
-      return runInRequestScope({ requestId }, async () => {
+      const prepared = await runInRequestScope({ requestId }, async () => {
         let bearer: Bearer | null;
         try {
           bearer = await reauthenticate(ctx.extra);
@@ -163,7 +192,11 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
           contextValue: options.createContext(requestId, bearer, callerInfo(ctx.extra.request, options.callerOptions)),
         };
       });
+      // An operation refused before it ran is over; one that runs ends in onComplete.
+      if (Array.isArray(prepared)) running.delete(id);
+      return prepared;
     },
+    onComplete: (ctx, id) => void ctx.extra.running.delete(id),
     execute: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => execute(args)),
     subscribe: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => subscribe(args)),
     onError: (_ctx, _id, _payload, errors) => format(errors),
@@ -173,7 +206,7 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
   const keepAliveMs = options.keepAliveMs ?? 12_000;
   wsServer.on("error", (error) => logger.error({ err: error }, "WebSocket server error"));
   wsServer.on("connection", (socket, request) => {
-    const state: SocketState = { socket, request };
+    const state: SocketState = { socket, request, running: new Set() };
     let alive = true;
     socket.on("pong", () => (alive = true));
     const ping = setInterval(() => {

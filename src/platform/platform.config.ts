@@ -116,6 +116,8 @@ export const platformConfig = {
   GRAPHQL_MAX_REPEATS: int("Times one field (response name) or fragment may be selected in one selection set", 3, 1, 100),
   GRAPHQL_MAX_TOKENS: int("Largest document in tokens; parsing stops past it", 10_000, 100, 1_000_000),
   HTTP_BODY_LIMIT_BYTES: int("Largest accepted request body (and WebSocket message) in bytes", 1_048_576, 1024, 64 * 1_048_576),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: int("Operations (subscriptions included) a WebSocket may have running at once; one more closes it (1008)", 10, 1, 1000),
+  WS_MAX_SOCKETS_PER_USER: int("WebSockets one user may have open at once; one more is closed (1008) as it initialises", 10, 1, 1000),
   HTTP_REQUEST_TIMEOUT_MS: int("Time allowed to receive a whole request", 30_000, 1000, 600_000),
   ROUTER_SECRET: spec("Secret the router sends in ROUTER_SECRET_HEADER; /graphql (HTTP and WebSocket) refuses requests without it with 401 (required in production, 32+ characters)", "", (raw, env) => {
     if (raw === undefined || raw === "") {
