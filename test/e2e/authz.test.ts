@@ -14,9 +14,8 @@ import {
   type CheckPermissionInput,
   type PolicyInput,
 } from "../support/generated/operations";
-import { startTestApp } from "../support/app";
 import { graphql } from "../support/graphql";
-import { TEST_ENV, bearer, codeOf, useApp, type SignedIn } from "../support/harness";
+import { bearer, codeOf, useApp, type SignedIn } from "../support/harness";
 import { waitUntil } from "../support/wait";
 
 const h = useApp();
@@ -69,10 +68,7 @@ describe("roles and the catalogue", () => {
     expect(codeOf(await h.gql(AssignRoleDocument, { userId: user.user.id, role: "admin" }))).toBe("UNAUTHENTICATED");
     expect((await check(user, { permission: "market:read" }))?.allowed).toBe(true);
     // SECURITY 60: each refusal of a known caller is audited as denied, naming the field and the requirement.
-    const denied = await waitUntil("the refusals audited", async () => {
-      const rows = await h.audit({ actorId: user.user.id, outcome: "denied" });
-      return rows.length >= 3 ? rows : null;
-    });
+    const denied = await h.auditedAtLeast(3, { actorId: user.user.id, outcome: "denied" });
     expect(denied.map((row) => [row.action, (row.metadata as { reason: string }).reason])).toEqual([
       ["graphql.assignRole", "Requires perm:roles:assign"],
       ["graphql.grantPermission", "Requires perm:permissions:grant"],
@@ -232,7 +228,7 @@ describe("grants and policies", () => {
 
 describe("across instances", () => {
   it("a policy created on one instance applies at once on another (pub/sub invalidates its cache)", async () => {
-    const other = await startTestApp({ ...TEST_ENV, OUTBOX_RELAY: "false", DATABASE_URL: h.t.databaseUrl, QUEUE_PREFIX: h.t.app.config.QUEUE_PREFIX }, h.clock, { redisPrefix: h.t.redisPrefix });
+    const other = await h.anotherInstance();
     try {
       const admin = await withRole("admin");
       const user = await h.signedIn();

@@ -12,9 +12,8 @@ import {
   MyPermissionsDocument,
   RotateServiceClientSecretDocument,
 } from "../support/generated/operations";
-import { startTestApp } from "../support/app";
 import { graphql } from "../support/graphql";
-import { TEST_ENV, bearer, codeOf, fromNewIp, useApp, type SignedIn } from "../support/harness";
+import { bearer, codeOf, fromNewIp, useApp, type SignedIn } from "../support/harness";
 import { waitUntil } from "../support/wait";
 import { runOperation, wsClient } from "../support/ws";
 
@@ -170,10 +169,7 @@ describe("POST /oauth/token (client credentials)", () => {
       expect(refusal.headers.get("cache-control")).toBe("no-store");
     }
     // Recorded in the background (a known id's refusal answers as fast as an unknown one's).
-    const failures = await waitUntil("the failures audited", async () => {
-      const rows = await h.audit({ action: "service_client.authenticate", subjectId: client.id });
-      return rows.length >= 2 ? rows : null;
-    });
+    const failures = await h.auditedAtLeast(2, { action: "service_client.authenticate", subjectId: client.id });
     expect(failures.map((a) => [a.outcome, (a.metadata as { reason: string }).reason])).toEqual([
       ["failure", "wrong_secret"],
       ["failure", "wrong_secret"],
@@ -213,15 +209,12 @@ describe("POST /oauth/token (client credentials)", () => {
     expect((await introspect(token, other)).body).toEqual({ active: false });
     const again = await post("/oauth/token", { grant_type: "client_credentials" }, basic(client.clientId, client.secret));
     expect([again.status, again.body.error]).toEqual([401, "invalid_client"]);
-    const audited = await waitUntil("the failure audited", async () => {
-      const rows = await h.audit({ action: "service_client.authenticate", subjectId: client.id });
-      return rows.length >= 1 ? rows : null;
-    });
+    const audited = await h.auditedAtLeast(1, { action: "service_client.authenticate", subjectId: client.id });
     expect(audited.map((a) => (a.metadata as { reason: string }).reason)).toEqual(["disabled"]);
   });
 
   it("a disabling on one instance refuses the client's tokens at once on another that had them cached (pub/sub)", async () => {
-    const other = await startTestApp({ ...TEST_ENV, OUTBOX_RELAY: "false", DATABASE_URL: h.t.databaseUrl, QUEUE_PREFIX: h.t.app.config.QUEUE_PREFIX }, h.clock, { redisPrefix: h.t.redisPrefix });
+    const other = await h.anotherInstance();
     try {
       const client = await createClient(["authz:check"]);
       const token = await tokenFor(client);

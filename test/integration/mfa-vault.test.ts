@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { generateSync } from "otplib";
 import { EnableTotpDocument, LoginDocument, CompleteMfaLoginDocument, SetupTotpDocument } from "../support/generated/operations";
-import { startTestApp } from "../support/app";
 import { withClient } from "../support/db";
 import { graphql } from "../support/graphql";
-import { PASSWORD, TEST_ENV, fromNewIp, useApp } from "../support/harness";
+import { PASSWORD, fromNewIp, useApp } from "../support/harness";
 import { runCliTool } from "../support/process";
 
 const kmsKey = (name: string, key: Buffer) => `${name}:${key.toString("base64")}`;
@@ -21,7 +20,7 @@ it("SECURITY 56, 27: TOTP secrets are sealed by the key vault: after a KEK rotat
   expect(await runCliTool("keys-rewrap", h.t.databaseUrl, [], { KMS_MASTER_KEY: rotated })).toMatch(/^re-wrapped [2-9]\d* sealed values under local:2027-01\n$/);
   expect(await kekOf()).toBe("local:2027-01");
   // An instance holding only the new KEK opens the secret: the challenge is completed with a code of it.
-  const next = await startTestApp({ ...TEST_ENV, OUTBOX_RELAY: "false", DATABASE_URL: h.t.databaseUrl, KMS_MASTER_KEY: kmsKey("2027-01", newKek) });
+  const next = await h.anotherInstance({ KMS_MASTER_KEY: kmsKey("2027-01", newKek) });
   try {
     const headers = fromNewIp();
     const login = await graphql(next.baseUrl, LoginDocument, { input: { email: user.email, password: PASSWORD } }, headers);

@@ -63,6 +63,8 @@ export interface Harness {
   mailTo(email: string, template: string): Promise<{ params: Record<string, string> }>;
   /** The audit rows matching `where`, oldest first. */
   audit(where?: Prisma.AuditEventWhereInput): ReturnType<PrismaClient["auditEvent"]["findMany"]>;
+  /** The audit rows matching `where` once there are at least `count` (records written in the background). */
+  auditedAtLeast(count: number, where: Prisma.AuditEventWhereInput): Promise<Awaited<ReturnType<Harness["audit"]>>>;
   /** Registers `email` (a new one unless given) and verifies it with the mailed link. */
   verifiedUser(user?: Partial<VerifiedUser>): Promise<VerifiedUser>;
   /** Logs in with the password (from a new address unless `headers` are given); null when the login is refused. */
@@ -71,6 +73,11 @@ export interface Harness {
   signedIn(user?: VerifiedUser, input?: Partial<LoginInput>, headers?: Record<string, string>): Promise<SignedIn>;
   /** A new signed-in user holding `role` (given as the roles command line would), with a token that says so. */
   withRole(role: string): Promise<SignedIn>;
+  /**
+   * A second instance of the service on this app's database, queues, Redis prefix and clock (its
+   * relay off), with `env` over it; stop it with `app.stop()`, which leaves the database to this app.
+   */
+  anotherInstance(env?: Record<string, string>): Promise<TestApp>;
 }
 
 export interface HarnessOptions {
@@ -113,6 +120,11 @@ export function useApp(env: Record<string, string> = {}, options: HarnessOptions
             | undefined,
         );
   h.audit = (where = {}) => h.prisma.auditEvent.findMany({ where, orderBy: { id: "asc" } });
+  h.auditedAtLeast = (count, where) =>
+    waitUntil(`${count} audit records`, async () => {
+      const rows = await h.audit(where);
+      return rows.length >= count ? rows : null;
+    });
   h.verifiedUser = async ({ email = newEmail(), password = PASSWORD } = {}) => {
     await h.gql(RegisterDocument, { input: { email, password } }, fromNewIp());
     await h.gql(VerifyEmailDocument, { token: (await h.mailTo(email, "verify-email")).params.token as string });
@@ -133,5 +145,7 @@ export function useApp(env: Record<string, string> = {}, options: HarnessOptions
     await h.t.app.modules.authz.api.changeRole(user.user.id, role, "assign");
     return h.signedIn(user);
   };
+  h.anotherInstance = (extra = {}) =>
+    startTestApp({ ...TEST_ENV, OUTBOX_RELAY: "false", DATABASE_URL: h.t.databaseUrl, QUEUE_PREFIX: h.t.app.config.QUEUE_PREFIX, ...extra }, clock, { redisPrefix: h.t.redisPrefix });
   return h;
 }

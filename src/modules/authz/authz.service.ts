@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClientCaller, Viewer } from "../../graphql/context";
 import type { Origin } from "../../platform/events/unit-of-work";
-import type { PubSub } from "../../platform/pubsub/pubsub";
+import { announce, listen, type PubSub } from "../../platform/pubsub/pubsub";
 import { BadUserInputError, ForbiddenError, NotFoundError } from "../../shared/errors";
 import { InputCheck, idArgument } from "../../shared/input-check";
 
@@ -73,11 +73,7 @@ export class AuthzService {
   /** Drops what changed, here and (through pub/sub) on every other instance; the caches' expiry bounds a lost announcement. */
   private changed(change: { userId?: string; policies?: true }): void {
     this.forget(change);
-    try {
-      this.deps.pubSub.publish(CHANGED_TOPIC, change);
-    } catch (error) {
-      this.deps.logger.warn({ err: { message: (error as Error).message } }, "could not announce an authorization change");
-    }
+    announce(this.deps.pubSub, CHANGED_TOPIC, change, this.deps.logger, "an authorization change");
   }
 
   /** A user's account or roles changed elsewhere (suspension, reactivation): every instance forgets what it knew. */
@@ -92,17 +88,7 @@ export class AuthzService {
 
   /** Listens for other instances' changes; returns the unsubscribe. */
   listen(): () => Promise<void> {
-    const iterator = this.deps.pubSub.subscribe(CHANGED_TOPIC)[Symbol.asyncIterator]();
-    void (async () => {
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        this.forget((next.value ?? {}) as { userId?: string; policies?: true });
-      }
-    })().catch((error: unknown) => this.deps.logger.error({ err: error }, "authorization change listener failed"));
-    return async () => {
-      await iterator.return?.();
-    };
+    return listen(this.deps.pubSub, CHANGED_TOPIC, (change) => this.forget((change ?? {}) as { userId?: string; policies?: true }), this.deps.logger, "authorization change listener");
   }
 
   private now(): number {

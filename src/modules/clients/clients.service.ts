@@ -7,7 +7,7 @@ import type { Origin } from "../../platform/events/unit-of-work";
 import { InvalidTokenError, isClientToken, type ClientTokens } from "../../platform/jwt/access-tokens";
 import { AppError, BadUserInputError, NotFoundError, UnauthenticatedError } from "../../shared/errors";
 import { InputCheck, idArgument } from "../../shared/input-check";
-import type { PubSub } from "../../platform/pubsub/pubsub";
+import { announce, listen, type PubSub } from "../../platform/pubsub/pubsub";
 import type { Kernel } from "../module";
 import type { CreateServiceClientInput, ServiceClientCredentials } from "./clients.types";
 
@@ -64,17 +64,7 @@ export class ClientsService {
 
   /** Forgets disabled clients when any instance announces one; returns the unsubscribe. */
   listen(): () => Promise<void> {
-    const iterator = this.deps.pubSub.subscribe(DISABLED_TOPIC)[Symbol.asyncIterator]();
-    void (async () => {
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        if (typeof next.value === "string") this.forgetEnabled(next.value);
-      }
-    })().catch((error: unknown) => this.deps.logger.error({ err: error }, "service-client listener failed"));
-    return async () => {
-      await iterator.return?.();
-    };
+    return listen(this.deps.pubSub, DISABLED_TOPIC, (clientId) => typeof clientId === "string" && this.forgetEnabled(clientId), this.deps.logger, "service-client listener");
   }
 
   async create(viewer: Viewer, input: CreateServiceClientInput, origin: Origin): Promise<ServiceClientCredentials> {
@@ -132,12 +122,8 @@ export class ClientsService {
     });
     if (disabled) {
       this.forgetEnabled(disabled);
-      try {
-        this.deps.pubSub.publish(DISABLED_TOPIC, disabled);
-      } catch (error) {
-        // Other instances ask the database again within ENABLED_FOR_MS.
-        this.deps.logger.warn({ err: { message: (error as Error).message } }, "could not announce a disabled service client");
-      }
+      // Lost: other instances ask the database again within ENABLED_FOR_MS.
+      announce(this.deps.pubSub, DISABLED_TOPIC, disabled, this.deps.logger, "a disabled service client");
     }
     return true;
   }

@@ -4,7 +4,7 @@ import type { Prisma } from "../../platform/db/database";
 import type { EventHandlers } from "../../platform/events/handlers";
 import { TransportUnavailableError } from "../../platform/events/outbox";
 import type { Logger } from "../../platform/logging/logger";
-import type { PubSub } from "../../platform/pubsub/pubsub";
+import { announce, listen, type PubSub } from "../../platform/pubsub/pubsub";
 
 /** PubSub topic on which every instance hears which sessions ended (to close their sockets). */
 const ENDED_TOPIC = "session.ended";
@@ -69,17 +69,8 @@ export class SessionRevocations {
 
   /** Calls `listener` with the ids of sessions that ended, on any instance. Returns the unsubscribe. */
   onEnded(listener: (sessionIds: string[]) => void): () => Promise<void> {
-    const iterator = this.deps.pubSub.subscribe(ENDED_TOPIC)[Symbol.asyncIterator]();
-    void (async () => {
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        if (Array.isArray(next.value)) listener(next.value.filter((id): id is string => typeof id === "string"));
-      }
-    })().catch((error: unknown) => this.deps.logger.error({ err: error }, "session-ended listener failed"));
-    return async () => {
-      await iterator.return?.();
-    };
+    const ended = (ids: unknown) => Array.isArray(ids) && listener(ids.filter((id): id is string => typeof id === "string"));
+    return listen(this.deps.pubSub, ENDED_TOPIC, ended, this.deps.logger, "session-ended listener");
   }
 
   async isRevoked(sessionId: string): Promise<boolean> {
@@ -103,11 +94,7 @@ export class SessionRevocations {
   }
 
   private announce(sessionIds: readonly string[]): void {
-    try {
-      this.deps.pubSub.publish(ENDED_TOPIC, [...sessionIds]);
-    } catch (error) {
-      this.deps.logger.warn({ err: { message: (error as Error).message } }, "could not announce ended sessions");
-    }
+    announce(this.deps.pubSub, ENDED_TOPIC, [...sessionIds], this.deps.logger, "ended sessions");
   }
 
   /** Copies the revocations whose tokens may still be live into Redis, then believes Redis again. */

@@ -1,5 +1,6 @@
 import { createPubSub } from "@graphql-yoga/subscription";
 import type { Redis } from "ioredis";
+import type { Logger } from "../logging/logger";
 
 /** The PubSub that feeds GraphQL subscriptions (type-graphql's `PubSub` shape). */
 export type PubSub = ReturnType<typeof createPubSub<Record<string, [unknown]>>>;
@@ -68,5 +69,32 @@ class RedisEventTarget {
     // Best effort, as Redis pub/sub is: a message published while Redis is down is lost.
     this.publisher.publish(this.prefix + event.type, event.detail === undefined ? "" : JSON.stringify(event.detail)).catch(() => undefined);
     return true;
+  }
+}
+
+/**
+ * Calls `listener` with every message published on `topic`, on any instance, until the returned
+ * unsubscribe is called. A listener that throws ends the loop, logged as `what` failing.
+ */
+export function listen(pubSub: PubSub, topic: string, listener: (message: unknown) => void, logger: Logger, what: string): () => Promise<void> {
+  const iterator = pubSub.subscribe(topic)[Symbol.asyncIterator]();
+  void (async () => {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      listener(next.value);
+    }
+  })().catch((error: unknown) => logger.error({ err: error }, `${what} failed`));
+  return async () => {
+    await iterator.return?.();
+  };
+}
+
+/** Publishes `message` to every instance; when pub/sub cannot take it, logs `could not announce <what>` and goes on. */
+export function announce(pubSub: PubSub, topic: string, message: unknown, logger: Logger, what: string): void {
+  try {
+    pubSub.publish(topic, message);
+  } catch (error) {
+    logger.warn({ err: { message: (error as Error).message } }, `could not announce ${what}`);
   }
 }
