@@ -1,0 +1,94 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { DocumentMime, DocumentType, KycLevel, KycProviderName } from "../kyc.model";
+
+/** A verification as a provider is asked to open it (no more personal data than this). */
+export interface ApplicantRequest {
+  /** Our verification id: the provider's external reference (Sumsub `externalUserId`, Stripe `client_reference_id`, ...). */
+  verificationId: string;
+  userId: string;
+  email: string;
+  level: KycLevel;
+}
+
+/** Where a verification lives at the provider: the applicant (or session), and the check once requested. */
+export interface ProviderRef {
+  applicantId: string;
+  /** Onfido's check id; null where the applicant itself carries the review (Sumsub, Stripe, the sandbox). */
+  checkId: string | null;
+}
+
+/** One document, as read back from storage, for the provider. */
+export interface ProviderDocument {
+  documentId: string;
+  type: DocumentType;
+  fileName: string;
+  mime: DocumentMime;
+  content: Buffer;
+}
+
+/** Risk signals, where a provider gives them (`risk.score_updated`). */
+export interface RiskSignals {
+  /** 0 (no risk) to 100, when the provider scores. */
+  score: number | null;
+  /** The provider's own labels (Sumsub rejectLabels, Onfido report breakdowns, Stripe last_error.code). */
+  labels: string[];
+}
+
+/** What a provider says of a verification, in our statuses. */
+export interface ProviderVerdict {
+  /** IN_REVIEW while the provider works; a decision otherwise. */
+  status: "IN_REVIEW" | "APPROVED" | "REJECTED" | "RESUBMISSION_REQUIRED";
+  /** Why, for a rejection or a resubmission request: the provider's words, never personal data. */
+  reason: string | null;
+  /** The provider's own time of this status (ms since the epoch): later news wins, older news is ignored. */
+  occurredAt: number;
+  risk: RiskSignals | null;
+}
+
+/** A webhook whose signature checked out, reduced to what identifies it and what it says. */
+export interface WebhookNotice {
+  /** The same delivery twice has the same id (the idempotency key). */
+  deliveryId: string;
+  /** Which verification: by the provider's applicant (or session) id, or its check id. */
+  ref: { applicantId: string } | { checkId: string };
+  /** The provider's time of the event (ms since the epoch), for ordering. */
+  occurredAt: number;
+  /** What the payload says, or null when it only says "something changed": then ask `getStatus`. */
+  verdict: ProviderVerdict | null;
+}
+
+/** A webhook whose signature (or timestamp) does not check out: answered 401, nothing changes. */
+export class WebhookSignatureError extends Error {}
+
+/**
+ * A provider's failure worth retrying or falling back from (timeouts, 429, 5xx, a refused
+ * connection); any other error is the provider refusing the request and is not retried.
+ */
+export class ProviderUnavailableError extends Error {
+  constructor(
+    message: string,
+    /** Seconds the provider asked to wait (Retry-After), when it said. */
+    readonly retryAfterSeconds: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One KYC provider, as the module calls it. Adapters speak the provider's real API; every call
+ * takes an AbortSignal (the resilience policy's timeout).
+ */
+export interface KycProvider {
+  readonly name: KycProviderName;
+  createApplicant(request: ApplicantRequest, signal: AbortSignal): Promise<ProviderRef>;
+  uploadDocument(ref: ProviderRef, document: ProviderDocument, signal: AbortSignal): Promise<void>;
+  /** Asks for the review once every document is there; answers the ref with its check id where one is made. */
+  requestCheck(ref: ProviderRef, signal: AbortSignal): Promise<ProviderRef>;
+  getStatus(ref: ProviderRef, signal: AbortSignal): Promise<ProviderVerdict>;
+  /**
+   * Checks a webhook against the raw body with a constant-time compare and reads it: a notice,
+   * null for an event that says nothing about a verification, or WebhookSignatureError.
+   * `now` (ms) is for schemes with a timestamp tolerance (Stripe's 300 s).
+   */
+  parseWebhook(rawBody: Buffer, headers: IncomingHttpHeaders, now: number): WebhookNotice | null;
+}
