@@ -18,6 +18,7 @@ import { singleUseFields } from "./modules/declarations";
 import { auditModule } from "./modules/audit";
 import { authzModule } from "./modules/authz";
 import { clientsModule } from "./modules/clients";
+import { kycModule } from "./modules/kyc";
 import { mfaModule } from "./modules/mfa";
 import type { Kernel } from "./modules/module";
 import { sessionsModule } from "./modules/sessions";
@@ -49,7 +50,9 @@ import { FallbackRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type
 import { assertDurableRedis, createRedis } from "./platform/redis/redis";
 import { systemClock, type Clock } from "./platform/clock";
 import { createEvents, type Events } from "./platform/events/events";
+import { EventHandlers } from "./platform/events/handlers";
 import { BullTransport, LogTransport } from "./platform/events/transports";
+import { BullJobs, LocalJobs, type Jobs } from "./platform/jobs/jobs";
 
 export interface AppOptions {
   logger: Logger;
@@ -67,6 +70,7 @@ export interface Platform {
   redis: Redis | null;
   pubSub: PubSub;
   rateLimits: RateLimitStore;
+  jobs: Jobs;
   readiness: ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -77,8 +81,10 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
   const database = await openDatabase(config, logger, metrics);
   if (config.MIGRATE_ON_START) await database.migrate();
   const readiness: ReadinessCheck[] = [{ name: "database", check: () => database.ping() }];
+  const jobOptions = { attempts: config.JOBS_ATTEMPTS, backoffMs: config.JOBS_BACKOFF_MS, concurrency: config.JOBS_CONCURRENCY, logger };
   if (config.mode === "embedded") {
     const events = createEvents({ config, prisma: database.prisma, transport: new LogTransport(logger), clock, logger, metrics });
+    const jobs = new LocalJobs(jobOptions);
     return {
       clock,
       database,
@@ -86,8 +92,10 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
       redis: null,
       pubSub: createMemoryPubSub(),
       rateLimits: new MemoryRateLimitStore(),
+      jobs,
       readiness,
       async close() {
+        await jobs.stop();
         await events.stop();
         await database.close();
       },
@@ -107,6 +115,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
   readiness.push({ name: "redis", check: async () => void (await redis.ping()) });
   const transport = new BullTransport(redis, { prefix: config.QUEUE_PREFIX, retentionSeconds: config.QUEUE_RETENTION_S, notificationRetentionSeconds: config.NOTIFICATION_RETENTION_S });
   const events = createEvents({ config, prisma: database.prisma, transport, clock, logger, metrics });
+  const jobs = new BullJobs(redis, config.REDIS_URL as string, config.QUEUE_PREFIX, config.JOBS_WORKER, jobOptions);
   return {
     clock,
     database,
@@ -116,8 +125,10 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
     rateLimits: new FallbackRateLimitStore(new RedisRateLimitStore(redis, `${prefix}ratelimit:`), new MemoryRateLimitStore(), () =>
       logger.debug("Redis unreachable: rate limits counted per instance"),
     ),
+    jobs,
     readiness,
     async close() {
+      await jobs.stop();
       await events.stop();
       closeRedis();
       await database.close();
@@ -151,6 +162,7 @@ export interface ModuleParts {
   redis: Redis | null;
   pubSub: PubSub;
   redisPrefix: string;
+  metrics: Metrics;
 }
 
 export type Modules = ReturnType<typeof createModules>;
@@ -165,7 +177,8 @@ export function createModules(kernel: Kernel, parts: ModuleParts) {
   const audit = auditModule(kernel, { users: users.api });
   const admin = adminModule(kernel, { sessions: sessions.api, authz: authz.api });
   const clients = clientsModule(kernel, { tokens: parts.clientTokens, sessions: sessions.api, pubSub: parts.pubSub, authz: authz.api });
-  return { users, authz, sessions, accounts, mfa, audit, admin, clients };
+  const kyc = kycModule(kernel, { authz: authz.api, users: users.api, pubSub: parts.pubSub, registry: parts.metrics.registry });
+  return { users, authz, sessions, accounts, mfa, audit, admin, clients, kyc };
 }
 
 /** A part of the platform that refuses every use: the modules built for their schema only. */
@@ -191,14 +204,15 @@ export async function schemaFiles(): Promise<{ subgraph: string; api: string }> 
     unitOfWork: offline("the unit of work"),
     rateLimits: offline("rate limits"),
     clock: systemClock,
-    background: offline("background tasks"),
+    background: new BackgroundTasks(offline("the logger")),
     logger: offline("the logger"),
     config: loadConfig({}),
-    handlers: offline("event handlers"),
+    handlers: new EventHandlers(),
     vault: offline("the key vault"),
+    jobs: new LocalJobs({ attempts: 1, backoffMs: 1, concurrency: 1, logger: offline("the logger") }),
   };
   const pubSub = createMemoryPubSub();
-  const modules = createModules(kernel, { tokens: offline("access tokens"), clientTokens: offline("client tokens"), keys: offline("signing keys"), hasher: offline("the password hasher"), redis: null, pubSub, redisPrefix: "" });
+  const modules = createModules(kernel, { tokens: offline("access tokens"), clientTokens: offline("client tokens"), keys: offline("signing keys"), hasher: offline("the password hasher"), redis: null, pubSub, redisPrefix: "", metrics: new Metrics() });
   return printSchemaFiles(await buildFederatedSchema(Object.values(modules), pubSub, systemClock));
 }
 
@@ -226,8 +240,8 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const clientTokens = new ClientTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.CLIENT_TOKEN_TTL_S }, clock);
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);
   const background = new BackgroundTasks(logger);
-  const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers, vault };
-  const modules = createModules(kernel, { tokens, clientTokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? config.REDIS_PREFIX });
+  const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers, vault, jobs: platform.jobs };
+  const modules = createModules(kernel, { tokens, clientTokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? config.REDIS_PREFIX, metrics });
   const { revocations } = modules.sessions.api;
   const authenticator = bearerAuthenticator(modules.sessions.api.userTokens, modules.clients.api.clientTokens);
   const schema = await buildFederatedSchema(Object.values(modules), platform.pubSub, clock, (context, field, reason) =>
@@ -309,6 +323,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   });
   await apollo.start();
   await platform.events.start();
+  await platform.jobs.start();
   // Started last of what may fail: a start that fails midway leaves no watcher behind.
   const keyWatcher = await keys.watch(config.mode === "service" ? (config.DATABASE_URL as string) : null, logger);
 
@@ -358,6 +373,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       await apollo.stop();
       if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));
       await background.drain();
+      await platform.jobs.stop();
       for (const module of Object.values(modules).reverse()) await module.stop?.();
       await hasher.close();
       await keyWatcher.stop();

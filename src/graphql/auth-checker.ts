@@ -7,9 +7,11 @@ import { ForbiddenError, UnauthenticatedError } from "../shared/errors";
  * What a resolver requires, declared with `@Authorized(...)`: nothing more than a signed-in user
  * (`@Authorized()`, or `signed-in` beside other requirements), or requirements as data
  * (`perm:<name>`, `recent-mfa:<seconds>`, `recent-auth:<seconds>`) that users must meet, and
- * `scope:<name>` that service clients must hold.
+ * `scope:<name>` that service clients must hold. `perm-unless-self:<name>` is `perm:<name>` when the
+ * field's `userId` argument names another user, and met without it for the viewer's own (checked
+ * before a subscription starts and again for every event it delivers).
  */
-export type Requirement = "signed-in" | `perm:${string}` | `recent-mfa:${number}` | `recent-auth:${number}` | ScopeRequirement;
+export type Requirement = "signed-in" | `perm:${string}` | `perm-unless-self:${string}` | `recent-mfa:${number}` | `recent-auth:${number}` | ScopeRequirement;
 export type ScopeRequirement = `scope:${string}`;
 
 /** A module's decision of a user's requirement (`perm:`). */
@@ -64,7 +66,13 @@ export function createAuthChecker(clock: Clock, decide: RequirementDeciders = {}
 export type RefusalRecorder = (context: Context, field: string, reason: string) => void;
 
 function checkRequirements(clock: Clock, decide: RequirementDeciders): AuthCheckerFn<Context, Requirement> {
-  return async ({ context }, requirements) => {
+  const decidePerm = async (viewer: Viewer, requirement: Requirement, args: Record<string, unknown>): Promise<boolean> => {
+    if (!decide.perm) return false;
+    if (!requirement.startsWith("perm-unless-self:")) return decide.perm(viewer, requirement);
+    const target = args.userId;
+    return target === undefined || target === null || target === viewer.userId || decide.perm(viewer, `perm:${requirement.slice("perm-unless-self:".length)}`);
+  };
+  return async ({ context, args }, requirements) => {
     const scopes = requirements.filter(isScope);
     if (context.client) {
       if (scopes.length === 0) throw new ForbiddenError("Not allowed to service clients");
@@ -81,7 +89,7 @@ function checkRequirements(clock: Clock, decide: RequirementDeciders): AuthCheck
     for (const requirement of others) {
       const met =
         requirement === "signed-in" ||
-        (requirement.startsWith("recent-") ? recentAuthentication(viewer, requirement, clock) : requirement.startsWith("perm:") && decide.perm ? await decide.perm(viewer, requirement) : false);
+        (requirement.startsWith("recent-") ? recentAuthentication(viewer, requirement, clock) : requirement.startsWith("perm") ? await decidePerm(viewer, requirement, args) : false);
       if (!met) throw new ForbiddenError(`Requires ${requirement}`);
     }
     return true;

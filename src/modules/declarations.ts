@@ -5,6 +5,7 @@ import { adminDeclarations } from "./admin/admin.declarations";
 import type { Declarations } from "./module";
 import { authzDeclarations } from "./authz/authz.declarations";
 import { clientsDeclarations } from "./clients/clients.declarations";
+import { kycDeclarations } from "./kyc/kyc.declarations";
 import { mfaDeclarations } from "./mfa/mfa.declarations";
 import { sessionsDeclarations } from "./sessions/sessions.declarations";
 
@@ -17,6 +18,7 @@ const owners = {
   authz: authzDeclarations,
   admin: adminDeclarations,
   clients: clientsDeclarations,
+  kyc: kycDeclarations,
 } as const;
 
 /** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */

@@ -7,6 +7,7 @@ import type { Clock } from "../platform/clock";
 import type { Prisma } from "../platform/db/database";
 import type { EventHandlers } from "../platform/events/handlers";
 import type { UnitOfWork } from "../platform/events/unit-of-work";
+import type { Jobs } from "../platform/jobs/jobs";
 import type { Logger } from "../platform/logging/logger";
 import type { RateLimitStore } from "../platform/ratelimit/store";
 import type { Context } from "../graphql/context";
@@ -29,6 +30,8 @@ export interface Kernel {
   vault: KeyVault;
   /** Internal event consumers register here, before the relay starts. */
   handlers: EventHandlers;
+  /** Background work off the request path (BullMQ in service mode); handlers are defined before the start. */
+  jobs: Jobs;
 }
 
 /** How a module resolves references to one of its federated entities (`_entities`). */

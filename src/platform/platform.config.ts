@@ -149,6 +149,10 @@ export const platformConfig = {
   OUTBOX_RETENTION_S: int("How long delivered outbox messages are kept before the relay deletes them", 604_800, 3600, 31_536_000),
   OUTBOX_RELAY: bool("Run the outbox relay and audit chainer in this instance", "true", () => true),
   QUEUE_PREFIX: spec("BullMQ key prefix of the queues", "bull", (raw) => raw || "bull"),
+  JOBS_WORKER: bool("Run background jobs (provider calls, webhooks, polling) in this instance; service mode shares them through the identity-jobs queue", "true", () => true),
+  JOBS_CONCURRENCY: int("Background jobs run at once per instance", 8, 1, 256),
+  JOBS_ATTEMPTS: int("Attempts of a failing background job before it is given up (logged)", 8, 1, 100),
+  JOBS_BACKOFF_MS: int("First retry delay of a failed background job; doubles per attempt", 1000, 1, 300_000),
   REDIS_PREFIX: spec("Prefix of this deployment's other Redis keys and pub/sub channels (rate limits, revocations, cache invalidation), so deployments can share a Redis", "identity:", (raw) => {
     const prefix = raw || "identity:";
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) throw new Invalid("expected 1 to 64 letters, digits, _ . : or -");

@@ -129,7 +129,8 @@ export async function actualShape(client: pg.Client): Promise<Shape> {
      JOIN pg_namespace n ON n.oid = t.relnamespace
      CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-     WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'
+     -- Partial indexes (a WHERE clause) cannot be written in schema.prisma: the migrations own them.
+     WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations' AND x.indpred IS NULL
      GROUP BY t.relname, i.relname, x.indisprimary, x.indisunique`,
   );
   for (const i of indexes.rows) shape.push(`${i.primary ? "primary" : i.unique ? "unique" : "index"} ${i.table}.${i.name} (${i.columns.join(", ")})`);

@@ -39,6 +39,7 @@ interface Subject {
   roles: string[];
   emailVerified: boolean;
   grants: { id: string; permission: string; expiresAt: Date | null }[];
+  kycStatus: string;
 }
 
 /** Who asks for a decision: a user (the viewer, or the one checked for) with what their token says. */
@@ -52,6 +53,8 @@ export interface Principal {
 export type AuthzServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock" | "logger"> & {
   pubSub: PubSub;
   guards: ReadonlyMap<string, ResourceGuard>;
+  /** Cedar's `principal.kycStatus` (the KYC module's answer; "NONE" until one is given). */
+  kycStatus: { of: ((userId: string) => Promise<string>) | null };
 };
 
 const allow = (reason: string): PermissionDecision => ({ allowed: true, reason });
@@ -100,14 +103,16 @@ export class AuthzService {
     const cached = this.subjects.get(userId);
     if (cached && cached.until > this.now()) return cached.value;
     if (this.subjects.size >= SUBJECT_CACHE_SIZE) this.subjects.delete(this.subjects.keys().next().value as string);
-    const value = this.deps.prisma.user
-      .findUnique({ where: { id: userId }, select: { status: true, deletedAt: true, emailVerifiedAt: true, roles: { select: { role: true } }, grants: { select: { id: true, permission: true, expiresAt: true } } } })
-      .then((row) => ({
-        active: row?.status === "ACTIVE" && !row.deletedAt,
-        roles: row?.roles.map((r) => r.role).sort() ?? [],
-        emailVerified: Boolean(row?.emailVerifiedAt),
-        grants: row?.grants ?? [],
-      }));
+    const value = Promise.all([
+      this.deps.prisma.user.findUnique({ where: { id: userId }, select: { status: true, deletedAt: true, emailVerifiedAt: true, roles: { select: { role: true } }, grants: { select: { id: true, permission: true, expiresAt: true } } } }),
+      this.deps.kycStatus.of?.(userId) ?? "NONE",
+    ]).then(([row, kycStatus]) => ({
+      active: row?.status === "ACTIVE" && !row.deletedAt,
+      roles: row?.roles.map((r) => r.role).sort() ?? [],
+      emailVerified: Boolean(row?.emailVerifiedAt),
+      grants: row?.grants ?? [],
+      kycStatus,
+    }));
     // A failed load is not remembered: the next decision asks again.
     value.catch(() => this.subjects.delete(userId));
     this.subjects.set(userId, { value, until: this.now() + SUBJECT_TTL_MS });
@@ -161,7 +166,7 @@ export class AuthzService {
     try {
       const [subject, policies, roles] = await Promise.all([this.subject(principal.userId), this.policies(), this.roles()]);
       const request: CedarRequest = {
-        principal: { kind: "user", id: principal.userId, roles: subject.roles, emailVerified: subject.emailVerified, kycStatus: "NONE", ...(principal.mfaAge === undefined ? {} : { mfaAge: principal.mfaAge }) },
+        principal: { kind: "user", id: principal.userId, roles: subject.roles, emailVerified: subject.emailVerified, kycStatus: subject.kycStatus, ...(principal.mfaAge === undefined ? {} : { mfaAge: principal.mfaAge }) },
         permission,
         resource: { type: resource?.type ?? "none", ...(resource?.id ? { id: resource.id } : {}), attributes: resource?.attributes ?? {} },
         context: { time: Math.floor(this.deps.clock.now().getTime() / 1000), input: input ?? {}, ...(principal.origin?.ipAddress ? { ip: principal.origin.ipAddress } : {}), ...(principal.origin?.country ? { country: principal.origin.country } : {}) },

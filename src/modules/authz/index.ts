@@ -29,12 +29,15 @@ export interface AuthzApi {
   accountChanged(userId: string): void;
   /** A decision in-process, for modules that ask before they act (never throws; a failure denies). */
   decide: AuthzService["decide"];
+  /** Given once (by the KYC module): Cedar's `principal.kycStatus`; "NONE" until then. */
+  useKycStatus(source: (userId: string) => Promise<string>): void;
 }
 
 /** Roles, grants, Cedar policies and the decisions made from them; `perm:` requirements. */
 export function authzModule(kernel: Pick<Kernel, "prisma" | "unitOfWork" | "clock" | "logger">, deps: AuthzDeps): Module<AuthzApi> {
   const guards = new Map<string, ResourceGuard>();
-  const service = new AuthzService({ ...kernel, pubSub: deps.pubSub, guards });
+  const kycStatus: { of: ((userId: string) => Promise<string>) | null } = { of: null };
+  const service = new AuthzService({ ...kernel, pubSub: deps.pubSub, guards, kycStatus });
   const stopListening = service.listen();
   deps.users.personalData.register(authzPersonalData(kernel.prisma));
   deps.users.usePrivateReaders({ may: (viewer) => service.viewerMay(viewer, "users:read"), rolesOf: (userId) => service.rolesOf(userId) });
@@ -54,6 +57,10 @@ export function authzModule(kernel: Pick<Kernel, "prisma" | "unitOfWork" | "cloc
       decide: (...args) => service.decide(...args),
       accountChanged: (userId) => service.userChanged(userId),
       scopeHeld: (client, scope) => service.clientMay(client, scope),
+      useKycStatus: (source) => {
+        if (kycStatus.of) throw new Error("the KYC status source is given twice");
+        kycStatus.of = source;
+      },
     },
     resolvers: [new AuthzResolver(service)],
     decides: {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { callerInfo } from "../../http/client-ip";
+import { readBody } from "../../http/read-body";
 import type { Origin } from "../../platform/events/unit-of-work";
 import { currentRequestId } from "../../platform/logging/request-context";
 import type { LimitDeps } from "../../platform/ratelimit/limits";
@@ -39,25 +40,6 @@ function answerError(response: ServerResponse, error: OAuthError): void {
   send(response, status, { error: error.code, error_description: error.description }, headers);
 }
 
-/** The body, or null once it grows past `limit` (reading stops there). */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      request.off("data", onData);
-      request.pause();
-      resolve(null);
-    };
-    request.on("data", onData);
-    request.once("end", () => resolve(Buffer.concat(chunks)));
-    request.once("error", reject);
-    // The caller went away midway: nobody reads the answer (a no-op after "end").
-    request.once("close", () => resolve(null));
-  });
-}
 
 /** An `application/x-www-form-urlencoded` body (RFC 6749 §3.2): no parameter twice; an empty one is omitted. */
 async function readForm(request: IncomingMessage): Promise<Map<string, string>> {

@@ -1,0 +1,172 @@
+import { Queue, Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
+import type { Logger } from "../logging/logger";
+
+/** What a job carries: plain JSON, no secrets (BullMQ keeps it in Redis). */
+export type JobData = Record<string, string | number | boolean | null>;
+export type JobHandler = (data: JobData) => Promise<void>;
+
+export interface JobOptions {
+  /** Deduplicates: a job with this id waiting or running already makes this one a no-op. */
+  jobId?: string;
+  delayMs?: number;
+}
+
+/**
+ * Background work that must not run in a request (provider calls, webhook processing, polling):
+ * retried with backoff, and in service mode shared by every instance through BullMQ, so work one
+ * instance queued is done by whichever is free, and survives a restart. Handlers are idempotent:
+ * a job may run more than once.
+ */
+export interface Jobs {
+  /** Registers the handler of `name`; before `start`. */
+  define(name: string, handler: JobHandler): void;
+  enqueue(name: string, data: JobData, options?: JobOptions): Promise<void>;
+  /** Runs `name` (with no data) every `intervalMs`, once across instances. */
+  every(name: string, intervalMs: number): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface JobsOptions {
+  /** Attempts per job before it is given up (logged). */
+  attempts: number;
+  /** First retry delay; doubled each attempt. */
+  backoffMs: number;
+  concurrency: number;
+  logger: Logger;
+}
+
+abstract class JobRegistry {
+  protected readonly handlers = new Map<string, JobHandler>();
+
+  constructor(protected readonly options: JobsOptions) {}
+
+  define(name: string, handler: JobHandler): void {
+    if (this.handlers.has(name)) throw new Error(`job ${name} is defined twice`);
+    this.handlers.set(name, handler);
+  }
+
+  protected handlerOf(name: string): JobHandler {
+    const handler = this.handlers.get(name);
+    if (!handler) throw new Error(`no handler for job ${name}`);
+    return handler;
+  }
+
+  protected failed(name: string, attempts: number, error: unknown): void {
+    this.options.logger.error({ err: error, job: name, attempts }, "job failed for good");
+  }
+}
+
+/** The queue of this service's own background jobs (not a queue other teams consume). */
+export const JOBS_QUEUE = "identity-jobs";
+
+/** Service mode: one BullMQ queue; every instance with `worker` on runs jobs from it. */
+export class BullJobs extends JobRegistry implements Jobs {
+  private readonly queue: Queue;
+  private worker: Worker | null = null;
+  private workerConnection: Redis | null = null;
+
+  constructor(
+    connection: Redis,
+    private readonly redisUrl: string,
+    private readonly prefix: string,
+    private readonly runsWorker: boolean,
+    options: JobsOptions,
+  ) {
+    super(options);
+    this.queue = new Queue(JOBS_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: { attempts: options.attempts, backoff: { type: "exponential", delay: options.backoffMs }, removeOnComplete: true, removeOnFail: { age: 7 * 86_400 } },
+    });
+  }
+
+  async enqueue(name: string, data: JobData, options: JobOptions = {}): Promise<void> {
+    this.handlerOf(name);
+    await this.queue.add(name, data, { ...(options.jobId ? { jobId: options.jobId } : {}), ...(options.delayMs ? { delay: options.delayMs } : {}) });
+  }
+
+  async every(name: string, intervalMs: number): Promise<void> {
+    this.handlerOf(name);
+    await this.queue.upsertJobScheduler(name, { every: intervalMs }, { name, data: {} });
+  }
+
+  async start(): Promise<void> {
+    if (!this.runsWorker || this.worker) return;
+    // Blocking commands: a connection of its own, without a command timeout.
+    this.workerConnection = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    this.worker = new Worker(JOBS_QUEUE, (job: Job<JobData>) => this.handlerOf(job.name)(job.data), {
+      connection: this.workerConnection,
+      prefix: this.prefix,
+      concurrency: this.options.concurrency,
+    });
+    this.worker.on("failed", (job, error) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.failed(job.name, job.attemptsMade, error);
+      else this.options.logger.warn({ err: { message: error.message }, job: job?.name }, "job failed; retried later");
+    });
+    this.worker.on("error", (error) => this.options.logger.warn({ err: { message: error.message } }, "job worker error"));
+  }
+
+  private stopping: Promise<void> | null = null;
+
+  /** Lets running jobs finish; idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.worker?.close();
+      this.workerConnection?.disconnect();
+      await this.queue.close();
+    })();
+    return this.stopping;
+  }
+}
+
+/** Embedded mode: the same contract in-process (timers; lost on restart, as embedded mode's queues are). */
+export class LocalJobs extends JobRegistry implements Jobs {
+  private readonly waiting = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly intervals: NodeJS.Timeout[] = [];
+  private started = false;
+  private stopped = false;
+  private sequence = 0;
+
+  async enqueue(name: string, data: JobData, options: JobOptions = {}): Promise<void> {
+    this.handlerOf(name);
+    const id = options.jobId ?? `local-${(this.sequence += 1)}`;
+    if (this.waiting.has(id) || this.stopped) return;
+    this.schedule(id, name, data, options.delayMs ?? 0, 1);
+  }
+
+  async every(name: string, intervalMs: number): Promise<void> {
+    this.handlerOf(name);
+    const timer = setInterval(() => void this.enqueue(name, {}, { jobId: `every:${name}` }), intervalMs);
+    timer.unref();
+    this.intervals.push(timer);
+  }
+
+  async start(): Promise<void> {
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of [...this.waiting.values(), ...this.intervals]) clearTimeout(timer);
+    this.waiting.clear();
+    await Promise.all(this.running);
+  }
+
+  private schedule(id: string, name: string, data: JobData, delayMs: number, attempt: number): void {
+    const timer = setTimeout(() => {
+      this.waiting.delete(id);
+      if (!this.started) return this.schedule(id, name, data, 50, attempt);
+      const run = this.handlerOf(name)(data).catch((error: unknown) => {
+        if (attempt >= this.options.attempts) return this.failed(name, attempt, error);
+        this.options.logger.warn({ err: { message: (error as Error).message }, job: name }, "job failed; retried later");
+        if (!this.stopped) this.schedule(id, name, data, this.options.backoffMs * 2 ** (attempt - 1), attempt + 1);
+      });
+      this.running.add(run);
+      void run.finally(() => this.running.delete(run));
+    }, delayMs);
+    this.waiting.set(id, timer);
+  }
+}
