@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { randomInt, randomUUID } from "node:crypto";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import type { DocumentNode } from "graphql";
@@ -34,6 +36,7 @@ export const TEST_ENV: Record<string, string> = {
   PUBLIC_URL: "https://id.example.test",
   TRUSTED_PROXIES: "127.0.0.1",
   COUNTRY_HEADER: "cf-ipcountry",
+  DOCUMENT_STORAGE_DIR: path.join(tmpdir(), "identity-test-documents"),
 };
 
 export type AuthPayload = Extract<LoginMutation["login"], { __typename: "AuthPayload" }>;

@@ -1,3 +1,4 @@
+import { waitUntil } from "./wait";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { REDIS_URL } from "./env";
@@ -37,6 +38,11 @@ export class QueueReader {
   async jobsWithTimestamps(name: string): Promise<{ id: string; timestamp: number }[]> {
     const jobs = await this.queue(name).getWaiting(0, -1);
     return jobs.map((job) => ({ id: job.id as string, timestamp: job.timestamp }));
+  }
+
+  /** The first job of queue `name` that `matches`, once there is one. */
+  waitFor(name: string, matches: (job: { id: string; name: string; data: unknown }) => boolean): Promise<{ id: string; name: string; data: unknown }> {
+    return waitUntil(`a matching job on ${name}`, async () => (await this.jobs(name)).find(matches));
   }
 
   async close(): Promise<void> {
