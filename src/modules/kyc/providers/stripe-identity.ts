@@ -1,0 +1,190 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { systemClock, type Clock } from "../../../platform/clock";
+import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
+import { hmacSha256Hex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "./provider-http";
+
+export interface StripeIdentityOptions {
+  /** `https://api.stripe.com`. */
+  apiBaseUrl: string;
+  /** `https://files.stripe.com`; by default that for Stripe's own API host, else `apiBaseUrl` (a proxy or a fake serves both). */
+  filesBaseUrl?: string;
+  /** `sk_live_…` / `sk_test_…` (or a restricted `rk_…` key allowed to write verification sessions and files). */
+  secretKey: string;
+  /** `whsec_…`, the endpoint's signing secret. */
+  webhookSecret: string;
+  /** Where the hosted flow sends the user when done. */
+  returnUrl?: string;
+  clock?: Clock;
+}
+
+/** Stripe's default webhook tolerance (stripe-node `Webhooks.DEFAULT_TOLERANCE`). */
+export const STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+const SESSION_EVENTS = new Set(["processing", "verified", "requires_input", "canceled"].map((status) => `identity.verification_session.${status}`));
+
+interface VerificationSession {
+  id: string;
+  status?: string;
+  last_error?: { code?: string | null; reason?: string | null } | null;
+}
+
+interface StripeEvent {
+  id?: unknown;
+  type?: unknown;
+  created?: unknown;
+  data?: { object?: VerificationSession };
+}
+
+type FormValue = string | number | boolean | FormFields | undefined;
+interface FormFields {
+  [key: string]: FormValue;
+}
+
+/** Stripe's form encoding: nested objects as bracketed keys (`options[document][require_matching_selfie]=true`); undefined is left out. */
+export function formEncode(fields: FormFields): string {
+  const params = new URLSearchParams();
+  const add = (key: string, value: FormValue) => {
+    if (typeof value === "object") for (const [name, inner] of Object.entries(value)) add(key === "" ? name : `${key}[${name}]`, inner);
+    else if (value !== undefined) params.append(key, String(value));
+  };
+  add("", fields);
+  return params.toString();
+}
+
+/**
+ * Stripe Identity: a VerificationSession per verification. The session is the applicant (no
+ * check id), and the user proves who they are in Stripe's hosted flow (`url`): Stripe reads the
+ * documents and the selfie there, not from our uploads.
+ */
+export class StripeIdentityProvider implements KycProvider {
+  readonly name = "STRIPE_IDENTITY";
+  // 409: a request under the same idempotency key is still in flight (stripe-node retries it too).
+  private readonly http = new ProviderHttp("Stripe Identity", { alsoTransient: [409] });
+  private readonly apiBaseUrl: string;
+  private readonly filesBaseUrl: string;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: StripeIdentityOptions) {
+    this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/, "");
+    this.filesBaseUrl = (options.filesBaseUrl ?? (new URL(options.apiBaseUrl).hostname === "api.stripe.com" ? "https://files.stripe.com" : options.apiBaseUrl)).replace(/\/+$/, "");
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * The Idempotency-Key is the verification id, so a retried create (a timeout after Stripe made
+   * the session) answers the same session rather than a second one; Stripe keeps keys 24 h.
+   * ENHANCED also matches a selfie against the document.
+   */
+  async createApplicant(request: ApplicantRequest, signal: AbortSignal): Promise<ProviderRef> {
+    const body = formEncode({
+      type: "document",
+      client_reference_id: request.verificationId,
+      metadata: { verification_id: request.verificationId },
+      options: request.level === "ENHANCED" ? { document: { require_matching_selfie: true } } : undefined,
+      return_url: this.options.returnUrl,
+    });
+    const session = await this.send<VerificationSession>("createApplicant", `${this.apiBaseUrl}/v1/identity/verification_sessions`, { body, headers: { "content-type": "application/x-www-form-urlencoded", "idempotency-key": `kyc-verification-session-${request.verificationId}` } }, signal);
+    return { applicantId: session.id, checkId: null };
+  }
+
+  /**
+   * Stripe's Files API (`purpose=identity_document`). Stripe Identity takes no documents through
+   * its API: the user uploads them in the hosted flow, and a file uploaded here is stored on our
+   * Stripe account, linked to no session. It keeps the adapters uniform; the session's verdict
+   * does not depend on it.
+   */
+  async uploadDocument(_ref: ProviderRef, document: ProviderDocument, signal: AbortSignal): Promise<void> {
+    const form = new FormData();
+    form.append("purpose", "identity_document");
+    form.append("file", new Blob([document.content], { type: document.mime }), document.fileName);
+    await this.send("uploadDocument", `${this.filesBaseUrl}/v1/files`, { body: form, headers: {} }, signal);
+  }
+
+  /**
+   * Stripe has no "submit" call: the review starts when the user completes the hosted flow. This
+   * reads the session (it must exist and the key must reach it) and answers the ref unchanged.
+   */
+  async requestCheck(ref: ProviderRef, signal: AbortSignal): Promise<ProviderRef> {
+    await this.session("requestCheck", ref.applicantId, signal);
+    return ref;
+  }
+
+  /**
+   * The session's status. A session carries only its creation time (`created`), so the verdict
+   * is stamped with the time it was read: a creation time would make every read decision look
+   * older than the webhooks before it.
+   */
+  async getStatus(ref: ProviderRef, signal: AbortSignal): Promise<ProviderVerdict> {
+    return verdictOf(await this.session("getStatus", ref.applicantId, signal), this.clock.now().getTime());
+  }
+
+  /**
+   * `Stripe-Signature: t=<unix s>,v1=<hex>[,v1=…]`: each v1 is HMAC-SHA256 of `<t>.<raw body>`
+   * under the endpoint secret (several while a secret rolls); one must match, and `t` must be
+   * within the tolerance of `now`, so a captured delivery cannot be replayed later. The event id is
+   * the delivery id: Stripe resends an event with the same id.
+   */
+  parseWebhook(rawBody: Buffer, headers: IncomingHttpHeaders, now: number): WebhookNotice | null {
+    const { t, signatures } = parseSignatureHeader(singleHeader(headers, "stripe-signature"));
+    // Signed as sent: `t` as written in the header, then the raw bytes.
+    const expected = hmacSha256Hex(this.options.webhookSecret, Buffer.concat([Buffer.from(`${t}.`), rawBody]));
+    // Every candidate is compared, so the time taken does not say which one matched.
+    const matches = signatures.map((signature) => timingSafeEqualHex(signature, expected));
+    if (!matches.includes(true)) throw new WebhookSignatureError("Stripe webhook: no v1 signature in Stripe-Signature matches the body");
+    if (Math.abs(now / 1000 - Number(t)) > STRIPE_WEBHOOK_TOLERANCE_SECONDS) throw new WebhookSignatureError(`Stripe webhook timestamp is outside the ${STRIPE_WEBHOOK_TOLERANCE_SECONDS} s tolerance`);
+    const event = parseWebhookBody<StripeEvent>("Stripe", rawBody);
+    const session = event.data?.object;
+    if (typeof event.type !== "string" || !SESSION_EVENTS.has(event.type) || typeof event.id !== "string" || typeof event.created !== "number" || typeof session?.id !== "string") return null;
+    const occurredAt = event.created * 1000;
+    return { deliveryId: event.id, ref: { applicantId: session.id }, occurredAt, verdict: verdictOf(session, occurredAt) };
+  }
+
+  private session(call: string, id: string, signal: AbortSignal): Promise<VerificationSession> {
+    return this.send<VerificationSession>(call, `${this.apiBaseUrl}/v1/identity/verification_sessions/${encodeURIComponent(id)}`, null, signal);
+  }
+
+  private send<T>(call: string, url: string, content: { body: string | FormData; headers: Record<string, string> } | null, signal: AbortSignal): Promise<T> {
+    return this.http.json<T>(call, {
+      method: content ? "POST" : "GET",
+      url,
+      headers: { authorization: `Bearer ${this.options.secretKey}`, ...content?.headers },
+      body: content?.body,
+      signal,
+    });
+  }
+}
+
+/**
+ * A session in our statuses: `requires_input` is the user's turn, before the first attempt
+ * (IN_REVIEW: waiting for them) or after a failed one, which `last_error` explains
+ * (RESUBMISSION_REQUIRED: the same session takes another attempt).
+ */
+function verdictOf(session: VerificationSession, occurredAt: number): ProviderVerdict {
+  switch (session.status) {
+    case "requires_input": {
+      if (!session.last_error) return { status: "IN_REVIEW", reason: null, occurredAt, risk: null };
+      const code = session.last_error.code ?? "requires_input";
+      return { status: "RESUBMISSION_REQUIRED", reason: code, occurredAt, risk: { score: null, labels: [code] } };
+    }
+    case "processing":
+      return { status: "IN_REVIEW", reason: null, occurredAt, risk: null };
+    case "verified":
+      return { status: "APPROVED", reason: null, occurredAt, risk: null };
+    case "canceled":
+      return { status: "REJECTED", reason: "canceled", occurredAt, risk: null };
+    default:
+      throw new Error(`Stripe Identity verification session ${session.id} has an unknown status ${String(session.status)}`);
+  }
+}
+
+function parseSignatureHeader(header: string | undefined): { t: string; signatures: string[] } {
+  if (!header) throw new WebhookSignatureError("Stripe webhook without a Stripe-Signature header");
+  const pairs = header.split(",").map((item) => {
+    const cut = item.indexOf("=");
+    return cut < 0 ? (["", ""] as const) : ([item.slice(0, cut).trim(), item.slice(cut + 1).trim()] as const);
+  });
+  const t = pairs.find(([key]) => key === "t")?.[1];
+  const signatures = pairs.filter(([key]) => key === "v1").map(([, value]) => value);
+  if (!t || !/^\d+$/.test(t) || signatures.length === 0) throw new WebhookSignatureError("Stripe webhook Stripe-Signature has no timestamp or no v1 signature");
+  return { t, signatures };
+}
