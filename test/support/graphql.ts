@@ -1,5 +1,6 @@
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print, type DocumentNode } from "graphql";
+import { sampleSum } from "./metrics";
 
 export interface GraphQLResponse<T> {
   status: number;
@@ -27,15 +28,7 @@ export async function graphql<TResult, TVariables>(
   return { status: response.status, headers: response.headers, ...body };
 }
 
-/** The value of a Prometheus counter/gauge line (sum over label sets matching `labels`). */
+/** The value of a Prometheus counter/gauge line at the app's /metrics (sum over label sets matching `labels`). */
 export async function metricValue(baseUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const set = match[2] ?? "";
-    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) sum += Number(match[3]);
-  }
-  return sum;
+  return sampleSum(await (await fetch(`${baseUrl}/metrics`)).text(), name, labels);
 }
