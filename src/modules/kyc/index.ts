@@ -66,7 +66,7 @@ export function kycModule(kernel: Kernel, deps: KycDeps): Module<KycApi> {
   const resilient = new ResilientProviders({
     providers,
     policy: { timeoutMs: config.KYC_PROVIDER_TIMEOUT_MS, maxAttempts: config.KYC_PROVIDER_MAX_ATTEMPTS, initialDelayMs: 200, maxDelayMs: 30_000, breakerThreshold: config.KYC_BREAKER_THRESHOLD, halfOpenAfterMs: config.KYC_BREAKER_HALF_OPEN_S * 1000 },
-    metrics: new KycMetrics(deps.registry, providers.map((p) => p.name)),
+    metrics: new KycMetrics(deps.registry),
   });
   const service = new KycService({
     ...kernel,

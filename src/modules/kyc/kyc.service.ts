@@ -113,7 +113,8 @@ export class KycService {
     await this.deps.unitOfWork.run(origin, async (scope) => {
       const row = await this.lock(scope.tx, id);
       const to = this.transition(row, { by: "user", action: "submit" }, "id");
-      const fresh = await scope.tx.kycDocument.count({ where: { verificationId: id, status: "UPLOADED" } });
+      // Documents uploaded since the last submission (a resubmission request voids the earlier ones).
+      const fresh = await scope.tx.kycDocument.count({ where: { verificationId: id, attempt: row.attempt + 1 } });
       if (fresh === 0) throw BadUserInputError.field("id", row.status === "PENDING" ? "upload at least one document before submitting" : "upload the documents asked for before submitting again");
       const now = this.deps.clock.now();
       const attempt = row.attempt + 1;
