@@ -38,6 +38,7 @@ const ACCESS: Record<string, Access> = {
   myPermissions: "user",
   adminUsers: "perm:users:read",
   auditEvents: "perm:audit:read",
+  myVerification: "user",
   _entities: "anyone", // behind the router gate in production (ROUTER_SECRET), tested in http.test.ts
   _service: "anyone",
   // Mutations
@@ -69,6 +70,10 @@ const ACCESS: Record<string, Access> = {
   disableServiceClient: "perm:service_clients:write",
   suspendUser: "perm:users:suspend",
   reactivateUser: "perm:users:suspend",
+  startVerification: "user",
+  uploadVerificationDocument: "user",
+  submitVerification: "user",
+  reviewVerification: "perm:kyc:review",
 };
 
 const ACTORS = ["anonymous", "user", "support", "compliance", "admin", "client"] as const;

@@ -47,6 +47,13 @@ function configuredProviders(kernel: Pick<Kernel, "prisma" | "clock" | "config">
   }
   if (config.ONFIDO_API_TOKEN) providers.push(new OnfidoProvider({ baseUrl: config.ONFIDO_BASE_URL, apiToken: config.ONFIDO_API_TOKEN, webhookToken: config.ONFIDO_WEBHOOK_TOKEN }));
   if (config.STRIPE_SECRET_KEY) providers.push(new StripeIdentityProvider({ apiBaseUrl: config.STRIPE_API_BASE_URL, secretKey: config.STRIPE_SECRET_KEY, webhookSecret: config.STRIPE_WEBHOOK_SECRET }));
+  const unsigned = [
+    ["SUMSUB_WEBHOOK_SECRET", config.SUMSUB_APP_TOKEN && !config.SUMSUB_WEBHOOK_SECRET],
+    ["ONFIDO_WEBHOOK_TOKEN", config.ONFIDO_API_TOKEN && !config.ONFIDO_WEBHOOK_TOKEN],
+    ["STRIPE_WEBHOOK_SECRET", config.STRIPE_SECRET_KEY && !config.STRIPE_WEBHOOK_SECRET],
+  ].find(([, missing]) => missing);
+  // A webhook checked against an empty key would accept anyone's signature.
+  if (unsigned) throw new Error(`${unsigned[0]} is required when that provider's credentials are set`);
   const names = new Set(providers.map((p) => p.name));
   for (const wanted of [config.KYC_PROVIDER, ...config.KYC_FALLBACK_PROVIDERS]) {
     if (wanted && !names.has(wanted)) throw new Error(`KYC_PROVIDER / KYC_FALLBACK_PROVIDERS name ${wanted}, whose credentials are not configured`);
