@@ -3,7 +3,7 @@ import { Configuration, DefaultApi, FileTransfer, WebhookEventVerifier } from "@
 import type { DocumentType } from "../../src/modules/kyc/kyc.model";
 import { OnfidoProvider } from "../../src/modules/kyc/providers/onfido";
 import { ProviderUnavailableError, WebhookSignatureError, type ApplicantRequest, type ProviderDocument, type ProviderRef, type WebhookNotice } from "../../src/modules/kyc/providers/provider";
-import { startWebhookReceiver } from "../support/fakes/fake-server";
+import { webhookReceiverPerTest } from "../support/fakes/fake-server";
 import { startFakeOnfido, type FakeOnfido, type FakeOnfidoOptions } from "../support/fakes/onfido";
 import { describeOutages } from "../support/fakes/outages";
 import { waitUntil } from "../support/wait";
@@ -17,7 +17,7 @@ const applicant = (verificationId: string): ApplicantRequest => ({ verificationI
 const jpeg = (size: number) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(size - 4, 7)]);
 const doc = (type: DocumentType): ProviderDocument => ({ documentId: randomUUID(), type, fileName: `${type.toLowerCase()}.jpg`, mime: "image/jpeg", content: jpeg(type === "SELFIE" ? 40_000 : 4_096) });
 
-let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+const receiver = webhookReceiverPerTest();
 let fake: FakeOnfido;
 let onfido: OnfidoProvider;
 
@@ -27,15 +27,8 @@ async function start(options: Partial<FakeOnfidoOptions> = {}): Promise<void> {
   onfido = new OnfidoProvider({ baseUrl: fake.url, apiToken: API_TOKEN, webhookToken: WEBHOOK_TOKEN });
 }
 
-beforeEach(async () => {
-  receiver = await startWebhookReceiver();
-  await start();
-});
-
-afterEach(async () => {
-  await fake.close();
-  await receiver.close();
-});
+beforeEach(() => start());
+afterEach(() => fake.close());
 
 /** An applicant with a passport and a selfie, and its check requested. */
 async function checked(verificationId = `ver-${randomUUID()}`): Promise<ProviderRef & { checkId: string }> {

@@ -3,7 +3,7 @@ import Stripe from "stripe";
 import type { KycLevel } from "../../src/modules/kyc/kyc.model";
 import { ProviderUnavailableError, WebhookSignatureError, type ApplicantRequest, type ProviderDocument, type WebhookNotice } from "../../src/modules/kyc/providers/provider";
 import { formEncode, StripeIdentityProvider } from "../../src/modules/kyc/providers/stripe-identity";
-import { startWebhookReceiver } from "../support/fakes/fake-server";
+import { webhookReceiverPerTest } from "../support/fakes/fake-server";
 import { describeOutages } from "../support/fakes/outages";
 import { startFakeStripe, type FakeStripe, type FakeStripeOptions } from "../support/fakes/stripe";
 import { waitUntil } from "../support/wait";
@@ -18,7 +18,7 @@ const passport: ProviderDocument = { documentId: randomUUID(), type: "PASSPORT",
 const stripeClient = (fake: FakeStripe, key = SECRET_KEY) => new Stripe(key, { host: "127.0.0.1", port: new URL(fake.url).port, protocol: "http", maxNetworkRetries: 0 });
 const oracle = new Stripe("sk_test_x");
 
-let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+const receiver = webhookReceiverPerTest();
 let fake: FakeStripe;
 let stripe: StripeIdentityProvider;
 
@@ -28,15 +28,8 @@ async function start(options: Partial<FakeStripeOptions> = {}): Promise<void> {
   stripe = new StripeIdentityProvider({ apiBaseUrl: fake.url, secretKey: SECRET_KEY, webhookSecret: WEBHOOK_SECRET, returnUrl: "https://app.example.com/kyc/done" });
 }
 
-beforeEach(async () => {
-  receiver = await startWebhookReceiver();
-  await start();
-});
-
-afterEach(async () => {
-  await fake.close();
-  await receiver.close();
-});
+beforeEach(() => start());
+afterEach(() => fake.close());
 
 const received = (now = Date.now()) => receiver.received.map((r) => stripe.parseWebhook(r.body, r.headers, now));
 const types = () => receiver.received.map((r) => (JSON.parse(r.body.toString()) as { type: string }).type);

@@ -1,4 +1,5 @@
-import { describeErrorObject, retryAfterSeconds, timingSafeEqualHex } from "../../src/modules/kyc/providers/provider-http";
+import { ProviderUnavailableError } from "../../src/modules/kyc/providers/provider";
+import { describeErrorObject, ProviderHttp, ProviderRefusedError, retryAfterSeconds, timingSafeEqualHex } from "../../src/modules/kyc/providers/provider-http";
 import { formEncode } from "../../src/modules/kyc/providers/stripe-identity";
 
 describe("the provider adapters' shared plumbing", () => {
@@ -30,5 +31,39 @@ describe("the provider adapters' shared plumbing", () => {
     expect(describeErrorObject({ error: { type: "invalid_request_error", message: "No such session", param: "session" } })).toBe("invalid_request_error: No such session (session)");
     expect(describeErrorObject({ description: "Sumsub's shape" })).toBeUndefined();
     expect(describeErrorObject(null)).toBeUndefined();
+  });
+
+  describe("ProviderHttp: one mapping of answers for every adapter", () => {
+    /** An adapter's plumbing whose fetch answers `status` with `body` (and `headers`). */
+    const answering = (status: number, body: string, headers: Record<string, string> = {}, options: ConstructorParameters<typeof ProviderHttp>[1] = {}) =>
+      new ProviderHttp("Acme", { ...options, fetch: async () => new Response(body, { status, headers }) });
+    const get = (http: ProviderHttp, redact?: string[]) => http.json("getThing", { method: "GET", url: "http://acme.invalid/thing", headers: {}, signal: AbortSignal.timeout(15_000), redact });
+    const failure = (call: Promise<unknown>) => call.then(() => null, (error: unknown) => error as Error);
+
+    it("408, 429, 5xx and the provider's own transient statuses are unavailable, with the Retry-After asked for", async () => {
+      for (const [status, retryAfter] of [[408, null], [429, 7], [500, null], [503, 2]] as const) {
+        const error = await failure(get(answering(status, "{}", retryAfter === null ? {} : { "retry-after": String(retryAfter) })));
+        expect(error).toBeInstanceOf(ProviderUnavailableError);
+        expect((error as ProviderUnavailableError).retryAfterSeconds).toBe(retryAfter);
+      }
+      expect(await failure(get(answering(409, "{}")))).toBeInstanceOf(ProviderRefusedError);
+      expect(await failure(get(answering(409, "{}", {}, { alsoTransient: [409] })))).toBeInstanceOf(ProviderUnavailableError);
+    });
+
+    it("a refusal names the provider, the call, the status and the provider's reason, without the credentials or what was sent", async () => {
+      const body = JSON.stringify({ error: { type: "invalid_request_error", message: `key sk_live_secret is not allowed for alice@example.com ${"!".repeat(600)}` } });
+      const error = await failure(get(answering(403, body, {}, { redact: ["sk_live_secret"] }), ["alice@example.com"]));
+      expect(error).toBeInstanceOf(ProviderRefusedError);
+      expect(error).not.toBeInstanceOf(ProviderUnavailableError);
+      expect((error as ProviderRefusedError).status).toBe(403);
+      expect(error?.message).toMatch(/^Acme getThing refused: HTTP 403 invalid_request_error: key \[redacted\] is not allowed for \[redacted\] !+$/);
+      expect(error?.message.length).toBeLessThan(600);
+      expect((await failure(get(answering(404, "<html>not found</html>"))))?.message).toBe("Acme getThing refused: HTTP 404");
+    });
+
+    it("an answer is its JSON body; a 2xx without one is an error naming the call", async () => {
+      await expect(get(answering(200, '{"id":"x1"}'))).resolves.toEqual({ id: "x1" });
+      await expect(get(answering(200, ""))).rejects.toThrow("Acme getThing answered HTTP 200 without a JSON body");
+    });
   });
 });

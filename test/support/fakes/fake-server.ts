@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 
 export interface FakeRequest {
   method: string;
+  /** The request target as sent, path and query unnormalised (what a request signature covers). */
+  target: string;
   path: string;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
@@ -17,7 +19,7 @@ export interface FakeReply {
   headers?: Record<string, string>;
 }
 
-export type FailureStatus = 429 | 500 | 503;
+export type FailureStatus = 408 | 429 | 500 | 503;
 
 export interface FakeServerOptions {
   handle(request: FakeRequest): FakeReply | Promise<FakeReply>;
@@ -59,8 +61,12 @@ export async function startFakeServer(options: FakeServerOptions) {
   const requests: FakeRequest[] = [];
   let hanging = false;
   const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://fake");
-    const request: FakeRequest = { method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers, body: await readBody(req) };
+    const target = req.url ?? "/";
+    const url = new URL(target, "http://fake");
+    const body = await readBody(req).catch(() => null);
+    // The client went away midway: nobody to answer.
+    if (!body) return;
+    const request: FakeRequest = { method: req.method ?? "GET", target, path: url.pathname, query: url.searchParams, headers: req.headers, body };
     requests.push(request);
     if (hanging) return; // held until close() drops the connection
     const failure = failures.shift();
@@ -97,6 +103,22 @@ export async function startFakeServer(options: FakeServerOptions) {
 }
 
 export type FakeServer = Awaited<ReturnType<typeof startFakeServer>>;
+
+/** A provider fake's server with its webhook sender, and the timers it set for itself cleared when it closes. */
+export async function startProviderFake({ webhooks, timers, ...options }: FakeServerOptions & { webhooks: WebhookSender; timers: FakeTimers }) {
+  const server = await startFakeServer(options);
+  return {
+    ...server,
+    webhooks,
+    setWebhookUrl(url: string | undefined): void {
+      webhooks.url = url;
+    },
+    async close(): Promise<void> {
+      timers.clear();
+      await server.close();
+    },
+  };
+}
 
 /** A multipart/form-data body, read the way a server reads it (undici's parser). */
 export interface Multipart {
@@ -222,9 +244,14 @@ export class FakeTimers {
   }
 }
 
+export interface ReceivedWebhook {
+  body: Buffer;
+  headers: IncomingHttpHeaders;
+}
+
 /** A local webhook endpoint: keeps each POST's raw bytes and headers, answers 200. */
 export async function startWebhookReceiver() {
-  const received: { body: Buffer; headers: IncomingHttpHeaders }[] = [];
+  const received: ReceivedWebhook[] = [];
   const server = createServer(async (req, res) => {
     received.push({ body: await readBody(req), headers: req.headers });
     res.writeHead(200).end();
@@ -234,5 +261,26 @@ export async function startWebhookReceiver() {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks`,
     received,
     close: () => closeServer(server),
+  };
+}
+
+/** A webhook receiver for each test of the file: opened (empty) before it, closed after it. */
+export function webhookReceiverPerTest(): { readonly url: string; readonly received: ReceivedWebhook[] } {
+  let current: Awaited<ReturnType<typeof startWebhookReceiver>> | undefined;
+  beforeEach(async () => {
+    current = await startWebhookReceiver();
+  });
+  afterEach(() => current?.close());
+  const open = () => {
+    if (!current) throw new Error("the webhook receiver is open only while a test runs");
+    return current;
+  };
+  return {
+    get url() {
+      return open().url;
+    },
+    get received() {
+      return open().received;
+    },
   };
 }

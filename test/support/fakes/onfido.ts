@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from "node:crypto";
-import { FakeTimers, readMultipart, startFakeServer, WebhookSender, type FailureStatus, type FakeReply, type FakeRequest, type Multipart, type WebhookOptions } from "./fake-server";
+import { FakeTimers, readMultipart, startProviderFake, WebhookSender, type FailureStatus, type FakeReply, type FakeRequest, type Multipart, type WebhookOptions } from "./fake-server";
 
 /** What the fake stores of an upload: Onfido's document or live photo object, and the bytes. */
 export interface OnfidoUpload {
@@ -277,24 +277,19 @@ export async function startFakeOnfido(options: FakeOnfidoOptions) {
     return error(404, "resource_not_found", `No route ${route}`);
   }
 
-  const server = await startFakeServer({
+  const server = await startProviderFake({
     handle,
+    webhooks,
+    timers,
     errorBody: (status: FailureStatus) => (status === 429 ? { error: { type: "rate_limit", message: "Rate limit exceeded. Please try again later." } } : { error: { type: "internal_server_error", message: "An internal error occurred" } }),
   });
+
   return {
     ...server,
     url: `${server.url}${API}`,
     state: { applicants, documents, livePhotos, checks, reports },
-    webhooks,
-    setWebhookUrl(url: string | undefined): void {
-      webhooks.url = url;
-    },
     completeCheck,
     withdrawCheck,
-    async close(): Promise<void> {
-      timers.clear();
-      await server.close();
-    },
   };
 }
 

@@ -33,10 +33,12 @@ export function describeOutages(provider: string, harness: () => OutageHarness):
       await expect(call(generous())).resolves.toBeDefined();
     });
 
-    it("500 and 503 (with or without Retry-After)", async () => {
+    it("408, 500 and 503 (with or without Retry-After)", async () => {
       const { fake, call } = harness();
+      fake.failNext(1, 408);
       fake.failNext(1, 500);
       fake.failNext(1, 503, 2);
+      expect((await unavailable(call(generous()))).message).toMatch(new RegExp(`^${provider} \\w+ unavailable: HTTP 408$`));
       expect((await unavailable(call(generous()))).retryAfterSeconds).toBeNull();
       expect((await unavailable(call(generous()))).retryAfterSeconds).toBe(2);
       await expect(call(generous())).resolves.toBeDefined();

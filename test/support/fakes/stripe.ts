@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { FakeTimers, readMultipart, startFakeServer, WebhookSender, type FailureStatus, type FakeReply, type FakeRequest, type WebhookOptions } from "./fake-server";
+import { FakeTimers, readMultipart, startProviderFake, WebhookSender, type FailureStatus, type FakeReply, type FakeRequest, type WebhookOptions } from "./fake-server";
 
 /** A VerificationSession as Stripe answers it (stripe-node's `Stripe.Identity.VerificationSession`). */
 export interface StripeSession {
@@ -273,26 +273,21 @@ export async function startFakeStripe(options: FakeStripeOptions) {
     return stripeError(404, "invalid_request_error", `Unrecognized request URL (${request.method}: ${request.path}).`);
   }
 
-  const server = await startFakeServer({
+  const server = await startProviderFake({
     handle,
+    webhooks,
+    timers,
     errorBody: (status: FailureStatus) =>
       status === 429
         ? { error: { type: "invalid_request_error", code: "rate_limit", message: "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits." } }
         : { error: { type: "api_error", message: "An unknown error occurred" } },
   });
+
   return {
     ...server,
     state: { sessions, files, events, idempotency },
-    webhooks,
-    setWebhookUrl(url: string | undefined): void {
-      webhooks.url = url;
-    },
     submitSession,
     decide,
-    async close(): Promise<void> {
-      timers.clear();
-      await server.close();
-    },
   };
 }
 

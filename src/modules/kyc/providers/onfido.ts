@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { systemClock, type Clock } from "../../../platform/clock";
 import type { DocumentType } from "../kyc.model";
 import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
-import { hmacSha256Hex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "./provider-http";
+import { hmacHex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "./provider-http";
 
 export interface OnfidoOptions {
   /** With the API version, e.g. `https://api.eu.onfido.com/v3.6` (the region is in the host). */
@@ -58,12 +58,13 @@ interface WebhookBody {
  */
 export class OnfidoProvider implements KycProvider {
   readonly name = "ONFIDO";
-  private readonly http = new ProviderHttp("Onfido");
+  private readonly http: ProviderHttp;
   private readonly baseUrl: string;
   private readonly reportNames: string[];
   private readonly clock: Clock;
 
   constructor(private readonly options: OnfidoOptions) {
+    this.http = new ProviderHttp("Onfido", { redact: [options.apiToken] });
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.reportNames = options.reportNames ?? DEFAULT_REPORTS;
     this.clock = options.clock ?? systemClock;
@@ -126,7 +127,7 @@ export class OnfidoProvider implements KycProvider {
   parseWebhook(rawBody: Buffer, headers: IncomingHttpHeaders, now: number): WebhookNotice | null {
     const signature = singleHeader(headers, "x-sha2-signature");
     if (!signature) throw new WebhookSignatureError("Onfido webhook without an X-SHA2-Signature header");
-    if (!timingSafeEqualHex(signature, hmacSha256Hex(this.options.webhookToken, rawBody))) throw new WebhookSignatureError("Onfido webhook X-SHA2-Signature does not match the body");
+    if (!timingSafeEqualHex(signature, hmacHex("sha256", this.options.webhookToken, rawBody))) throw new WebhookSignatureError("Onfido webhook X-SHA2-Signature does not match the body");
     const { payload } = parseWebhookBody<WebhookBody>("Onfido", rawBody);
     const object = payload?.object;
     if (payload?.resource_type !== "check" || typeof object?.id !== "string") return null;

@@ -1,4 +1,8 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+/**
+ * The HTTP plumbing every provider adapter shares: one mapping of failures, one refusal, one
+ * Retry-After parser, one HMAC, one constant-time compare, one multipart body, one webhook reader.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { ProviderUnavailableError } from "./provider";
 
@@ -7,9 +11,28 @@ export interface ProviderRequest {
   method: "GET" | "POST";
   url: string;
   headers: Record<string, string>;
-  /** JSON or form text, or multipart FormData (fetch writes its boundary into the content type). */
-  body?: string | FormData;
+  /**
+   * JSON or form text; bytes, for a body signed over exactly what is sent (`multipartBody`); or
+   * FormData (fetch writes its boundary into the content type).
+   */
+  body?: string | Buffer | FormData;
   signal: AbortSignal;
+  /** What this request sends that the provider may echo in a refusal (an email, ...): blanked out of the error. */
+  redact?: string[];
+}
+
+/**
+ * A provider refusing a request (a 4xx it does not mean as "not now"): the same request again
+ * would be refused again, so it is not retried. `status` lets an adapter tell a refusal that
+ * means "done already" (a 409 for a retried create) from the others.
+ */
+export class ProviderRefusedError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Reads the provider's reason out of an error body, or undefined when it gives none. */
@@ -28,53 +51,82 @@ export const describeErrorObject: ErrorDescriber = (body) => {
   return described === "" ? undefined : described;
 };
 
+export interface ProviderHttpOptions {
+  /** Reads the provider's reason out of its error body; `describeErrorObject` unless told. */
+  describeError?: ErrorDescriber;
+  /** 4xx statuses that mean "try again" for this provider (Stripe's 409: the same idempotency key is in flight). */
+  alsoTransient?: number[];
+  /** Values never to repeat in an error, whatever the provider echoes: the adapter's credentials. */
+  redact?: string[];
+  /** A stand-in for the global fetch (tests that change a request on its way). */
+  fetch?: typeof fetch;
+}
+
+/** A provider's reason is its own words: enough to act on, not a page of them. */
+const MAX_REASON_LENGTH = 500;
+
 /**
- * The HTTP plumbing shared by the provider adapters. One rule for what is worth retrying: no
- * answer (refused connection, reset, the signal's timeout), 429 and 5xx become
- * ProviderUnavailableError (with the Retry-After seconds when given); any other non-2xx is the
- * provider refusing the request: an Error naming the provider, the call and the provider's reason.
- * Timeouts are the caller's: the resilience policy's AbortSignal.
+ * Sends provider calls. One rule for what is worth retrying: no answer (a refused or reset
+ * connection, the signal firing, even midway through the body), 408, 429 and 5xx (and the
+ * provider's `alsoTransient`) become ProviderUnavailableError, with the Retry-After seconds when
+ * given; any other non-2xx is ProviderRefusedError, naming the provider, the call and the
+ * provider's reason with every secret and echoed value blanked out. Timeouts are the caller's:
+ * the resilience policy's AbortSignal.
  */
 export class ProviderHttp {
   private readonly describeError: ErrorDescriber;
   private readonly transient: ReadonlySet<number>;
+  private readonly redact: readonly string[];
+  private readonly fetchImpl: typeof fetch;
 
   constructor(
     private readonly provider: string,
-    options: {
-      describeError?: ErrorDescriber;
-      /** 4xx statuses that mean "try again" for this provider (Stripe's 409: the same idempotency key is in flight). */
-      alsoTransient?: number[];
-    } = {},
+    options: ProviderHttpOptions = {},
   ) {
     this.describeError = options.describeError ?? describeErrorObject;
-    this.transient = new Set([429, ...(options.alsoTransient ?? [])]);
+    this.transient = new Set([408, 429, ...(options.alsoTransient ?? [])]);
+    this.redact = options.redact ?? [];
+    this.fetchImpl = options.fetch ?? fetch;
   }
 
   /** Sends `request` and answers its JSON body; `call` names the adapter method in errors. */
   async json<T>(call: string, request: ProviderRequest): Promise<T> {
     const what = `${this.provider} ${call}`;
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal: request.signal });
-      // The body is read under the same signal: a provider that sends headers and then stalls times out too.
-      text = await response.text();
-    } catch (error) {
-      throw new ProviderUnavailableError(`${what} got no answer: ${request.signal.aborted ? `aborted (${reasonOf(request.signal.reason)})` : reasonOf(error)}`);
-    }
-    if (this.transient.has(response.status) || response.status >= 500) {
-      const retryAfter = retryAfterSeconds(response.headers.get("retry-after"), Date.now());
-      throw new ProviderUnavailableError(`${what} unavailable: HTTP ${response.status}${retryAfter === null ? "" : ` (retry after ${retryAfter} s)`}`, retryAfter);
-    }
+    const response = await this.answer(what, request);
+    // Read under the same signal: a provider that sends headers and then stalls times out too.
+    const text = await response.text().catch((error: unknown) => {
+      throw noAnswer(what, error, request.signal);
+    });
     const body = parseJson(text);
-    if (!response.ok) throw new Error(`${what} refused: HTTP ${response.status}${suffix(this.describeError(body))}`);
+    if (!response.ok) throw new ProviderRefusedError(`${what} refused: HTTP ${response.status}${this.reason(body, request.redact ?? [])}`, response.status);
     if (body === undefined) throw new Error(`${what} answered HTTP ${response.status} without a JSON body`);
     return body as T;
   }
-}
 
-const suffix = (reason: string | undefined) => (reason === undefined ? "" : ` ${reason}`);
+  /** The answer, its body unread; no answer, or one that says "not now", is ProviderUnavailableError. */
+  private async answer(what: string, request: ProviderRequest): Promise<Response> {
+    const send = this.fetchImpl;
+    let response: Response;
+    try {
+      response = await send(request.url, { method: request.method, headers: request.headers, body: request.body, signal: request.signal });
+    } catch (error) {
+      throw noAnswer(what, error, request.signal);
+    }
+    if (!this.transient.has(response.status) && response.status < 500) return response;
+    // Nobody reads the body: release the connection.
+    await response.body?.cancel().catch(() => undefined);
+    const retryAfter = retryAfterSeconds(response.headers.get("retry-after"));
+    throw new ProviderUnavailableError(`${what} unavailable: HTTP ${response.status}${retryAfter === null ? "" : ` (retry after ${retryAfter} s)`}`, retryAfter);
+  }
+
+  /** " <the provider's reason>", blanked where it repeats a secret or what was sent; "" when it gives none. */
+  private reason(body: unknown, redact: string[]): string {
+    const described = this.describeError(body);
+    if (described === undefined) return "";
+    const blanked = [...this.redact, ...redact].filter(Boolean).reduce((said, secret) => said.split(secret).join("[redacted]"), described);
+    return ` ${blanked.slice(0, MAX_REASON_LENGTH)}`;
+  }
+}
 
 function parseJson(text: string): unknown {
   try {
@@ -83,6 +135,9 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+const noAnswer = (what: string, error: unknown, signal: AbortSignal) =>
+  new ProviderUnavailableError(`${what} got no answer: ${signal.aborted ? `aborted (${reasonOf(signal.reason)})` : reasonOf(error)}`);
 
 /** The most telling words of a fetch failure: undici hides the socket error (ECONNREFUSED, ...) in `cause`. */
 function reasonOf(error: unknown): string {
@@ -93,19 +148,24 @@ function reasonOf(error: unknown): string {
   return String(error);
 }
 
-/** Retry-After as seconds: a delay or an HTTP date (RFC 9110 10.2.3); null when absent or unreadable. */
-export function retryAfterSeconds(value: string | null, now: number): number | null {
+/** Retry-After as seconds: a delay or an HTTP date (RFC 9110 §10.2.3), never negative; null when absent or unreadable. */
+export function retryAfterSeconds(value: string | null, now = Date.now()): number | null {
   if (value === null || value.trim() === "") return null;
   if (/^\d+$/.test(value.trim())) return Number(value.trim());
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
-export const hmacSha256Hex = (key: string, data: Buffer | string): string => createHmac("sha256", key).update(data).digest("hex");
+/** The hex HMAC of `parts` as one message (a prefix and the raw bytes, without copying them together). */
+export function hmacHex(algorithm: string, key: string, ...parts: (Buffer | string)[]): string {
+  const hmac = createHmac(algorithm, key);
+  for (const part of parts) hmac.update(part);
+  return hmac.digest("hex");
+}
 
 /**
- * Compares two hex strings in constant time (for their length): false for anything that is not
- * even-length hex, so a truncated or junk signature never matches.
+ * Compares two hex strings in constant time (for their length), in any case: false for anything
+ * that is not even-length hex, so a truncated or junk signature never matches.
  */
 export function timingSafeEqualHex(given: string, expected: string): boolean {
   const hex = /^(?:[0-9a-f]{2})+$/i;
@@ -113,7 +173,7 @@ export function timingSafeEqualHex(given: string, expected: string): boolean {
   return timingSafeEqual(Buffer.from(given, "hex"), Buffer.from(expected, "hex"));
 }
 
-/** One header's value; a repeated header (an array) is no single value and counts as absent. */
+/** One header's value; a repeated header (an array: a proxy or an attacker added one) is no single value and counts as absent. */
 export function singleHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name.toLowerCase()];
   return typeof value === "string" ? value : undefined;
@@ -132,4 +192,32 @@ export function parseWebhookBody<T extends object>(provider: string, rawBody: Bu
     throw new Error(`${provider} webhook body is not JSON`);
   }
   return typeof body === "object" && body !== null ? (body as Partial<T>) : {};
+}
+
+export interface MultipartPart {
+  name: string;
+  content: string | Buffer;
+  /** Makes the part a file (`filename=` and its own content type). */
+  fileName?: string;
+  contentType?: string;
+}
+
+/** A header parameter quoted as browsers do for form data (HTML §4.10.21.8): no way out of the quotes. */
+const quoted = (value: string) => `"${value.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A")}"`;
+
+/**
+ * A `multipart/form-data` body as bytes (RFC 7578), so a request can be signed over exactly what
+ * is sent. The boundary is random: no document can contain it by chance or by design.
+ */
+export function multipartBody(parts: MultipartPart[]): { body: Buffer; contentType: string } {
+  const boundary = `----identity-${randomBytes(16).toString("hex")}`;
+  const chunks: Buffer[] = [];
+  for (const part of parts) {
+    if (/[\r\n]/.test(part.contentType ?? "")) throw new Error(`multipart part ${part.name}: a content type cannot hold a line break`);
+    const disposition = `form-data; name=${quoted(part.name)}${part.fileName === undefined ? "" : `; filename=${quoted(part.fileName)}`}`;
+    const type = part.contentType === undefined ? "" : `Content-Type: ${part.contentType}\r\n`;
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`), Buffer.from(part.content), Buffer.from("\r\n"));
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { systemClock, type Clock } from "../../../platform/clock";
 import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
-import { hmacSha256Hex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "./provider-http";
+import { hmacHex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "./provider-http";
 
 export interface StripeIdentityOptions {
   /** `https://api.stripe.com`. */
@@ -58,13 +58,14 @@ export function formEncode(fields: FormFields): string {
  */
 export class StripeIdentityProvider implements KycProvider {
   readonly name = "STRIPE_IDENTITY";
-  // 409: a request under the same idempotency key is still in flight (stripe-node retries it too).
-  private readonly http = new ProviderHttp("Stripe Identity", { alsoTransient: [409] });
+  private readonly http: ProviderHttp;
   private readonly apiBaseUrl: string;
   private readonly filesBaseUrl: string;
   private readonly clock: Clock;
 
   constructor(private readonly options: StripeIdentityOptions) {
+    // 409: a request under the same idempotency key is still in flight (stripe-node retries it too).
+    this.http = new ProviderHttp("Stripe Identity", { alsoTransient: [409], redact: [options.secretKey] });
     this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/, "");
     this.filesBaseUrl = (options.filesBaseUrl ?? (new URL(options.apiBaseUrl).hostname === "api.stripe.com" ? "https://files.stripe.com" : options.apiBaseUrl)).replace(/\/+$/, "");
     this.clock = options.clock ?? systemClock;
@@ -127,7 +128,7 @@ export class StripeIdentityProvider implements KycProvider {
   parseWebhook(rawBody: Buffer, headers: IncomingHttpHeaders, now: number): WebhookNotice | null {
     const { t, signatures } = parseSignatureHeader(singleHeader(headers, "stripe-signature"));
     // Signed as sent: `t` as written in the header, then the raw bytes.
-    const expected = hmacSha256Hex(this.options.webhookSecret, Buffer.concat([Buffer.from(`${t}.`), rawBody]));
+    const expected = hmacHex("sha256", this.options.webhookSecret, `${t}.`, rawBody);
     // Every candidate is compared, so the time taken does not say which one matched.
     const matches = signatures.map((signature) => timingSafeEqualHex(signature, expected));
     if (!matches.includes(true)) throw new WebhookSignatureError("Stripe webhook: no v1 signature in Stripe-Signature matches the body");

@@ -1,8 +1,8 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { DocumentType, KycLevel } from "../kyc.model";
-import { multipartBody, ProviderRefusedError, providerFetch, readProviderJson, timingSafeEqualHex } from "./http";
 import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
+import { hmacHex, multipartBody, parseWebhookBody, ProviderHttp, ProviderRefusedError, singleHeader, timingSafeEqualHex } from "./provider-http";
 
 export interface SumsubOptions {
   /** `https://api.sumsub.com` (sandbox and production differ by token, not by host). */
@@ -19,8 +19,6 @@ export interface SumsubOptions {
   fetch?: typeof fetch;
   now?: () => number;
 }
-
-const PROVIDER = "Sumsub";
 
 const ID_DOC_TYPES: Record<DocumentType, string> = {
   PASSPORT: "PASSPORT",
@@ -78,10 +76,11 @@ function sumsubTime(value: unknown): number | null {
 }
 
 /** Sumsub's error body is `{description, code, correlationId}`; the correlation id is what its support asks for. */
-function describeError(body: unknown): string {
+function describeError(body: unknown): string | undefined {
   const { description, correlationId } = (body ?? {}) as { description?: unknown; correlationId?: unknown };
-  const said = typeof description === "string" && description !== "" ? description : "no description";
-  return typeof correlationId === "string" ? `${said} (correlationId ${correlationId})` : said;
+  const said = typeof description === "string" && description !== "" ? description : undefined;
+  const id = typeof correlationId === "string" ? `(correlationId ${correlationId})` : undefined;
+  return said && id ? `${said} ${id}` : (said ?? id);
 }
 
 const inReview = (occurredAt: number): ProviderVerdict => ({ status: "IN_REVIEW", reason: null, occurredAt, risk: null });
@@ -97,12 +96,6 @@ function decision(result: ReviewResult | undefined, occurredAt: number): Provide
   return { status: result?.reviewRejectType === "RETRY" ? "RESUBMISSION_REQUIRED" : "REJECTED", reason, occurredAt, risk };
 }
 
-/** A header given once; a repeated one is as good as absent (a proxy or an attacker added it). */
-function single(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return typeof value === "string" ? value : undefined;
-}
-
 /**
  * Sumsub over its REST API (docs.sumsub.com/reference). Every request is signed with the app
  * token's secret; the applicant carries the review (no separate check), and webhooks are signed
@@ -111,9 +104,11 @@ function single(headers: IncomingHttpHeaders, name: string): string | undefined 
 export class SumsubProvider implements KycProvider {
   readonly name = "SUMSUB" as const;
   private readonly now: () => number;
+  private readonly http: ProviderHttp;
 
   constructor(private readonly options: SumsubOptions) {
     this.now = options.now ?? Date.now;
+    this.http = new ProviderHttp("Sumsub", { describeError, redact: [options.appToken], fetch: options.fetch });
   }
 
   /** Idempotent by our verification id (Sumsub's externalUserId): a second create answers the applicant the first made. */
@@ -174,12 +169,7 @@ export class SumsubProvider implements KycProvider {
    */
   parseWebhook(rawBody: Buffer, headers: IncomingHttpHeaders, now: number): WebhookNotice | null {
     this.verifyDigest(rawBody, headers);
-    let payload: WebhookPayload;
-    try {
-      payload = JSON.parse(rawBody.toString("utf8")) as WebhookPayload;
-    } catch {
-      throw new Error("Sumsub webhook: the signed body is not JSON");
-    }
+    const payload = parseWebhookBody<WebhookPayload>("Sumsub", rawBody);
     const { applicantId, type } = payload;
     if (typeof applicantId !== "string" || typeof type !== "string") return null;
     const occurredAt = sumsubTime(payload.createdAtMs) ?? sumsubTime(payload.createdAt) ?? now;
@@ -193,13 +183,12 @@ export class SumsubProvider implements KycProvider {
   }
 
   private verifyDigest(rawBody: Buffer, headers: IncomingHttpHeaders): void {
-    const algorithmName = single(headers, "x-payload-digest-alg") ?? "HMAC_SHA256_HEX";
+    const algorithmName = singleHeader(headers, "x-payload-digest-alg") ?? "HMAC_SHA256_HEX";
     const algorithm = Object.hasOwn(DIGEST_ALGORITHMS, algorithmName) ? DIGEST_ALGORITHMS[algorithmName] : undefined;
     if (!algorithm) throw new WebhookSignatureError(`Sumsub webhook: unsupported X-Payload-Digest-Alg ${JSON.stringify(algorithmName.slice(0, 40))}`);
-    const given = single(headers, "x-payload-digest");
+    const given = singleHeader(headers, "x-payload-digest");
     if (!given) throw new WebhookSignatureError("Sumsub webhook: no X-Payload-Digest");
-    const expected = createHmac(algorithm, this.options.webhookSecret).update(rawBody).digest("hex");
-    if (!timingSafeEqualHex(given, expected)) throw new WebhookSignatureError("Sumsub webhook: X-Payload-Digest does not match the body");
+    if (!timingSafeEqualHex(given, hmacHex(algorithm, this.options.webhookSecret, rawBody))) throw new WebhookSignatureError("Sumsub webhook: X-Payload-Digest does not match the body");
   }
 
   private reviewStatus(ref: ProviderRef, call: string, signal: AbortSignal): Promise<ReviewStatus> {
@@ -214,16 +203,12 @@ export class SumsubProvider implements KycProvider {
    * One signed request: `X-App-Access-Sig` is the hex HMAC-SHA256 of ts + METHOD + path with
    * query + the body's exact bytes (docs.sumsub.com/reference/authentication).
    */
-  private async call<T>(call: string, method: "GET" | "POST", path: string, signal: AbortSignal, body?: { bytes: Buffer; contentType: string }, redact: string[] = []): Promise<T> {
+  private async call<T>(call: string, method: "GET" | "POST", path: string, signal: AbortSignal, body?: { bytes: Buffer; contentType: string }, redact?: string[]): Promise<T> {
     const url = new URL(`${this.options.baseUrl.replace(/\/+$/, "")}${path}`);
     const ts = String(Math.floor(this.now() / 1000));
-    const signature = createHmac("sha256", this.options.secretKey)
-      .update(`${ts}${method}${url.pathname}${url.search}`)
-      .update(body?.bytes ?? Buffer.alloc(0))
-      .digest("hex");
+    const signature = hmacHex("sha256", this.options.secretKey, `${ts}${method}${url.pathname}${url.search}`, body?.bytes ?? "");
     const headers: Record<string, string> = { accept: "application/json", "x-app-token": this.options.appToken, "x-app-access-ts": ts, "x-app-access-sig": signature };
     if (body) headers["content-type"] = body.contentType;
-    const response = await providerFetch(PROVIDER, call, url, { method, headers, body: body?.bytes }, signal, this.options.fetch);
-    return readProviderJson<T>(PROVIDER, call, response, signal, describeError, redact);
+    return this.http.json<T>(call, { method, url: url.href, headers, body: body?.bytes, signal, redact });
   }
 }
