@@ -205,7 +205,7 @@ export async function schemaFiles(): Promise<{ subgraph: string; api: string }> 
     unitOfWork: offline("the unit of work"),
     rateLimits: offline("rate limits"),
     clock: systemClock,
-    background: new BackgroundTasks(offline("the logger")),
+    background: offline("background tasks"),
     logger: offline("the logger"),
     config: loadConfig({}),
     handlers: new EventHandlers(),

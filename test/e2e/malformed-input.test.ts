@@ -101,7 +101,7 @@ it("malformed input: Apollo's persisted-query refusals answer 400 BAD_REQUEST wi
 
 it("malformed input: a subscription over HTTP answers 400 BAD_REQUEST pointing at the WebSocket transport", async () => {
   const unexpected = await unexpectedErrorsDuring(h.t, async () => {
-    for (const query of ["subscription { __typename }", "subscription Changes { me { id } }"]) {
+    for (const query of ["subscription { verificationStatusChanged { status } }", "subscription Changes { verificationStatusChanged { verificationId } }"]) {
       const res = await post({ query });
       expect(res.status).toBe(400);
       expect(res.body.errors).toEqual([{ message: "Subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP", extensions: { code: "BAD_REQUEST", requestId: expect.any(String) } }]);

@@ -80,3 +80,5 @@ CREATE TABLE "kyc_sandbox_applicants" (
     CONSTRAINT "kyc_sandbox_applicants_pkey" PRIMARY KEY ("applicant_id")
 );
 CREATE UNIQUE INDEX "kyc_sandbox_applicants_verification_id_key" ON "kyc_sandbox_applicants"("verification_id");
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON "kyc_verifications", "kyc_documents", "kyc_document_keys", "kyc_webhook_deliveries", "kyc_sandbox_applicants" TO "identity_app";

@@ -88,7 +88,7 @@ export function kycModule(kernel: Kernel, deps: KycDeps): Module<KycApi> {
   jobs.define("kyc.poll", (data) => service.poll(String(data.verificationId), Number(data.attempt), Number(data.round)));
   jobs.define(WEBHOOK_JOB, (data) => processDelivery(kernel.prisma, service)({ provider: String(data.provider), deliveryId: String(data.deliveryId) }));
   jobs.define("kyc.escalate", async () => void (await service.escalateOverdue()));
-  kernel.background.run("schedule the KYC escalation sweep", () => jobs.every("kyc.escalate", Math.min(60_000, config.KYC_REVIEW_TIMEOUT_S * 500)));
+  jobs.every("kyc.escalate", Math.min(60_000, config.KYC_REVIEW_TIMEOUT_S * 500));
   // Committed events drive the rest: a submission asks the provider (a job), a status change reaches
   // the subscribers on every instance and the authorization module's principal.kycStatus.
   kernel.handlers.on("kyc.submitted", "kyc-check", async (event) => {

@@ -22,8 +22,8 @@ export interface Jobs {
   /** Registers the handler of `name`; before `start`. */
   define(name: string, handler: JobHandler): void;
   enqueue(name: string, data: JobData, options?: JobOptions): Promise<void>;
-  /** Runs `name` (with no data) every `intervalMs`, once across instances. */
-  every(name: string, intervalMs: number): Promise<void>;
+  /** Runs `name` (with no data) every `intervalMs` once started, once across instances; before `start`. */
+  every(name: string, intervalMs: number): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -39,12 +39,18 @@ export interface JobsOptions {
 
 abstract class JobRegistry {
   protected readonly handlers = new Map<string, JobHandler>();
+  protected readonly schedules = new Map<string, number>();
 
   constructor(protected readonly options: JobsOptions) {}
 
   define(name: string, handler: JobHandler): void {
     if (this.handlers.has(name)) throw new Error(`job ${name} is defined twice`);
     this.handlers.set(name, handler);
+  }
+
+  every(name: string, intervalMs: number): void {
+    this.handlerOf(name);
+    this.schedules.set(name, intervalMs);
   }
 
   protected handlerOf(name: string): JobHandler {
@@ -66,9 +72,10 @@ export class BullJobs extends JobRegistry implements Jobs {
   private readonly queue: Queue;
   private worker: Worker | null = null;
   private workerConnection: Redis | null = null;
+  private started = false;
 
   constructor(
-    connection: Redis,
+    private readonly connection: Redis,
     private readonly redisUrl: string,
     private readonly prefix: string,
     private readonly runsWorker: boolean,
@@ -80,6 +87,8 @@ export class BullJobs extends JobRegistry implements Jobs {
       prefix,
       defaultJobOptions: { attempts: options.attempts, backoff: { type: "exponential", delay: options.backoffMs }, removeOnComplete: true, removeOnFail: { age: 7 * 86_400 } },
     });
+    // Redis being down is reported by the connection's owner (readiness, the log); BullMQ would print it.
+    this.queue.on("error", () => undefined);
   }
 
   async enqueue(name: string, data: JobData, options: JobOptions = {}): Promise<void> {
@@ -87,13 +96,19 @@ export class BullJobs extends JobRegistry implements Jobs {
     await this.queue.add(name, data, { ...(options.jobId ? { jobId: options.jobId } : {}), ...(options.delayMs ? { delay: options.delayMs } : {}) });
   }
 
-  async every(name: string, intervalMs: number): Promise<void> {
-    this.handlerOf(name);
-    await this.queue.upsertJobScheduler(name, { every: intervalMs }, { name, data: {} });
+  async start(): Promise<void> {
+    if (!this.runsWorker || this.started) return;
+    this.started = true;
+    // Once Redis answers: BullMQ's worker cannot be closed while it waits for a first connection.
+    if (this.connection.status === "ready") this.begin();
+    else this.connection.once("ready", this.begin);
   }
 
-  async start(): Promise<void> {
-    if (!this.runsWorker || this.worker) return;
+  private readonly begin = (): void => {
+    if (this.stopping || this.worker) return;
+    for (const [name, every] of this.schedules) {
+      this.queue.upsertJobScheduler(name, { every }, { name, data: {} }).catch((error: Error) => this.options.logger.warn({ err: { message: error.message }, job: name }, "could not schedule a repeating job"));
+    }
     // Blocking commands: a connection of its own, without a command timeout.
     this.workerConnection = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
     this.worker = new Worker(JOBS_QUEUE, (job: Job<JobData>) => this.handlerOf(job.name)(job.data), {
@@ -106,13 +121,14 @@ export class BullJobs extends JobRegistry implements Jobs {
       else this.options.logger.warn({ err: { message: error.message }, job: job?.name }, "job failed; retried later");
     });
     this.worker.on("error", (error) => this.options.logger.warn({ err: { message: error.message } }, "job worker error"));
-  }
+  };
 
   private stopping: Promise<void> | null = null;
 
   /** Lets running jobs finish; idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.connection.off("ready", this.begin);
       await this.worker?.close();
       this.workerConnection?.disconnect();
       await this.queue.close();
@@ -137,15 +153,13 @@ export class LocalJobs extends JobRegistry implements Jobs {
     this.schedule(id, name, data, options.delayMs ?? 0, 1);
   }
 
-  async every(name: string, intervalMs: number): Promise<void> {
-    this.handlerOf(name);
-    const timer = setInterval(() => void this.enqueue(name, {}, { jobId: `every:${name}` }), intervalMs);
-    timer.unref();
-    this.intervals.push(timer);
-  }
-
   async start(): Promise<void> {
     this.started = true;
+    for (const [name, every] of this.schedules) {
+      const timer = setInterval(() => void this.enqueue(name, {}, { jobId: `every:${name}` }), every);
+      timer.unref();
+      this.intervals.push(timer);
+    }
   }
 
   async stop(): Promise<void> {
