@@ -143,6 +143,23 @@ describe("KYC with the sandbox provider, watched live over graphql-ws", () => {
     await c.dispose();
   });
 
+  it("a watcher whose kyc:review is taken away gets the next event refused (checked per event, SECURITY 52)", async () => {
+    const user = await h.signedIn();
+    const reviewer = await h.withRole("compliance");
+    const c = await socketOf(reviewer);
+    const changes = watch(c, CHANGES_OF, { userId: user.user.id });
+    await settle();
+    const id = await startedAndUploaded(user);
+    await h.gql(SUBMIT, { id }, user.headers);
+    const [inReview] = await changes.received(1);
+    expect(inReview?.data).toMatchObject({ verificationStatusChanged: { status: "IN_REVIEW" } });
+    await h.t.app.modules.authz.api.changeRole(reviewer.user.id, "compliance", "remove");
+    const [, refused] = await changes.received(2);
+    expect(refused?.data).toBeNull();
+    expect(refused?.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    await c.dispose();
+  });
+
   it("reviewing needs kyc:review; a reviewer may not decide their own verification", async () => {
     const user = await h.signedIn();
     const id = await startedAndUploaded(user);
