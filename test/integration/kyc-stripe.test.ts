@@ -61,8 +61,8 @@ describe("the Stripe Identity adapter against the fake", () => {
     const [created, processing, verified] = received();
     expect(created).toBeNull(); // says nothing of a decision
     const events = fake.state.events;
-    expect(processing).toEqual({ deliveryId: events[1]?.id, ref: { applicantId: ref.applicantId }, occurredAt: (events[1]?.created as number) * 1000, verdict: expect.objectContaining({ status: "IN_REVIEW" }) });
-    expect(verified).toEqual({ deliveryId: events[2]?.id, ref: { applicantId: ref.applicantId }, occurredAt: (events[2]?.created as number) * 1000, verdict: expect.objectContaining({ status: "APPROVED" }) });
+    expect(processing).toEqual({ deliveryId: events[1]?.id, ref: { applicantId: ref.applicantId }, occurredAt: (events[1]?.created as number) * 1000 + 999, verdict: expect.objectContaining({ status: "IN_REVIEW" }) });
+    expect(verified).toEqual({ deliveryId: events[2]?.id, ref: { applicantId: ref.applicantId }, occurredAt: (events[2]?.created as number) * 1000 + 999, verdict: expect.objectContaining({ status: "APPROVED" }) });
     // The oracle: stripe-node's verifier accepts what the fake signed.
     for (const r of receiver.received) expect(oracle.webhooks.constructEvent(r.body, String(r.headers["stripe-signature"]), WEBHOOK_SECRET).id).toEqual(expect.stringMatching(/^evt_/));
   });
@@ -152,7 +152,8 @@ describe("Stripe webhook signatures (stripe-node as the oracle)", () => {
   const parse = (payload: string, signature: string | undefined, now = Date.now()) => () => stripe.parseWebhook(Buffer.from(payload), signature === undefined ? {} : { "stripe-signature": signature }, now);
 
   it("accepts what generateTestHeaderString signs, and reads the event", () => {
-    expect(parse(event(), header(event()))()).toEqual({ deliveryId: "evt_1", ref: { applicantId: "vs_1" }, occurredAt: 1_800_000_000_000, verdict: { status: "APPROVED", reason: null, occurredAt: 1_800_000_000_000, risk: null } });
+    // `created` is whole seconds: the event is stamped with the last millisecond of its second.
+    expect(parse(event(), header(event()))()).toEqual({ deliveryId: "evt_1", ref: { applicantId: "vs_1" }, occurredAt: 1_800_000_000_999, verdict: { status: "APPROVED", reason: null, occurredAt: 1_800_000_000_999, risk: null } });
     // Events that say nothing of a decision.
     for (const type of ["identity.verification_session.created", "identity.verification_session.redacted", "payment_intent.succeeded"]) expect(parse(event(type), header(event(type)))()).toBeNull();
   });

@@ -93,13 +93,15 @@ export interface HarnessOptions {
 /**
  * Registers beforeAll/afterAll for one app of this test file (on its own database cloned from the
  * migrated template, its own Redis and queue prefixes) started with `TEST_ENV` and `env` over it.
+ * `env` may be a function, called as the app starts: for values an earlier beforeAll makes (the
+ * URL of a fake the app calls).
  */
-export function useApp(env: Record<string, string> = {}, options: HarnessOptions = {}): Harness {
+export function useApp(env: Record<string, string> | (() => Record<string, string>) = {}, options: HarnessOptions = {}): Harness {
   const clock = options.clock ?? movableClock();
   const prefix = `test-${uniqueSuffix()}`;
   const h = { clock } as Harness;
   beforeAll(async () => {
-    h.t = await startTestApp({ ...TEST_ENV, QUEUE_PREFIX: prefix, ...env }, clock, { listen: options.http ?? true });
+    h.t = await startTestApp({ ...TEST_ENV, QUEUE_PREFIX: prefix, ...(typeof env === "function" ? env() : env) }, clock, { listen: options.http ?? true });
     h.prisma = h.t.app.platform.database.prisma;
     h.services = h.t.app.modules.accounts.api;
     h.queues = new QueueReader(h.t.app.config.QUEUE_PREFIX);

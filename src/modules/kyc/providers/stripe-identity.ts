@@ -136,7 +136,11 @@ export class StripeIdentityProvider implements KycProvider {
     const event = parseWebhookBody<StripeEvent>("Stripe", rawBody);
     const session = event.data?.object;
     if (typeof event.type !== "string" || !SESSION_EVENTS.has(event.type) || typeof event.id !== "string" || typeof event.created !== "number" || typeof session?.id !== "string") return null;
-    const occurredAt = event.created * 1000;
+    // `created` is in whole seconds: the event happened during that second, so it is stamped
+    // with the second's last millisecond. Stamped with its first, a decision made in the same
+    // second as news stamped to the millisecond (the submission, a poll's read) would read as
+    // older than that news and be dropped until the next poll.
+    const occurredAt = event.created * 1000 + 999;
     return { deliveryId: event.id, ref: { applicantId: session.id }, occurredAt, verdict: verdictOf(session, occurredAt) };
   }
 
