@@ -8,6 +8,7 @@ import { clientsDeclarations } from "./clients/clients.declarations";
 import { kycDeclarations } from "./kyc/kyc.declarations";
 import { mfaDeclarations } from "./mfa/mfa.declarations";
 import { sessionsDeclarations } from "./sessions/sessions.declarations";
+import { tradingAccountsDeclarations } from "./trading-accounts/trading-accounts.declarations";
 
 /** Every owner's declarations, one line each (a module without any is not listed). */
 const owners = {
@@ -19,6 +20,7 @@ const owners = {
   admin: adminDeclarations,
   clients: clientsDeclarations,
   kyc: kycDeclarations,
+  "trading-accounts": tradingAccountsDeclarations,
 } as const;
 
 /** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */

@@ -1,7 +1,7 @@
 /** The error family every layer throws; src/graphql/errors.ts maps it to what a caller sees. */
 
 /** The `extensions.code` values callers rely on (the shared contract README). */
-export type ErrorCode = "UNAUTHENTICATED" | "FORBIDDEN" | "BAD_USER_INPUT" | "NOT_FOUND" | "RATE_LIMITED" | "INTERNAL_SERVER_ERROR";
+export type ErrorCode = "UNAUTHENTICATED" | "FORBIDDEN" | "BAD_USER_INPUT" | "NOT_FOUND" | "RATE_LIMITED" | "INTERNAL_SERVER_ERROR" | "REAUTH_REQUIRED" | "BROKER_UNAVAILABLE";
 
 export interface FieldProblem {
   field: string;

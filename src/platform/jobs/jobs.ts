@@ -24,6 +24,8 @@ export interface Jobs {
   enqueue(name: string, data: JobData, options?: JobOptions): Promise<void>;
   /** Runs `name` (with no data) every `intervalMs` once started, once across instances; before `start`. */
   every(name: string, intervalMs: number): void;
+  /** Runs `name` (with no data) every day at `time` (HH:MM, UTC), once across instances; before `start`. */
+  daily(name: string, time: string): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -37,9 +39,18 @@ export interface JobsOptions {
   logger: Logger;
 }
 
+/** A repeating job: every so many milliseconds, or daily at a UTC time. */
+type Schedule = { everyMs: number } | { hour: number; minute: number };
+
+/** Milliseconds from `now` to the next `hour:minute` UTC (a full day when it is that minute now). */
+export function untilNext(now: Date, hour: number, minute: number): number {
+  const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), hour, minute);
+  return next > now.getTime() ? next - now.getTime() : next + 86_400_000 - now.getTime();
+}
+
 abstract class JobRegistry {
   protected readonly handlers = new Map<string, JobHandler>();
-  protected readonly schedules = new Map<string, number>();
+  protected readonly schedules = new Map<string, Schedule>();
 
   constructor(protected readonly options: JobsOptions) {}
 
@@ -50,7 +61,14 @@ abstract class JobRegistry {
 
   every(name: string, intervalMs: number): void {
     this.handlerOf(name);
-    this.schedules.set(name, intervalMs);
+    this.schedules.set(name, { everyMs: intervalMs });
+  }
+
+  daily(name: string, time: string): void {
+    this.handlerOf(name);
+    const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(time);
+    if (!match) throw new Error(`daily job ${name}: the time must be HH:MM (UTC), not ${time}`);
+    this.schedules.set(name, { hour: Number(match[1]), minute: Number(match[2]) });
   }
 
   protected handlerOf(name: string): JobHandler {
@@ -106,8 +124,9 @@ export class BullJobs extends JobRegistry implements Jobs {
 
   private readonly begin = (): void => {
     if (this.stopping || this.worker) return;
-    for (const [name, every] of this.schedules) {
-      this.queue.upsertJobScheduler(name, { every }, { name, data: {} }).catch((error: Error) => this.options.logger.warn({ err: { message: error.message }, job: name }, "could not schedule a repeating job"));
+    for (const [name, schedule] of this.schedules) {
+      const repeat = "everyMs" in schedule ? { every: schedule.everyMs } : { pattern: `${schedule.minute} ${schedule.hour} * * *`, tz: "UTC" };
+      this.queue.upsertJobScheduler(name, repeat, { name, data: {} }).catch((error: Error) => this.options.logger.warn({ err: { message: error.message }, job: name }, "could not schedule a repeating job"));
     }
     // Blocking commands: a connection of its own, without a command timeout.
     this.workerConnection = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
@@ -141,7 +160,7 @@ export class BullJobs extends JobRegistry implements Jobs {
 export class LocalJobs extends JobRegistry implements Jobs {
   private readonly waiting = new Map<string, NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
-  private readonly intervals: NodeJS.Timeout[] = [];
+  private readonly repeating = new Map<string, NodeJS.Timeout>();
   private started = false;
   private stopped = false;
   private sequence = 0;
@@ -155,18 +174,24 @@ export class LocalJobs extends JobRegistry implements Jobs {
 
   async start(): Promise<void> {
     this.started = true;
-    for (const [name, every] of this.schedules) {
-      const timer = setInterval(() => void this.enqueue(name, {}, { jobId: `every:${name}` }), every);
-      timer.unref();
-      this.intervals.push(timer);
-    }
+    for (const [name, schedule] of this.schedules) this.repeat(name, schedule);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of [...this.waiting.values(), ...this.intervals]) clearTimeout(timer);
+    for (const timer of [...this.waiting.values(), ...this.repeating.values()]) clearTimeout(timer);
     this.waiting.clear();
     await Promise.all(this.running);
+  }
+
+  private repeat(name: string, schedule: Schedule): void {
+    const delay = "everyMs" in schedule ? schedule.everyMs : untilNext(new Date(), schedule.hour, schedule.minute);
+    const timer = setTimeout(() => {
+      void this.enqueue(name, {}, { jobId: `every:${name}` });
+      if (!this.stopped) this.repeat(name, schedule);
+    }, delay);
+    timer.unref();
+    this.repeating.set(name, timer);
   }
 
   private schedule(id: string, name: string, data: JobData, delayMs: number, attempt: number): void {

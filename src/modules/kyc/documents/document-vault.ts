@@ -1,5 +1,5 @@
-import { randomBytes } from "node:crypto";
 import { openBytes, sealBytes } from "../../../platform/crypto/aead";
+import { OwnedDataKeys } from "../../../platform/crypto/owned-keys";
 import type { KeyVault } from "../../../platform/crypto/vault";
 import type { Prisma } from "../../../platform/db/database";
 import { documentKeyBinding } from "../kyc.sealed";
@@ -12,11 +12,15 @@ import type { DocumentStorage } from "./storage";
  * not open, and deleting the user's key row shreds every document of theirs, backups included.
  */
 export class DocumentVault {
+  private readonly keys: OwnedDataKeys;
+
   constructor(
     private readonly prisma: Prisma,
-    private readonly vault: KeyVault,
+    vault: KeyVault,
     private readonly storage: DocumentStorage,
-  ) {}
+  ) {
+    this.keys = new OwnedDataKeys(vault, documentKeyBinding);
+  }
 
   async store(userId: string, documentId: string, content: Buffer): Promise<void> {
     const key = await this.keyOf(userId, true);
@@ -44,14 +48,13 @@ export class DocumentVault {
   private async keyOf(userId: string, create: boolean): Promise<Buffer> {
     let row = await this.prisma.kycDocumentKey.findUnique({ where: { userId } });
     if (!row && create) {
-      const fresh = randomBytes(32);
-      const sealed = await this.vault.seal(fresh.toString("base64"), documentKeyBinding(userId));
-      fresh.fill(0);
+      const { key, sealed } = await this.keys.fresh(userId);
+      key.fill(0);
       await this.prisma.kycDocumentKey.createMany({ data: [{ userId, keyEnc: sealed.ciphertext, wrappedKey: sealed.wrappedKey, kekId: sealed.kekId }], skipDuplicates: true });
       row = await this.prisma.kycDocumentKey.findUnique({ where: { userId } });
     }
     if (!row) throw new Error("the user has no document key (no document was stored, or it was shredded)");
-    return Buffer.from(await this.vault.open({ ciphertext: row.keyEnc, wrappedKey: row.wrappedKey, kekId: row.kekId }, documentKeyBinding(userId)), "base64");
+    return this.keys.open(userId, { ciphertext: row.keyEnc, wrappedKey: row.wrappedKey, kekId: row.kekId });
   }
 }
 

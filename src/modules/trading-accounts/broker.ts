@@ -1,0 +1,48 @@
+import { AppError } from "../../shared/errors";
+
+/** What the broker says of the account holder (no credential). */
+export interface BrokerProfile {
+  brokerUserId: string;
+  userName: string;
+  email: string | null;
+  exchanges: string[];
+  products: string[];
+}
+
+export interface BrokerSession {
+  profile: BrokerProfile;
+  accessToken: string;
+  loginTime: Date;
+}
+
+/**
+ * A brokerage as this module uses it (Kite Connect: kite/kite-broker.ts). Refusals of the input
+ * are BadUserInputError naming the field; an ended session BrokerSessionEndedError; an
+ * unreachable broker, after retries, BrokerUnavailableError.
+ */
+export interface Broker {
+  readonly name: "KITE";
+  /** Exchanges the login redirect's request token for a session, with the app's key and secret. */
+  startSession(apiKey: string, apiSecret: string, requestToken: string): Promise<BrokerSession>;
+  profile(apiKey: string, accessToken: string): Promise<BrokerProfile>;
+  /** Ends the session at the broker (unlinking, replacing credentials). */
+  endSession(apiKey: string, accessToken: string): Promise<void>;
+  /** When a session begun at `loginTime` ends. */
+  sessionEnd(loginTime: Date): Date;
+}
+
+/** The broker ended the session (Kite's daily expiry, a logout): the owner logs in again and renews it. */
+export class BrokerSessionEndedError extends AppError {
+  readonly code = "REAUTH_REQUIRED";
+  constructor(message = "The broker session has ended: log in at the broker again and renew it") {
+    super(message);
+  }
+}
+
+/** The broker did not answer (after retries): nothing was changed. */
+export class BrokerUnavailableError extends AppError {
+  readonly code = "BROKER_UNAVAILABLE";
+  constructor(message = "The broker is unavailable; nothing was changed, try again later") {
+    super(message);
+  }
+}
