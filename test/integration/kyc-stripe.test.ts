@@ -1,8 +1,9 @@
 import { createHmac, randomUUID } from "node:crypto";
 import Stripe from "stripe";
 import type { KycLevel } from "../../src/modules/kyc/kyc.model";
-import { ProviderUnavailableError, WebhookSignatureError, type ApplicantRequest, type ProviderDocument, type WebhookNotice } from "../../src/modules/kyc/providers/provider";
+import { WebhookSignatureError, type ApplicantRequest, type ProviderDocument, type WebhookNotice } from "../../src/modules/kyc/providers/provider";
 import { formEncode, StripeIdentityProvider } from "../../src/modules/kyc/providers/stripe-identity";
+import { ProviderUnavailableError } from "../../src/platform/http/provider-http";
 import { webhookReceiverPerTest } from "../support/fakes/fake-server";
 import { describeOutages } from "../support/fakes/outages";
 import { startFakeStripe, type FakeStripe, type FakeStripeOptions } from "../support/fakes/stripe";

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { ProviderUnavailableError, WebhookSignatureError, type ApplicantRequest, type ProviderDocument, type ProviderRef } from "../../src/modules/kyc/providers/provider";
-import { ProviderRefusedError } from "../../src/modules/kyc/providers/provider-http";
+import { WebhookSignatureError, type ApplicantRequest, type ProviderDocument, type ProviderRef } from "../../src/modules/kyc/providers/provider";
+import { ProviderRefusedError, ProviderUnavailableError } from "../../src/platform/http/provider-http";
 import { SumsubProvider, type SumsubOptions } from "../../src/modules/kyc/providers/sumsub";
 import { uniqueSuffix } from "../support/env";
 import { webhookReceiverPerTest } from "../support/fakes/fake-server";

@@ -19,7 +19,7 @@ export interface FakeReply {
   headers?: Record<string, string>;
 }
 
-export type FailureStatus = 408 | 429 | 500 | 503;
+export type FailureStatus = 408 | 429 | 500 | 502 | 503 | 504;
 
 export interface FakeServerOptions {
   handle(request: FakeRequest): FakeReply | Promise<FakeReply>;
@@ -57,7 +57,7 @@ const listen = (server: Server, port: number) =>
  * refuses connections (the port stays ours: `up` listens on it again).
  */
 export async function startFakeServer(options: FakeServerOptions) {
-  const failures: { status: FailureStatus; retryAfter: number | undefined }[] = [];
+  const failures: { status: FailureStatus; retryAfter: number | undefined; body: unknown }[] = [];
   const requests: FakeRequest[] = [];
   let hanging = false;
   const server = createServer(async (req, res) => {
@@ -73,7 +73,7 @@ export async function startFakeServer(options: FakeServerOptions) {
     let reply: FakeReply;
     try {
       reply = failure
-        ? { status: failure.status, body: options.errorBody(failure.status), headers: failure.retryAfter === undefined ? {} : { "retry-after": String(failure.retryAfter) } }
+        ? { status: failure.status, body: failure.body ?? options.errorBody(failure.status), headers: failure.retryAfter === undefined ? {} : { "retry-after": String(failure.retryAfter) } }
         : await options.handle(request);
     } catch (error) {
       // A bug in the fake: a 500 that says so, rather than an unhandled rejection.
@@ -87,9 +87,9 @@ export async function startFakeServer(options: FakeServerOptions) {
     url: `http://127.0.0.1:${port}`,
     /** Every request received, in order (answered or not). */
     requests,
-    /** The next `count` requests get `status` (with `Retry-After: retryAfter` seconds when given). */
-    failNext(count: number, status: FailureStatus, retryAfter?: number): void {
-      for (let i = 0; i < count; i += 1) failures.push({ status, retryAfter });
+    /** The next `count` requests get `status` (with `Retry-After: retryAfter` seconds when given, and `body` rather than the provider's usual error body). */
+    failNext(count: number, status: FailureStatus, retryAfter?: number, body?: unknown): void {
+      for (let i = 0; i < count; i += 1) failures.push({ status, retryAfter, body });
     },
     /** While on, requests are read and never answered. */
     hang(on: boolean): void {

@@ -1,4 +1,4 @@
-import { ProviderUnavailableError } from "../../../src/modules/kyc/providers/provider";
+import { ProviderUnavailableError } from "../../../src/platform/http/provider-http";
 import type { FakeServer } from "./fake-server";
 
 export interface OutageHarness {

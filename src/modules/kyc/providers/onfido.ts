@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { systemClock, type Clock } from "../../../platform/clock";
 import type { DocumentType } from "../kyc.model";
 import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
-import { hmacHex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "./provider-http";
+import { hmacHex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "../../../platform/http/provider-http";
 
 export interface OnfidoOptions {
   /** With the API version, e.g. `https://api.eu.onfido.com/v3.6` (the region is in the host). */

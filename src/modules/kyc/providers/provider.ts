@@ -61,22 +61,10 @@ export interface WebhookNotice {
 export class WebhookSignatureError extends Error {}
 
 /**
- * A provider's failure worth retrying or falling back from (timeouts, 429, 5xx, a refused
- * connection); any other error is the provider refusing the request and is not retried.
- */
-export class ProviderUnavailableError extends Error {
-  constructor(
-    message: string,
-    /** Seconds the provider asked to wait (Retry-After), when it said. */
-    readonly retryAfterSeconds: number | null = null,
-  ) {
-    super(message);
-  }
-}
-
-/**
  * One KYC provider, as the module calls it. Adapters speak the provider's real API; every call
- * takes an AbortSignal (the resilience policy's timeout).
+ * takes an AbortSignal (the resilience policy's timeout). A call that fails for want of an answer
+ * throws ProviderUnavailableError (src/platform/http/provider-http.ts); any other error is the
+ * provider refusing the request.
  */
 export interface KycProvider {
   readonly name: KycProviderName;

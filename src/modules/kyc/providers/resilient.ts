@@ -1,25 +1,10 @@
 import { performance } from "node:perf_hooks";
-import {
-  CircuitState,
-  ConsecutiveBreaker,
-  DelegateBackoff,
-  ExponentialBackoff,
-  TimeoutStrategy,
-  circuitBreaker,
-  handleWhen,
-  isBrokenCircuitError,
-  retry,
-  timeout,
-  wrap,
-  type CircuitBreakerPolicy,
-  type IBackoff,
-  type IBackoffFactory,
-  type IPolicy,
-  type IRetryBackoffContext,
-} from "cockatiel";
+import { CircuitState, ConsecutiveBreaker, TimeoutStrategy, circuitBreaker, handleWhen, isBrokenCircuitError, retry, timeout, wrap, type CircuitBreakerPolicy, type IPolicy } from "cockatiel";
+import { retryAfterOrJitter } from "../../../platform/http/backoff";
+import { ProviderUnavailableError } from "../../../platform/http/provider-http";
 import type { KycProviderName } from "../kyc.model";
 import { CIRCUIT_GAUGE, type KycCallOutcome, type KycMetrics } from "../kyc.metrics";
-import { ProviderUnavailableError, type KycProvider } from "./provider";
+import type { KycProvider } from "./provider";
 
 /** The provider calls that go through a policy (`parseWebhook` never leaves the process). */
 export type KycCall = Exclude<keyof KycProvider, "name" | "parseWebhook">;
@@ -125,7 +110,7 @@ export class ResilientProviders {
         throw new ProviderUnavailableError(`${name} is unavailable: its circuit is open after repeated failures`);
       }
       if (error instanceof ProviderUnavailableError) {
-        throw Object.assign(new ProviderUnavailableError(`${name} ${call} unavailable after ${attempts} attempt(s): ${error.message}`, error.retryAfterSeconds), { cause: error });
+        throw new ProviderUnavailableError(`${name} ${call} unavailable after ${attempts} attempt(s): ${error.message}`, error.retryAfterSeconds, { status: error.status, cause: error });
       }
       throw error;
     }
@@ -181,25 +166,10 @@ export class ResilientProviders {
       // the abort (an AbortError from fetch, usually), the provider did not answer in time.
       if (signal.aborted) {
         observe("timeout");
-        throw Object.assign(new ProviderUnavailableError(`${provider.name} ${call} timed out after ${this.timeoutMs} ms`), { cause: error });
+        throw new ProviderUnavailableError(`${provider.name} ${call} timed out after ${this.timeoutMs} ms`, null, { cause: error });
       }
       observe(error instanceof ProviderUnavailableError ? "unavailable" : "rejected");
       throw error;
     }
   }
-}
-
-/**
- * Decorrelated jitter, unless the provider said when to come back (Retry-After): then that, capped
- * at maxDelay. cockatiel 3.2 hands a retry's backoff the failure it follows (`context.result`), so
- * the Retry-After is read there; the jitter's own sequence advances either way.
- */
-function retryAfterOrJitter(initialDelay: number, maxDelay: number): IBackoffFactory<IRetryBackoffContext<unknown>> {
-  const jitter = new ExponentialBackoff({ initialDelay, maxDelay });
-  return new DelegateBackoff<IRetryBackoffContext<unknown>, IBackoff<unknown>>((context, previous) => {
-    const next = previous ? previous.next(context) : jitter.next();
-    const error = "error" in context.result ? context.result.error : null;
-    const asked = error instanceof ProviderUnavailableError && error.retryAfterSeconds !== null ? error.retryAfterSeconds * 1000 : null;
-    return { delay: asked === null ? next.duration : Math.min(asked, maxDelay), state: next };
-  });
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { systemClock, type Clock } from "../../../platform/clock";
 import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
-import { hmacHex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "./provider-http";
+import { hmacHex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "../../../platform/http/provider-http";
 
 export interface StripeIdentityOptions {
   /** `https://api.stripe.com`. */

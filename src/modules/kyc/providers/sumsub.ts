@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { DocumentType, KycLevel } from "../kyc.model";
 import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
-import { hmacHex, multipartBody, parseWebhookBody, ProviderHttp, ProviderRefusedError, singleHeader, timingSafeEqualHex } from "./provider-http";
+import { hmacHex, multipartBody, parseWebhookBody, ProviderHttp, ProviderRefusedError, singleHeader, timingSafeEqualHex } from "../../../platform/http/provider-http";
 
 export interface SumsubOptions {
   /** `https://api.sumsub.com` (sandbox and production differ by token, not by host). */

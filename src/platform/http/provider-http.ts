@@ -1,14 +1,48 @@
 /**
- * The HTTP plumbing every provider adapter shares: one mapping of failures, one refusal, one
- * Retry-After parser, one HMAC, one constant-time compare, one multipart body, one webhook reader.
+ * The HTTP plumbing every provider adapter shares (the KYC providers, the Kite broker): one mapping
+ * of failures, one refusal, one Retry-After parser, one HMAC, one constant-time compare, one
+ * multipart body, one webhook reader.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { ProviderUnavailableError } from "./provider";
+
+/**
+ * A provider's failure worth retrying or falling back from (timeouts, 408, 429, 5xx, a refused
+ * connection); any other error is the provider refusing the request and is not retried.
+ */
+export class ProviderUnavailableError extends Error {
+  /** The provider's HTTP status; null when no answer came (no connection, a reset, a timeout). */
+  readonly status: number | null;
+
+  constructor(
+    message: string,
+    /** Seconds the provider asked to wait (Retry-After), when it said. */
+    readonly retryAfterSeconds: number | null = null,
+    options: { status?: number | null; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.status = options.status ?? null;
+  }
+}
+
+/** Socket errors that mean no connection was made: the request never left, so it cannot have been acted on. */
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * Whether an unavailability certainly left the provider untouched: no connection was made, or the
+ * provider said 429 (it refused the request before acting on it). Anything else (a timeout, a reset,
+ * a 5xx) may come after the provider acted: repeating a request that is not idempotent is then a
+ * guess.
+ */
+export function neverActedOn(error: ProviderUnavailableError): boolean {
+  if (error.status !== null) return error.status === 429;
+  const code = ((error.cause as { cause?: { code?: unknown } } | undefined)?.cause)?.code;
+  return typeof code === "string" && NOT_CONNECTED.has(code);
+}
 
 /** What a call sends: the provider adapters build it, `ProviderHttp` sends it. */
 export interface ProviderRequest {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   url: string;
   headers: Record<string, string>;
   /**
@@ -38,6 +72,17 @@ export class ProviderRefusedError extends Error {
 /** Reads the provider's reason out of an error body, or undefined when it gives none. */
 export type ErrorDescriber = (body: unknown) => string | undefined;
 
+/** A refusal, for an adapter that makes its own errors of them (`ProviderHttpOptions.refusal`). */
+export interface Refusal {
+  /** "<provider> <call>", as errors name it. */
+  what: string;
+  status: number;
+  /** The error body as JSON; undefined when it is not JSON. Never to be quoted: it may echo what was sent. */
+  body: unknown;
+  /** The provider's reason as `describeError` read it, every secret and echoed value blanked; undefined when it gives none. */
+  reason: string | undefined;
+}
+
 /**
  * `{ error: { type, message } }`, the error body of Onfido and Stripe alike, with the names (not
  * the values) of the fields at fault: Onfido's `fields`, Stripe's `param`.
@@ -58,6 +103,12 @@ export interface ProviderHttpOptions {
   alsoTransient?: number[];
   /** Values never to repeat in an error, whatever the provider echoes: the adapter's credentials. */
   redact?: string[];
+  /**
+   * The error for a refusal: ProviderRefusedError unless told. For an adapter whose callers tell
+   * refusals apart by the provider's own error codes; it may answer ProviderUnavailableError for a
+   * refusal that, in the provider's words, means "not now".
+   */
+  refusal?: (refusal: Refusal) => Error;
   /** A stand-in for the global fetch (tests that change a request on its way). */
   fetch?: typeof fetch;
 }
@@ -78,6 +129,7 @@ export class ProviderHttp {
   private readonly transient: ReadonlySet<number>;
   private readonly redact: readonly string[];
   private readonly fetchImpl: typeof fetch;
+  private readonly refusal: (refusal: Refusal) => Error;
 
   constructor(
     private readonly provider: string,
@@ -87,6 +139,7 @@ export class ProviderHttp {
     this.transient = new Set([408, 429, ...(options.alsoTransient ?? [])]);
     this.redact = options.redact ?? [];
     this.fetchImpl = options.fetch ?? fetch;
+    this.refusal = options.refusal ?? (({ what, status, reason }) => new ProviderRefusedError(`${what} refused: HTTP ${status}${reason === undefined ? "" : ` ${reason}`}`, status));
   }
 
   /** Sends `request` and answers its JSON body; `call` names the adapter method in errors. */
@@ -98,7 +151,7 @@ export class ProviderHttp {
       throw noAnswer(what, error, request.signal);
     });
     const body = parseJson(text);
-    if (!response.ok) throw new ProviderRefusedError(`${what} refused: HTTP ${response.status}${this.reason(body, request.redact ?? [])}`, response.status);
+    if (!response.ok) throw this.refusal({ what, status: response.status, body, reason: this.reason(body, request.redact ?? []) });
     if (body === undefined) throw new Error(`${what} answered HTTP ${response.status} without a JSON body`);
     return body as T;
   }
@@ -116,15 +169,15 @@ export class ProviderHttp {
     // Nobody reads the body: release the connection.
     await response.body?.cancel().catch(() => undefined);
     const retryAfter = retryAfterSeconds(response.headers.get("retry-after"));
-    throw new ProviderUnavailableError(`${what} unavailable: HTTP ${response.status}${retryAfter === null ? "" : ` (retry after ${retryAfter} s)`}`, retryAfter);
+    throw new ProviderUnavailableError(`${what} unavailable: HTTP ${response.status}${retryAfter === null ? "" : ` (retry after ${retryAfter} s)`}`, retryAfter, { status: response.status });
   }
 
-  /** " <the provider's reason>", blanked where it repeats a secret or what was sent; "" when it gives none. */
-  private reason(body: unknown, redact: string[]): string {
+  /** The provider's reason, blanked where it repeats a secret or what was sent; undefined when it gives none. */
+  private reason(body: unknown, redact: string[]): string | undefined {
     const described = this.describeError(body);
-    if (described === undefined) return "";
+    if (described === undefined) return undefined;
     const blanked = [...this.redact, ...redact].filter(Boolean).reduce((said, secret) => said.split(secret).join("[redacted]"), described);
-    return ` ${blanked.slice(0, MAX_REASON_LENGTH)}`;
+    return blanked.slice(0, MAX_REASON_LENGTH);
   }
 }
 
@@ -137,7 +190,7 @@ function parseJson(text: string): unknown {
 }
 
 const noAnswer = (what: string, error: unknown, signal: AbortSignal) =>
-  new ProviderUnavailableError(`${what} got no answer: ${signal.aborted ? `aborted (${reasonOf(signal.reason)})` : reasonOf(error)}`);
+  new ProviderUnavailableError(`${what} got no answer: ${signal.aborted ? `aborted (${reasonOf(signal.reason)})` : reasonOf(error)}`, null, { cause: error });
 
 /** The most telling words of a fetch failure: undici hides the socket error (ECONNREFUSED, ...) in `cause`. */
 function reasonOf(error: unknown): string {

@@ -1,5 +1,4 @@
-import { ProviderUnavailableError } from "../../src/modules/kyc/providers/provider";
-import { describeErrorObject, ProviderHttp, ProviderRefusedError, retryAfterSeconds, timingSafeEqualHex } from "../../src/modules/kyc/providers/provider-http";
+import { describeErrorObject, neverActedOn, ProviderHttp, ProviderRefusedError, ProviderUnavailableError, retryAfterSeconds, timingSafeEqualHex } from "../../src/platform/http/provider-http";
 import { formEncode } from "../../src/modules/kyc/providers/stripe-identity";
 
 describe("the provider adapters' shared plumbing", () => {
@@ -64,6 +63,27 @@ describe("the provider adapters' shared plumbing", () => {
     it("an answer is its JSON body; a 2xx without one is an error naming the call", async () => {
       await expect(get(answering(200, '{"id":"x1"}'))).resolves.toEqual({ id: "x1" });
       await expect(get(answering(200, ""))).rejects.toThrow("Acme getThing answered HTTP 200 without a JSON body");
+    });
+
+    it("an adapter's own refusal errors get the status, the body and the reason with the secrets blanked", async () => {
+      const refusal = jest.fn(() => new Error("mine"));
+      const body = { error: { type: "auth", message: "key sk_live_secret refused" } };
+      const error = await failure(get(answering(403, JSON.stringify(body), {}, { redact: ["sk_live_secret"], refusal })));
+      expect(error?.message).toBe("mine");
+      expect(refusal).toHaveBeenCalledWith({ what: "Acme getThing", status: 403, body, reason: "auth: key [redacted] refused" });
+    });
+
+    it("an unavailability says whether the provider certainly did not act: a 429 or no connection, not a 5xx or a timeout", async () => {
+      const status = await failure(get(answering(503, "{}")));
+      expect(status).toMatchObject({ status: 503 });
+      expect(neverActedOn(status as ProviderUnavailableError)).toBe(false);
+      expect(neverActedOn((await failure(get(answering(429, "{}")))) as ProviderUnavailableError)).toBe(true);
+      const refused = new ProviderHttp("Acme", { fetch: async () => Promise.reject(new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) })) });
+      const notConnected = await failure(get(refused));
+      expect(notConnected).toMatchObject({ status: null, message: expect.stringMatching(/got no answer: ECONNREFUSED$/) });
+      expect(neverActedOn(notConnected as ProviderUnavailableError)).toBe(true);
+      const reset = new ProviderHttp("Acme", { fetch: async () => Promise.reject(new TypeError("fetch failed", { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) })) });
+      expect(neverActedOn((await failure(get(reset))) as ProviderUnavailableError)).toBe(false);
     });
   });
 });
