@@ -7,6 +7,7 @@ import { authzDeclarations } from "./authz/authz.declarations";
 import { clientsDeclarations } from "./clients/clients.declarations";
 import { kycDeclarations } from "./kyc/kyc.declarations";
 import { mfaDeclarations } from "./mfa/mfa.declarations";
+import { preferencesDeclarations } from "./preferences/preferences.declarations";
 import { sessionsDeclarations } from "./sessions/sessions.declarations";
 
 /** Every owner's declarations, one line each (a module without any is not listed). */
@@ -19,6 +20,7 @@ const owners = {
   admin: adminDeclarations,
   clients: clientsDeclarations,
   kyc: kycDeclarations,
+  preferences: preferencesDeclarations,
 } as const;
 
 /** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */
