@@ -20,8 +20,10 @@ import { authzModule } from "./modules/authz";
 import { clientsModule } from "./modules/clients";
 import { kycModule } from "./modules/kyc";
 import { mfaModule } from "./modules/mfa";
+import { preferencesModule } from "./modules/preferences";
 import type { Kernel } from "./modules/module";
 import { sessionsModule } from "./modules/sessions";
+import { roleOf } from "./modules/trading-accounts/access";
 import { usersModule } from "./modules/users";
 import { createFormatError, toGraphQLError } from "./graphql/errors";
 import { AppError } from "./shared/errors";
@@ -179,7 +181,8 @@ export function createModules(kernel: Kernel, parts: ModuleParts) {
   const admin = adminModule(kernel, { sessions: sessions.api, authz: authz.api });
   const clients = clientsModule(kernel, { tokens: parts.clientTokens, sessions: sessions.api, pubSub: parts.pubSub, authz: authz.api });
   const kyc = kycModule(kernel, { authz: authz.api, users: users.api, pubSub: parts.pubSub, registry: parts.metrics.registry });
-  return { users, authz, sessions, accounts, mfa, audit, admin, clients, kyc };
+  const preferences = preferencesModule(kernel, { users: users.api, tradingAccountRole: (userId, accountId) => roleOf(kernel.prisma, userId, accountId) });
+  return { users, authz, sessions, accounts, mfa, audit, admin, clients, kyc, preferences };
 }
 
 /** A part of the platform that refuses every use: the modules built for their schema only. */

@@ -7,6 +7,7 @@ import { authzDeclarations } from "./authz/authz.declarations";
 import { clientsDeclarations } from "./clients/clients.declarations";
 import { kycDeclarations } from "./kyc/kyc.declarations";
 import { mfaDeclarations } from "./mfa/mfa.declarations";
+import { preferencesDeclarations } from "./preferences/preferences.declarations";
 import { sessionsDeclarations } from "./sessions/sessions.declarations";
 import { tradingAccountsDeclarations } from "./trading-accounts/trading-accounts.declarations";
 
@@ -21,6 +22,7 @@ const owners = {
   clients: clientsDeclarations,
   kyc: kycDeclarations,
   "trading-accounts": tradingAccountsDeclarations,
+  preferences: preferencesDeclarations,
 } as const;
 
 /** Who declares: a module folder with a `<name>.declarations.ts` missing here fails a test. */

@@ -39,6 +39,7 @@ const ACCESS: Record<string, Access> = {
   adminUsers: "perm:users:read",
   auditEvents: "perm:audit:read",
   myVerification: "user",
+  myPreferences: "user",
   _entities: "anyone", // behind the router gate in production (ROUTER_SECRET), tested in http.test.ts
   _service: "anyone",
   // Mutations
@@ -74,6 +75,7 @@ const ACCESS: Record<string, Access> = {
   uploadVerificationDocument: "user",
   submitVerification: "user",
   reviewVerification: "perm:kyc:review",
+  updatePreferences: "user",
 };
 
 const ACTORS = ["anonymous", "user", "support", "compliance", "admin", "client"] as const;

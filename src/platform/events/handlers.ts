@@ -1,5 +1,7 @@
 import type { Tx } from "../db/database";
+import { notificationTemplates } from "../../modules/declarations";
 import type { EventEnvelope, EventType } from "./catalogue";
+import { ALWAYS_EMAILED_TOPIC, type Notification, type NotificationScreen, type NotificationTemplates, type ScreenedNotification } from "./notifications";
 import { HANDLER_PREFIX, TransportUnavailableError, type OutboxMessage } from "./outbox";
 
 export type EventHandler<T extends EventType> = (event: EventEnvelope<T>, tx: Tx) => Promise<void>;
@@ -15,6 +17,7 @@ export type EventHandler<T extends EventType> = (event: EventEnvelope<T>, tx: Tx
  */
 export class EventHandlers {
   private readonly handlers = new Map<string, Map<string, EventHandler<EventType>>>();
+  private readonly screens: NotificationScreen[] = [];
 
   on<T extends EventType>(type: T, consumer: string, handler: EventHandler<T>): void {
     if (!/^[a-z][a-z0-9-]{0,60}$/.test(consumer)) throw new Error(`consumer name "${consumer}" must be lowercase letters, digits and dashes`);
@@ -52,5 +55,28 @@ export class EventHandlers {
       }
     }
     return failures;
+  }
+
+  /**
+   * A screen the relay asks before it sends notifications (the recipient's preferences). It sees
+   * only templates of a person's topic other than `security`: no screen can stop a security mail
+   * or a message to staff.
+   */
+  screenNotifications(screen: NotificationScreen): void {
+    this.screens.push(screen);
+  }
+
+  /** The notifications among `messages` that a screen stops, by outbox id, each with why. */
+  async screened(messages: OutboxMessage[], tx: Tx): Promise<Map<string, string>> {
+    if (this.screens.length === 0) return new Map();
+    const candidates = messages.flatMap((m): ScreenedNotification[] => {
+      const { to, template } = m.payload as Notification;
+      const topic = (notificationTemplates as NotificationTemplates)[template]?.topic;
+      return topic === undefined || topic === ALWAYS_EMAILED_TOPIC || topic === "staff" ? [] : [{ id: m.id, to, template, topic }];
+    });
+    if (candidates.length === 0) return new Map();
+    const stopped = new Map<string, string>();
+    for (const screen of this.screens) for (const [id, why] of await screen(candidates, tx)) stopped.set(id, why);
+    return stopped;
   }
 }

@@ -1,6 +1,6 @@
 import { BackgroundLoop } from "../background-loop";
 import type { Clock } from "../clock";
-import { sql, type Prisma } from "../db/database";
+import { sql, type Prisma, type Tx } from "../db/database";
 import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import type { EventHandlers } from "./handlers";
@@ -125,8 +125,11 @@ export class OutboxRelay extends BackgroundLoop {
           FOR UPDATE SKIP LOCKED`;
         if (rows.length === 0) return 0;
         const messages: OutboxMessage[] = rows;
+        // Notifications the recipient does not want (a screen decides, at delivery) go nowhere and
+        // leave the outbox as delivered, their row saying why.
+        const unwanted = await this.handlers.screened(messages.filter((m) => m.destination === NOTIFICATIONS), tx);
         const toHandlers = messages.filter((m) => m.destination.startsWith(HANDLER_PREFIX));
-        const toTransport = messages.filter((m) => !m.destination.startsWith(HANDLER_PREFIX));
+        const toTransport = messages.filter((m) => !m.destination.startsWith(HANDLER_PREFIX) && !unwanted.has(m.id));
         const failures = new Map([...(await this.transport.deliver(toTransport)), ...(await this.handlers.deliver(toHandlers, tx))]);
         const delivered = messages.filter((m) => !failures.has(m.id)).map((m) => m.id);
         if (delivered.length > 0) {
@@ -134,7 +137,9 @@ export class OutboxRelay extends BackgroundLoop {
             UPDATE outbox_events SET published_at = now(), attempts = attempts + 1, payload = ${WITHOUT_NOTIFICATION_SECRETS}
             WHERE id = ANY(${delivered}::uuid[])`;
         }
+        if (unwanted.size > 0) await this.recordNotSent(tx, messages, unwanted);
         for (const m of messages) {
+          if (unwanted.has(m.id)) continue;
           const labels = { destination: m.destination };
           const error = failures.get(m.id);
           if (!error) {
@@ -155,5 +160,17 @@ export class OutboxRelay extends BackgroundLoop {
       },
       { timeout: 60_000, maxWait: 10_000 },
     );
+  }
+
+  /** Marks screened notifications `notSent` (why) on their row, and logs each at debug level (no address). */
+  private async recordNotSent(tx: Tx, messages: OutboxMessage[], unwanted: Map<string, string>): Promise<void> {
+    const marks = [...unwanted].map(([id, why]) => ({ id, why }));
+    await tx.$executeRaw`
+      UPDATE outbox_events o SET payload = o.payload || jsonb_build_object('notSent', m.why)
+      FROM jsonb_to_recordset(${JSON.stringify(marks)}::jsonb) AS m(id uuid, why text) WHERE o.id = m.id`;
+    for (const m of messages) {
+      const why = unwanted.get(m.id);
+      if (why) this.logger.debug({ outboxId: m.id, template: m.name, why }, "notification not sent");
+    }
   }
 }
