@@ -21,6 +21,7 @@ import { clientsModule } from "./modules/clients";
 import { kycModule } from "./modules/kyc";
 import { mfaModule } from "./modules/mfa";
 import { preferencesModule } from "./modules/preferences";
+import { tradingAccountsModule } from "./modules/trading-accounts";
 import type { Kernel } from "./modules/module";
 import { sessionsModule } from "./modules/sessions";
 import { roleOf } from "./modules/trading-accounts/access";
@@ -182,7 +183,8 @@ export function createModules(kernel: Kernel, parts: ModuleParts) {
   const clients = clientsModule(kernel, { tokens: parts.clientTokens, sessions: sessions.api, pubSub: parts.pubSub, authz: authz.api });
   const kyc = kycModule(kernel, { authz: authz.api, users: users.api, pubSub: parts.pubSub, registry: parts.metrics.registry });
   const preferences = preferencesModule(kernel, { users: users.api, tradingAccountRole: (userId, accountId) => roleOf(kernel.prisma, userId, accountId) });
-  return { users, authz, sessions, accounts, mfa, audit, admin, clients, kyc, preferences };
+  const tradingAccounts = tradingAccountsModule(kernel, { authz: authz.api, users: users.api, defaults: preferences.api });
+  return { users, authz, sessions, accounts, mfa, audit, admin, clients, kyc, preferences, "trading-accounts": tradingAccounts };
 }
 
 /** A part of the platform that refuses every use: the modules built for their schema only. */

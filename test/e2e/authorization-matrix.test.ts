@@ -25,8 +25,8 @@ import { bearer, fromNewIp, useApp } from "../support/harness";
 // clients"); anything else (data, or an
 // error about the input or the object) got past function-level authorization.
 
-/** "user-or-client": users, and service clients holding the field's scope (authz:check). */
-type Access = "anyone" | "user" | "user-or-client" | `perm:${string}` | "recent-auth";
+/** "user-or-client": users, and service clients holding the field's scope (authz:check); "client-scope": service clients holding it only (trading_accounts:session). */
+type Access = "anyone" | "user" | "user-or-client" | "client-scope" | `perm:${string}` | "recent-auth";
 const ACCESS: Record<string, Access> = {
   // Queries
   user: "anyone",
@@ -39,6 +39,10 @@ const ACCESS: Record<string, Access> = {
   adminUsers: "perm:users:read",
   auditEvents: "perm:audit:read",
   myVerification: "user",
+  myTradingAccounts: "user",
+  tradingAccount: "user",
+  tradingAccountStatus: "user",
+  tradingAccountSession: "client-scope",
   myPreferences: "user",
   _entities: "anyone", // behind the router gate in production (ROUTER_SECRET), tested in http.test.ts
   _service: "anyone",
@@ -75,6 +79,14 @@ const ACCESS: Record<string, Access> = {
   uploadVerificationDocument: "user",
   submitVerification: "user",
   reviewVerification: "perm:kyc:review",
+  linkTradingAccount: "perm:trading_accounts:link",
+  updateTradingAccount: "user",
+  unlinkTradingAccount: "user",
+  verifyTradingAccount: "user",
+  renewTradingAccountSession: "user",
+  rotateTradingAccountCredentials: "user",
+  shareTradingAccount: "user",
+  removeTradingAccountMember: "user",
   updatePreferences: "user",
 };
 
@@ -85,7 +97,8 @@ type Actor = (typeof ACTORS)[number];
 function mayCall(access: Access, actor: Actor): boolean {
   if (access === "anyone") return true;
   if (actor === "anonymous") return false;
-  if (actor === "client") return access === "user-or-client";
+  if (actor === "client") return access === "user-or-client" || access === "client-scope";
+  if (access === "client-scope") return false;
   if (access === "user" || access === "user-or-client" || access === "recent-auth") return true;
   const permission = access.slice("perm:".length);
   const roles = actor === "user" ? ["trader"] : [actor, "trader"];
@@ -124,9 +137,9 @@ describe("SECURITY 39: the authorization matrix", () => {
     const fields = Object.entries(roots).flatMap(([root, type]) => Object.values(type?.getFields() ?? {}).map((field) => ({ root: root as "query" | "mutation", field })));
     expect(fields.map((f) => f.field.name).sort()).toEqual(Object.keys(ACCESS).sort());
 
-    // A service client with the authz:check scope, created by an admin, its token from /oauth/token.
+    // A service client with the scopes of the fields clients may call, created by an admin, its token from /oauth/token.
     const admin = await h.withRole("admin");
-    const created = (await h.gql(CreateServiceClientDocument, { input: { name: "matrix", scopes: ["authz:check"] } }, admin.headers)).data?.createServiceClient;
+    const created = (await h.gql(CreateServiceClientDocument, { input: { name: "matrix", scopes: ["authz:check", "trading_accounts:session"] } }, admin.headers)).data?.createServiceClient;
     const clientToken = async () => {
       const form = new URLSearchParams({ grant_type: "client_credentials", client_id: created?.client.clientId ?? "", client_secret: created?.clientSecret ?? "" });
       const answer = await fetch(`${h.t.baseUrl}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: form.toString() });

@@ -15,7 +15,7 @@ it("the service's declarations merge without a repeated name", () => {
   expect(Object.keys(configSpec)).toContain("SESSION_TTL_S");
   expect(Object.keys(eventCatalogue)).toContain("audit.checkpoint");
   expect(Object.keys(notificationTemplates)).toContain("verify-email");
-  expect(Object.keys(singleUseFields).sort()).toEqual(["completeMfaLogin", "login", "refreshTokens", "resetPassword", "stepUp", "verifyEmail"]);
+  expect(Object.keys(singleUseFields).sort()).toEqual(["completeMfaLogin", "linkTradingAccount", "login", "refreshTokens", "renewTradingAccountSession", "resetPassword", "rotateTradingAccountCredentials", "stepUp", "verifyEmail"]);
 });
 
 it("every module that declares anything is merged (a forgotten line would drop its single-use fields silently)", () => {

@@ -50,3 +50,8 @@ ALTER TABLE "trading_account_members" ADD CONSTRAINT "trading_account_members_ac
 ALTER TABLE "trading_account_members" ADD CONSTRAINT "trading_account_members_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON "trading_accounts", "trading_account_keys", "trading_account_members" TO "identity_app";
+
+-- Built in, and an admin may delete it: orders only for users whose identity is verified.
+INSERT INTO "policies" ("id", "name", "description", "effect", "priority", "subjects", "actions", "resources", "condition", "updated_at")
+VALUES ('5b0f3c1e-7d2a-4c8e-9f61-0a3b2c4d5e6f', 'orders-need-verified-identity', 'Built in: trading:orders:place on a trading account only for users whose KYC status is APPROVED (an admin may delete this policy)', 'DENY', 0, ARRAY['*'], ARRAY['trading:orders:place'], ARRAY['trading_account:*'], 'principal.kycStatus != "APPROVED"', CURRENT_TIMESTAMP)
+ON CONFLICT ("name") DO NOTHING;

@@ -16,9 +16,9 @@ export interface BrokerSession {
 }
 
 /**
- * A brokerage as this module uses it (Kite Connect: kite/kite-broker.ts). Refusals of the input
- * are BadUserInputError naming the field; an ended session BrokerSessionEndedError; an
- * unreachable broker, after retries, BrokerUnavailableError.
+ * A brokerage as this module uses it (Kite Connect: kite/kite-broker.ts). A refused value is
+ * BrokerRefusedInput; an ended session BrokerSessionEndedError; an unreachable broker, after
+ * retries, BrokerUnavailableError. Nothing else is thrown.
  */
 export interface Broker {
   readonly name: "KITE";
@@ -29,6 +29,21 @@ export interface Broker {
   endSession(apiKey: string, accessToken: string): Promise<void>;
   /** When a session begun at `loginTime` ends. */
   sessionEnd(loginTime: Date): Date;
+}
+
+/**
+ * The broker refused a value of the exchange or the stored credentials (a wrong API key or secret,
+ * a used request token, an app the broker does not let in): the service names the input field, or
+ * marks stored credentials INVALID_CREDENTIALS.
+ */
+export class BrokerRefusedInput extends Error {
+  constructor(
+    readonly field: "apiKey" | "apiSecret" | "requestToken",
+    /** What to tell the user (no credential in it). */
+    readonly problem: string,
+  ) {
+    super(`${field} ${problem}`);
+  }
 }
 
 /** The broker ended the session (Kite's daily expiry, a logout): the owner logs in again and renews it. */

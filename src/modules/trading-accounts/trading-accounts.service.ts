@@ -7,7 +7,7 @@ import type { Logger } from "../../platform/logging/logger";
 import { BadUserInputError, ForbiddenError, NotFoundError } from "../../shared/errors";
 import { emailArgument, idArgument } from "../../shared/input-check";
 import { roleOf, type TradingAccountRole } from "./access";
-import { BrokerSessionEndedError, type Broker, type BrokerProfile } from "./broker";
+import { BrokerRefusedInput, BrokerSessionEndedError, type Broker, type BrokerProfile, type BrokerSession } from "./broker";
 import type { Credentials, CredentialVault } from "./credentials";
 import type { LinkTradingAccountInput, RotateTradingAccountCredentialsInput, ShareTradingAccountInput, TradingAccount, TradingAccountSession, TradingAccountStatusName, TradingAccountStatusReport, UpdateTradingAccountInput } from "./trading-accounts.types";
 
@@ -51,7 +51,7 @@ export class TradingAccountsService {
   async link(viewer: Viewer, input: LinkTradingAccountInput, origin: Origin): Promise<AccountView> {
     const credentials = checkCredentials(input, "input");
     const nickname = checkNickname(input.nickname, "input.nickname");
-    const session = await this.deps.broker.startSession(credentials.apiKey, credentials.apiSecret, credentials.requestToken);
+    const session = await this.exchange(credentials, "input.");
     const id = randomUUID();
     const now = this.deps.clock.now();
     try {
@@ -113,8 +113,8 @@ export class TradingAccountsService {
   async unlink(viewer: Viewer, rawId: string, origin: Origin): Promise<boolean> {
     const { row, credentials } = await this.owned(viewer, rawId);
     await this.deps.broker.endSession(credentials.apiKey, credentials.accessToken).catch((error: unknown) => {
-      // An ended session is what unlinking wants; anything else keeps the account as it was.
-      if (!(error instanceof BrokerSessionEndedError)) throw error;
+      // An ended session is what unlinking wants, and refused credentials open none; an unreachable broker keeps the account as it was.
+      if (!(error instanceof BrokerSessionEndedError) && !(error instanceof BrokerRefusedInput)) throw error;
     });
     await this.deps.unitOfWork.run(origin, async (scope) => {
       const members = await scope.tx.tradingAccountMember.count({ where: { accountId: row.id } });
@@ -140,7 +140,7 @@ export class TradingAccountsService {
       if (profile.brokerUserId !== row.brokerUserId) status = "INVALID_CREDENTIALS";
     } catch (error) {
       if (error instanceof BrokerSessionEndedError) status = "REAUTH_REQUIRED";
-      else if (error instanceof BadUserInputError) status = "INVALID_CREDENTIALS";
+      else if (error instanceof BrokerRefusedInput) status = "INVALID_CREDENTIALS";
       else throw error;
     }
     await this.deps.unitOfWork.run(origin, async (scope) => {
@@ -158,7 +158,19 @@ export class TradingAccountsService {
   async renew(viewer: Viewer, rawId: string, requestToken: string, origin: Origin): Promise<AccountView> {
     const { row, credentials } = await this.owned(viewer, rawId);
     const token = checkToken(requestToken, "requestToken");
-    const session = await this.deps.broker.startSession(credentials.apiKey, credentials.apiSecret, token);
+    let session: BrokerSession;
+    try {
+      session = await this.deps.broker.startSession(credentials.apiKey, credentials.apiSecret, token);
+    } catch (error) {
+      if (!(error instanceof BrokerRefusedInput) || error.field === "requestToken") throw error instanceof BrokerRefusedInput ? BadUserInputError.field("requestToken", error.problem) : error;
+      // The stored key or secret is what the broker refused: the owner must rotate them.
+      await this.deps.unitOfWork.run(origin, async (scope) => {
+        await scope.tx.tradingAccount.update({ where: { id: row.id }, data: { status: "INVALID_CREDENTIALS" } });
+        scope.publish("trading_account.verified", row.id, { ...this.about(row), status: "INVALID_CREDENTIALS" });
+        scope.audit({ action: "trading_account.renew", subjectType: "trading_account", subjectId: row.id, outcome: "failure", metadata: { status: "INVALID_CREDENTIALS" } });
+      });
+      throw BadUserInputError.field("id", "the broker refused the account's stored API key or secret: rotate the credentials");
+    }
     if (session.profile.brokerUserId !== row.brokerUserId) {
       await this.endQuietly(credentials.apiKey, session.accessToken);
       throw BadUserInputError.field("requestToken", "the request token is of another broker account than this one");
@@ -177,7 +189,7 @@ export class TradingAccountsService {
   async rotate(viewer: Viewer, rawId: string, input: RotateTradingAccountCredentialsInput, origin: Origin): Promise<AccountView> {
     const { row, credentials: old } = await this.owned(viewer, rawId);
     const given = checkCredentials(input, "input");
-    const session = await this.deps.broker.startSession(given.apiKey, given.apiSecret, given.requestToken);
+    const session = await this.exchange(given, "input.");
     if (session.profile.brokerUserId !== row.brokerUserId) {
       await this.endQuietly(given.apiKey, session.accessToken);
       throw BadUserInputError.field("input.requestToken", "the new credentials log in to another broker account than this one");
@@ -275,6 +287,16 @@ export class TradingAccountsService {
     const owner = await scope.tx.user.findUniqueOrThrow({ where: { id: row.ownerId }, select: { email: true, locale: true } });
     scope.notify({ to: owner.email, template: "trading-account-reauth", locale: owner.locale, params: { accountId: row.id, broker: row.broker, brokerUserId: row.brokerUserId, nickname: row.nickname ?? "" } });
     scope.audit({ action: "trading_account.reauth_required", subjectType: "trading_account", subjectId: row.id, metadata: { reason } });
+  }
+
+  /** The broker's session for given credentials; a refused value is BAD_USER_INPUT naming its field. */
+  private async exchange(credentials: { apiKey: string; apiSecret: string; requestToken: string }, prefix: string): Promise<BrokerSession> {
+    try {
+      return await this.deps.broker.startSession(credentials.apiKey, credentials.apiSecret, credentials.requestToken);
+    } catch (error) {
+      if (error instanceof BrokerRefusedInput) throw BadUserInputError.field(`${prefix}${error.field}`, error.problem);
+      throw error;
+    }
   }
 
   private about(row: Pick<Row, "id" | "brokerUserId">) {
