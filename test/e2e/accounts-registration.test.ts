@@ -102,7 +102,7 @@ describe("verifyEmail", () => {
   it("SECURITY 45: refuses two verifyEmail in one operation", async () => {
     const res = await graphql(h.t.baseUrl, `mutation { a: verifyEmail(token: "x") { id } b: verifyEmail(token: "y") { id } }`);
     expect(res.status).toBe(400);
-    expect(res.errors?.[0]?.message).toBe("At most one of completeMfaLogin, login, refreshTokens, resetPassword, stepUp, verifyEmail per operation");
+    expect(res.errors?.[0]?.message).toBe("At most one of completeMfaLogin, linkTradingAccount, login, refreshTokens, renewTradingAccountSession, resetPassword, rotateTradingAccountCredentials, stepUp, verifyEmail per operation");
   });
 
   it("hides private fields from everyone but the user", async () => {

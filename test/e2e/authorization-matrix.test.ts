@@ -164,5 +164,5 @@ describe("SECURITY 39: the authorization matrix", () => {
       }
     }
     expect(mismatches).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });

@@ -217,12 +217,11 @@ describe("grants and policies", () => {
     }
   });
 
-  it("trading:orders:place on a trading account is decided by the trading-accounts module: without it, nobody may", async () => {
+  it("trading:orders:place is decided on a named trading account only; on one the user is no member of, it is denied", async () => {
     const user = await h.signedIn();
-    expect(await check(user, { permission: "trading:orders:place", resource: { type: "trading_account", id: crypto.randomUUID() } })).toEqual({
-      allowed: false,
-      reason: "no rule allows trading:orders:place on trading_account: the trading-accounts module decides it and is not running",
-    });
+    expect(await check(user, { permission: "trading:orders:place" })).toEqual({ allowed: false, reason: 'trading:orders:place is decided on a trading_account only: name one (resource: { type: "trading_account", id })' });
+    expect(await check(user, { permission: "trading:orders:place", resource: { type: "trading_account", id: "not-an-id" } })).toEqual({ allowed: false, reason: "no trading_account has the id not-an-id" });
+    expect((await check(user, { permission: "trading:orders:place", resource: { type: "trading_account", id: crypto.randomUUID() } }))?.allowed).toBe(false);
   });
 });
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   CheckPermissionDocument,
   CreateServiceClientDocument,
+  DeletePolicyDocument,
   LinkTradingAccountDocument,
   MyTradingAccountsDocument,
   RemoveTradingAccountMemberDocument,
@@ -10,6 +11,7 @@ import {
   RotateTradingAccountCredentialsDocument,
   ShareTradingAccountDocument,
   StartVerificationDocument,
+  SuspendUserDocument,
   SubmitVerificationDocument,
   TradingAccountDocument,
   TradingAccountSessionDocument,
@@ -24,7 +26,7 @@ import { pngBytes } from "../support/documents";
 import { codeOf, useApp, type SignedIn } from "../support/harness";
 
 let kite: FakeKite;
-const apps = Array.from({ length: 12 }, (_, i) => ({ apiKey: `key${i}${randomUUID().slice(0, 8)}`, apiSecret: `secret${i}${randomUUID()}`, userId: `AB${1000 + i}`, userName: `Trader ${i}` }));
+const apps = Array.from({ length: 24 }, (_, i) => ({ apiKey: `key${i}${randomUUID().slice(0, 8)}`, apiSecret: `secret${i}${randomUUID()}`, userId: `AB${1000 + i}`, userName: `Trader ${i}` }));
 let nextApp = 0;
 beforeAll(async () => {
   kite = await startFakeKite({ apps });
@@ -120,6 +122,16 @@ describe("keeping it alive", () => {
     expect(renewed.data?.renewTradingAccountSession.status).toBe("ACTIVE");
   });
 
+  it("past the session's daily end, verify and status answer REAUTH_REQUIRED even before the sweep, though Kite still accepts the token", async () => {
+    const owner = await h.signedIn();
+    const { id } = await linked(owner);
+    // The daily end passed a second ago (the sweep has not run).
+    await h.prisma.tradingAccount.update({ where: { id }, data: { sessionExpiresAt: new Date(h.clock.now().getTime() - 1000) } });
+    expect((await h.gql(TradingAccountStatusDocument, { id }, owner.headers)).data?.tradingAccountStatus.status).toBe("REAUTH_REQUIRED");
+    expect((await h.gql(VerifyTradingAccountDocument, { id }, owner.headers)).data?.verifyTradingAccount.status).toBe("REAUTH_REQUIRED");
+    expect(await h.prisma.tradingAccount.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "REAUTH_REQUIRED" });
+  });
+
   it("the broker ending the session is found by verify (REAUTH_REQUIRED)", async () => {
     const owner = await h.signedIn();
     const { id } = await linked(owner);
@@ -166,11 +178,31 @@ describe("sharing and the permission check", () => {
     expect(await place(trader)).toBe(false);
   });
 
+  it("trading:orders:place is decided on a named account only, whatever the spelling of its id; a viewer sees the owner and themself only", async () => {
+    const reviewer = await h.withRole("compliance");
+    const [owner, trader, viewer] = await Promise.all([h.signedIn(), h.signedIn(), h.signedIn()]);
+    for (const user of [owner, trader]) await approvedKyc(user, reviewer);
+    const { id } = await linked(owner);
+    await h.gql(ShareTradingAccountDocument, { id, input: { email: trader.email, role: "TRADER" as never } }, owner.headers);
+    await h.gql(ShareTradingAccountDocument, { id, input: { email: viewer.email, role: "VIEWER" as never } }, owner.headers);
+    const check = async (user: SignedIn, resource?: { type: string; id: string }) => (await h.gql(CheckPermissionDocument, { input: { permission: "trading:orders:place", ...(resource ? { resource } : {}) } }, user.headers)).data?.checkPermission.allowed;
+    expect(await check(owner)).toBe(false);
+    expect(await check(owner, { type: "trading_account", id: id.toUpperCase() })).toBe(true);
+    expect(await check(owner, { type: "order", id })).toBe(false);
+    const seen = await h.gql(TradingAccountDocument, { id }, viewer.headers);
+    expect(seen.data?.tradingAccount.members.map((m) => [m.user.id, m.role])).toEqual([[owner.user.id, "OWNER"], [viewer.user.id, "VIEWER"]]);
+  });
+
   it("the built-in policy: orders need an APPROVED identity verification, until an admin deletes it", async () => {
     const owner = await h.signedIn();
     const { id } = await linked(owner);
     const check = await h.gql(CheckPermissionDocument, { input: { permission: "trading:orders:place", resource: { type: "trading_account", id } } }, owner.headers);
     expect(check.data?.checkPermission).toEqual({ allowed: false, reason: "policy orders-need-verified-identity denies" });
+    const admin = await h.withRole("admin");
+    const builtIn = await h.prisma.policy.findUniqueOrThrow({ where: { name: "orders-need-verified-identity" } });
+    expect((await h.gql(DeletePolicyDocument, { id: builtIn.id }, admin.headers)).data?.deletePolicy).toBe(true);
+    const after = await h.gql(CheckPermissionDocument, { input: { permission: "trading:orders:place", resource: { type: "trading_account", id } } }, owner.headers);
+    expect(after.data?.checkPermission).toEqual({ allowed: true, reason: "role trader grants trading:orders:place" });
   });
 });
 
@@ -188,6 +220,10 @@ describe("the broker session for order services", () => {
     const [audit] = await h.auditedAtLeast(1, { action: "trading_account.session_read", subjectId: id });
     expect(audit).toMatchObject({ actorType: "service", actorId: created?.client.clientId, metadata: { clientId: created?.client.clientId, accountId: id } });
     expect(codeOf(await h.gql(TradingAccountSessionDocument, { id }, owner.headers))).toBe("FORBIDDEN");
+    // A suspended owner's account gives order services nothing, and the refusal is on record.
+    await h.gql(SuspendUserDocument, { id: owner.user.id, reason: "investigation" }, admin.headers);
+    expect(codeOf(await h.gql(TradingAccountSessionDocument, { id }, { authorization: `Bearer ${token}` }))).toBe("FORBIDDEN");
+    await h.auditedAtLeast(1, { action: "trading_account.session_read", subjectId: id, outcome: "denied" });
   });
 
   it("unlinking ends the broker session and removes the secrets and memberships; the audit trail stays", async () => {
@@ -201,5 +237,19 @@ describe("the broker session for order services", () => {
     expect(await h.prisma.tradingAccountMember.count({ where: { accountId: id } })).toBe(0);
     await h.auditedAtLeast(1, { action: "trading_account.unlink", subjectId: id });
     expect((await h.gql(MyTradingAccountsDocument, {}, member.headers)).data?.myTradingAccounts).toEqual([]);
+  });
+
+  it("the accounts are the owner's personal data: exported without credentials; erasure unlinks them (the broker session ended, the event published)", async () => {
+    const [owner, member] = await Promise.all([h.signedIn(), h.signedIn()]);
+    const { id, app } = await linked(owner);
+    await h.gql(ShareTradingAccountDocument, { id, input: { email: member.email, role: "VIEWER" as never } }, owner.headers);
+    const registry = h.t.app.modules.users.api.personalData;
+    const exported = (await registry.export(owner.user.id))["trading-accounts"] as { accounts: { id: string; members: unknown[] }[] };
+    expect(exported.accounts).toEqual([expect.objectContaining({ id, brokerUserId: app.userId, members: [expect.objectContaining({ userId: member.user.id, role: "VIEWER" })] })]);
+    expect(JSON.stringify(exported)).not.toContain(app.apiKey);
+    await h.t.app.platform.events.unitOfWork.run({ actor: { type: "system", id: null } }, (scope) => registry.erase(scope, owner.user.id));
+    expect(await h.prisma.tradingAccount.count({ where: { id } })).toBe(0);
+    expect([...kite.sessions.values()].filter((s) => s.apiKey === app.apiKey).map((s) => s.ended)).toEqual(["logged out"]);
+    expect(await h.prisma.outboxEvent.count({ where: { name: "trading_account.unlinked", aggregateId: id } })).toBe(1);
   });
 });

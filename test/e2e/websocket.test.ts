@@ -88,7 +88,7 @@ it("item 1 (SECURITY 44, 54): the 40-level fragment bomb from an anonymous socke
 it("both transports share the rule list: single-use root fields counted once through fragments", async () => {
   const c = client();
   const twice = await run(c, `mutation Twice { ...A ...B } fragment A on Mutation { a: verifyEmail(token: "x") { id } } fragment B on Mutation { b: verifyEmail(token: "y") { id } }`);
-  expect(twice.errors?.map((e) => e.message)).toEqual(["At most one of completeMfaLogin, login, refreshTokens, resetPassword, stepUp, verifyEmail per operation"]);
+  expect(twice.errors?.map((e) => e.message)).toEqual(["At most one of completeMfaLogin, linkTradingAccount, login, refreshTokens, renewTradingAccountSession, resetPassword, rotateTradingAccountCredentials, stepUp, verifyEmail per operation"]);
   await c.dispose();
 });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { parseUuid } from "../../shared/ids";
 import type { ClientCaller, Viewer } from "../../graphql/context";
 import type { Origin } from "../../platform/events/unit-of-work";
 import { announce, listen, type PubSub } from "../../platform/pubsub/pubsub";
@@ -16,6 +17,8 @@ export type ResourceGuard = (userId: string, resourceId: string | undefined, per
 
 /** Resource types no permission reaches without the module that owns them saying yes. */
 const GUARDED_TYPES: Readonly<Record<string, string>> = { trading_account: "the trading-accounts module" };
+/** Permissions that only exist on one guarded resource: asked without it (or with another type), they are denied. */
+const GUARDED_PERMISSIONS: Readonly<Record<string, string>> = { "trading:orders:place": "trading_account" };
 
 const CHANGED_TOPIC = "authz:changed";
 /** Users whose roles and grants an instance keeps (a few hundred bytes each). */
@@ -162,8 +165,14 @@ export class AuthzService {
   }
 
   /** One decision; never throws: a failure to decide denies. */
-  async decide(principal: Principal, permission: string, resource?: CheckPermissionInput["resource"], input?: Record<string, unknown> | null): Promise<PermissionDecision> {
+  async decide(principal: Principal, permission: string, given?: CheckPermissionInput["resource"], input?: Record<string, unknown> | null): Promise<PermissionDecision> {
     try {
+      const needs = GUARDED_PERMISSIONS[permission];
+      if (needs && (given?.type !== needs || !given.id)) return deny(`${permission} is decided on a ${needs} only: name one (resource: { type: "${needs}", id })`);
+      // A guarded resource's id is a UUID in one spelling, so a policy naming it cannot be dodged by case.
+      const canonical = given && GUARDED_TYPES[given.type] && given.id ? parseUuid(given.id) : undefined;
+      if (canonical === null) return deny(`no ${given?.type} has the id ${given?.id}`);
+      const resource = given && canonical ? { ...given, id: canonical } : given;
       const [subject, policies, roles] = await Promise.all([this.subject(principal.userId), this.policies(), this.roles()]);
       const request: CedarRequest = {
         principal: { kind: "user", id: principal.userId, roles: subject.roles, emailVerified: subject.emailVerified, kycStatus: subject.kycStatus, ...(principal.mfaAge === undefined ? {} : { mfaAge: principal.mfaAge }) },

@@ -1,7 +1,7 @@
 import { BadUserInputError } from "../../shared/errors";
 import { InputCheck } from "../../shared/input-check";
 import { parseUuid } from "../../shared/ids";
-import { NOTIFICATION_CHANNELS, NOTIFICATION_TOPICS, QUALIFIED_SYMBOL, WATCHLIST_LIMITS, mandatory, type NotificationChoice, type NotificationTopic, type StoredPreferences, type Watchlist } from "./preferences.model";
+import { EXCHANGES, NOTIFICATION_CHANNELS, NOTIFICATION_TOPICS, QUALIFIED_SYMBOL, SYMBOL_LENGTH, WATCHLIST_LIMITS, mandatory, type NotificationChoice, type NotificationTopic, type StoredPreferences, type Watchlist } from "./preferences.model";
 import type { UpdatePreferencesInput } from "./preferences.types";
 
 /** What an update asks for: the fields given (`notifications` as given, to merge over the stored choices). */
@@ -48,7 +48,7 @@ function watchlists(check: InputCheck, lists: readonly Watchlist[]): Watchlist[]
     }
     const seen = new Set<string>();
     list.symbols.forEach((symbol, j) => {
-      if (!QUALIFIED_SYMBOL.test(symbol)) check.problem(`${at}.symbols[${j}]`, "must be EXCHANGE:TRADINGSYMBOL (exchange NSE, BSE, NFO, BFO, CDS, BCD or MCX; symbol of capitals, digits and & _ . -, at most 40), such as NSE:INFY");
+      if (!QUALIFIED_SYMBOL.test(symbol) || symbol.length - symbol.indexOf(":") - 1 > SYMBOL_LENGTH) check.problem(`${at}.symbols[${j}]`, `must be EXCHANGE:TRADINGSYMBOL (exchange ${EXCHANGES.join(", ")}; symbol of capitals, digits, & _ . - and single inner spaces, at most ${SYMBOL_LENGTH}), such as NSE:INFY or NSE:NIFTY 50`);
       else if (seen.has(symbol)) check.problem(`${at}.symbols[${j}]`, `repeats ${symbol} in this watchlist`);
       seen.add(symbol);
     });

@@ -14,9 +14,11 @@ export type PreferenceField = (typeof PREFERENCE_FIELDS)[number];
 
 export const WATCHLIST_LIMITS = { lists: 20, symbolsPerList: 100, nameLength: 50 } as const;
 /** Kite Connect's exchanges, as instruments are qualified (`NSE:INFY`). */
-export const EXCHANGES = ["NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX"] as const;
-/** `EXCHANGE:TRADINGSYMBOL`, the trading symbol as Kite spells it (`NSE:M&M`, `NFO:NIFTY24DECFUT`). */
-export const QUALIFIED_SYMBOL = new RegExp(`^(${EXCHANGES.join("|")}):[A-Z0-9&_.-]{1,40}$`);
+export const EXCHANGES = ["NSE", "BSE", "NFO", "BFO", "CDS", "BCD", "MCX", "NCO"] as const;
+/** `EXCHANGE:TRADINGSYMBOL`, the trading symbol as Kite spells it (`NSE:M&M`, `NFO:NIFTY24DECFUT`, indices such as `NSE:NIFTY 50`: single spaces inside). */
+export const QUALIFIED_SYMBOL = new RegExp(`^(${EXCHANGES.join("|")}):[A-Z0-9&_.-]+( [A-Z0-9&_.-]+)*$`);
+/** The longest trading symbol after the exchange. */
+export const SYMBOL_LENGTH = 40;
 
 // Types, not interfaces: stored as JSON, they must be assignable to Prisma's JSON values.
 export type Watchlist = {

@@ -20,8 +20,14 @@ export interface SealedCredentials {
   accessTokenEnc: string;
 }
 
-/** Each ciphertext is bound to its account and its field (SECURITY 57): copied to another row or column, it does not open. */
-const aad = (accountId: string, field: Field) => `trading-account:${accountId}:${FIELDS[field]}:v1`;
+/** Whose it is: the account and its owner (who never changes). */
+export interface AccountRef {
+  id: string;
+  ownerId: string;
+}
+
+/** Each ciphertext is bound to its owner, its account and its field (SECURITY 57): copied to another row or column, or with the owner changed, it does not open. */
+const aad = (account: AccountRef, field: Field) => `trading-account:${account.ownerId}:${account.id}:${FIELDS[field]}:v1`;
 
 /**
  * The credentials of accounts: AES-256-GCM under the account's own data key (sealed by the key
@@ -36,43 +42,43 @@ export class CredentialVault {
   }
 
   /** A new key for the account and the credentials sealed under it. */
-  async sealNew(accountId: string, credentials: Credentials): Promise<{ key: SealedRecord; columns: SealedCredentials }> {
-    const { key, sealed } = await this.keys.fresh(accountId);
+  async sealNew(account: AccountRef, credentials: Credentials): Promise<{ key: SealedRecord; columns: SealedCredentials }> {
+    const { key, sealed } = await this.keys.fresh(account.id);
     try {
-      return { key: sealed, columns: this.sealWith(key, accountId, credentials) };
+      return { key: sealed, columns: this.sealWith(key, account, credentials) };
     } finally {
       key.fill(0);
     }
   }
 
   /** A new access token under the account's existing key. */
-  async sealToken(accountId: string, key: SealedRecord, accessToken: string): Promise<string> {
-    const plain = await this.keys.open(accountId, key);
+  async sealToken(account: AccountRef, key: SealedRecord, accessToken: string): Promise<string> {
+    const plain = await this.keys.open(account.id, key);
     try {
-      return seal(plain, accessToken, aad(accountId, "accessToken"));
+      return seal(plain, accessToken, aad(account, "accessToken"));
     } finally {
       plain.fill(0);
     }
   }
 
-  async open(accountId: string, key: SealedRecord, columns: SealedCredentials): Promise<Credentials> {
-    const plain = await this.keys.open(accountId, key);
+  async open(account: AccountRef, key: SealedRecord, columns: SealedCredentials): Promise<Credentials> {
+    const plain = await this.keys.open(account.id, key);
     try {
       return {
-        apiKey: open(plain, columns.apiKeyEnc, aad(accountId, "apiKey")),
-        apiSecret: open(plain, columns.apiSecretEnc, aad(accountId, "apiSecret")),
-        accessToken: open(plain, columns.accessTokenEnc, aad(accountId, "accessToken")),
+        apiKey: open(plain, columns.apiKeyEnc, aad(account, "apiKey")),
+        apiSecret: open(plain, columns.apiSecretEnc, aad(account, "apiSecret")),
+        accessToken: open(plain, columns.accessTokenEnc, aad(account, "accessToken")),
       };
     } finally {
       plain.fill(0);
     }
   }
 
-  private sealWith(key: Buffer, accountId: string, credentials: Credentials): SealedCredentials {
+  private sealWith(key: Buffer, account: AccountRef, credentials: Credentials): SealedCredentials {
     return {
-      apiKeyEnc: seal(key, credentials.apiKey, aad(accountId, "apiKey")),
-      apiSecretEnc: seal(key, credentials.apiSecret, aad(accountId, "apiSecret")),
-      accessTokenEnc: seal(key, credentials.accessToken, aad(accountId, "accessToken")),
+      apiKeyEnc: seal(key, credentials.apiKey, aad(account, "apiKey")),
+      apiSecretEnc: seal(key, credentials.apiSecret, aad(account, "apiSecret")),
+      accessTokenEnc: seal(key, credentials.accessToken, aad(account, "accessToken")),
     };
   }
 }

@@ -31,7 +31,7 @@ export function tradingAccountsModule(kernel: Kernel, deps: TradingAccountsDeps)
     defaults: deps.defaults,
   });
   deps.authz.guardResource("trading_account", (userId, accountId, permission) => service.allows(userId, accountId, permission));
-  deps.users.personalData.register(tradingAccountsPersonalData(kernel.prisma));
+  deps.users.personalData.register(tradingAccountsPersonalData(kernel.prisma, service));
   kernel.jobs.define(EXPIRY_JOB, async () => void (await service.expireSessions()));
   kernel.jobs.daily(EXPIRY_JOB, "00:30");
   return {

@@ -1,12 +1,13 @@
 import type { Prisma } from "../../platform/db/database";
 import type { PersonalDataPart } from "../users";
+import type { TradingAccountsService } from "./trading-accounts.service";
 
 /**
  * The accounts a user linked (without any credential) and the memberships they hold. Erasure
- * deletes the user's accounts with their keys (the credentials are shredded; members lose access)
- * and their memberships. The broker sessions are not ended here: the erasure has no broker call.
+ * unlinks the user's accounts (their sessions ended at the broker, the keys deleted: the
+ * credentials are shredded; members lose access) and removes their memberships.
  */
-export const tradingAccountsPersonalData = (prisma: Prisma): PersonalDataPart => ({
+export const tradingAccountsPersonalData = (prisma: Prisma, accounts: TradingAccountsService): PersonalDataPart => ({
   module: "trading-accounts",
   export: async (userId) => {
     const [owned, memberships] = await Promise.all([
@@ -15,8 +16,5 @@ export const tradingAccountsPersonalData = (prisma: Prisma): PersonalDataPart =>
     ]);
     return { accounts: owned, memberships };
   },
-  erase: async (scope, userId) => {
-    await scope.tx.tradingAccountMember.deleteMany({ where: { userId } });
-    await scope.tx.tradingAccount.deleteMany({ where: { ownerId: userId } });
-  },
+  erase: (scope, userId) => accounts.erase(scope, userId),
 });

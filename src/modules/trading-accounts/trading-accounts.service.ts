@@ -35,6 +35,8 @@ export type AccountView = Omit<TradingAccount, "members"> & { members: Member[] 
 const SYSTEM: Origin = { actor: { type: "system", id: null } };
 const MAX_NICKNAME = 100;
 const CREDENTIAL = /^[\x21-\x7e]{1,256}$/;
+/** Which roles on an account give which permissions on it (anything not listed: nobody). */
+const PERMITTED: Readonly<Record<string, readonly TradingAccountRole[]>> = { "trading:orders:place": ["OWNER", "TRADER"] };
 /** What the owner alone may do (SECURITY 38: members get FORBIDDEN, strangers NOT_FOUND). */
 const OWNER_ONLY = "Only the account's owner may do this";
 
@@ -55,7 +57,7 @@ export class TradingAccountsService {
     const id = randomUUID();
     const now = this.deps.clock.now();
     try {
-      const sealed = await this.deps.credentials.sealNew(id, { apiKey: credentials.apiKey, apiSecret: credentials.apiSecret, accessToken: session.accessToken });
+      const sealed = await this.deps.credentials.sealNew({ id, ownerId: viewer.userId }, { apiKey: credentials.apiKey, apiSecret: credentials.apiSecret, accessToken: session.accessToken });
       await this.deps.unitOfWork.run(origin, async (scope) => {
         const taken = await scope.tx.tradingAccount.findUnique({ where: { broker_brokerUserId: { broker: "KITE", brokerUserId: session.profile.brokerUserId } }, select: { id: true } });
         if (taken) throw BadUserInputError.field("input.requestToken", "this broker account is already linked (by its owner)");
@@ -138,6 +140,8 @@ export class TradingAccountsService {
     try {
       profile = await this.deps.broker.profile(credentials.apiKey, credentials.accessToken);
       if (profile.brokerUserId !== row.brokerUserId) status = "INVALID_CREDENTIALS";
+      // Past its daily end the session is over, whatever the broker still accepts for a while.
+      else if (row.sessionExpiresAt <= this.deps.clock.now()) status = "REAUTH_REQUIRED";
     } catch (error) {
       if (error instanceof BrokerSessionEndedError) status = "REAUTH_REQUIRED";
       else if (error instanceof BrokerRefusedInput) status = "INVALID_CREDENTIALS";
@@ -145,7 +149,9 @@ export class TradingAccountsService {
     }
     await this.deps.unitOfWork.run(origin, async (scope) => {
       const now = this.deps.clock.now();
-      await scope.tx.tradingAccount.update({ where: { id }, data: { status, ...(status === "ACTIVE" ? { lastVerifiedAt: now, profile: snapshot(profile as BrokerProfile) as never } : {}) } });
+      // Only what was verified: a renewal or rotation committed meanwhile is newer than this answer.
+      const written = await scope.tx.tradingAccount.updateMany({ where: { id, accessTokenEnc: row.accessTokenEnc }, data: { status, ...(status === "ACTIVE" ? { lastVerifiedAt: now, profile: snapshot(profile as BrokerProfile) as never } : {}) } });
+      if (written.count === 0) return;
       scope.publish("trading_account.verified", id, { ...this.about(row), status });
       if (status === "ACTIVE" && profile && JSON.stringify(snapshot(profile)) !== JSON.stringify(row.profile)) scope.publish("trading_account.profile_synced", id, { ...this.about(row), exchanges: profile.exchanges, products: profile.products });
       if (status === "REAUTH_REQUIRED" && row.status !== "REAUTH_REQUIRED") await this.reauthRequired(scope, row, "broker_ended_session");
@@ -175,12 +181,16 @@ export class TradingAccountsService {
       await this.endQuietly(credentials.apiKey, session.accessToken);
       throw BadUserInputError.field("requestToken", "the request token is of another broker account than this one");
     }
-    const key = await this.keyOf(row.id);
-    const accessTokenEnc = await this.deps.credentials.sealToken(row.id, key, session.accessToken);
-    await this.deps.unitOfWork.run(origin, async (scope) => {
-      await scope.tx.tradingAccount.update({ where: { id: row.id }, data: { accessTokenEnc, status: "ACTIVE", sessionExpiresAt: this.deps.broker.sessionEnd(session.loginTime), lastVerifiedAt: this.deps.clock.now(), profile: snapshot(session.profile) as never } });
-      scope.publish("trading_account.credentials_updated", row.id, { ...this.about(row), change: "session_renewed" });
-      scope.audit({ action: "trading_account.renew", subjectType: "trading_account", subjectId: row.id });
+    await this.settle(credentials.apiKey, session.accessToken, async () => {
+      const key = await this.keyOf(row.id);
+      const accessTokenEnc = await this.deps.credentials.sealToken(row, key, session.accessToken);
+      await this.deps.unitOfWork.run(origin, async (scope) => {
+        // Under the key it was sealed with: a rotation committed meanwhile replaced that key.
+        const written = await scope.tx.tradingAccount.updateMany({ where: { id: row.id, apiSecretEnc: row.apiSecretEnc, accessTokenEnc: row.accessTokenEnc }, data: { accessTokenEnc, status: "ACTIVE", sessionExpiresAt: this.deps.broker.sessionEnd(session.loginTime), lastVerifiedAt: this.deps.clock.now(), profile: snapshot(session.profile) as never } });
+        if (written.count === 0) throw BadUserInputError.field("id", "the account changed while it was renewed: try again");
+        scope.publish("trading_account.credentials_updated", row.id, { ...this.about(row), change: "session_renewed" });
+        scope.audit({ action: "trading_account.renew", subjectType: "trading_account", subjectId: row.id });
+      });
     });
     return this.view(viewer.userId, row.id);
   }
@@ -194,13 +204,16 @@ export class TradingAccountsService {
       await this.endQuietly(given.apiKey, session.accessToken);
       throw BadUserInputError.field("input.requestToken", "the new credentials log in to another broker account than this one");
     }
-    const sealed = await this.deps.credentials.sealNew(row.id, { apiKey: given.apiKey, apiSecret: given.apiSecret, accessToken: session.accessToken });
-    await this.deps.unitOfWork.run(origin, async (scope) => {
-      await scope.tx.tradingAccount.update({ where: { id: row.id }, data: { ...sealed.columns, status: "ACTIVE", sessionExpiresAt: this.deps.broker.sessionEnd(session.loginTime), lastVerifiedAt: this.deps.clock.now(), profile: snapshot(session.profile) as never } });
-      // A new data key; the old one (and what it sealed) is gone with the update.
-      await scope.tx.tradingAccountKey.update({ where: { accountId: row.id }, data: { keyEnc: sealed.key.ciphertext, wrappedKey: sealed.key.wrappedKey, kekId: sealed.key.kekId } });
-      scope.publish("trading_account.credentials_updated", row.id, { ...this.about(row), change: "credentials_rotated" });
-      scope.audit({ action: "trading_account.rotate_credentials", subjectType: "trading_account", subjectId: row.id });
+    await this.settle(given.apiKey, session.accessToken, async () => {
+      const sealed = await this.deps.credentials.sealNew(row, { apiKey: given.apiKey, apiSecret: given.apiSecret, accessToken: session.accessToken });
+      await this.deps.unitOfWork.run(origin, async (scope) => {
+        const written = await scope.tx.tradingAccount.updateMany({ where: { id: row.id, apiSecretEnc: row.apiSecretEnc, accessTokenEnc: row.accessTokenEnc }, data: { ...sealed.columns, status: "ACTIVE", sessionExpiresAt: this.deps.broker.sessionEnd(session.loginTime), lastVerifiedAt: this.deps.clock.now(), profile: snapshot(session.profile) as never } });
+        if (written.count === 0) throw BadUserInputError.field("id", "the account changed while its credentials were rotated: try again");
+        // A new data key; the old one (and what it sealed) is gone with the update.
+        await scope.tx.tradingAccountKey.update({ where: { accountId: row.id }, data: { keyEnc: sealed.key.ciphertext, wrappedKey: sealed.key.wrappedKey, kekId: sealed.key.kekId } });
+        scope.publish("trading_account.credentials_updated", row.id, { ...this.about(row), change: "credentials_rotated" });
+        scope.audit({ action: "trading_account.rotate_credentials", subjectType: "trading_account", subjectId: row.id });
+      });
     });
     await this.endQuietly(old.apiKey, old.accessToken);
     return this.view(viewer.userId, row.id);
@@ -210,7 +223,7 @@ export class TradingAccountsService {
     const id = idArgument("id", rawId);
     await this.roleOrNotFound(viewer, id);
     const row = await this.row(id);
-    return { status: row.status as TradingAccountStatusName, lastVerifiedAt: row.lastVerifiedAt, sessionExpiresAt: row.sessionExpiresAt, credentialsValid: row.status !== "INVALID_CREDENTIALS" };
+    return { status: this.effectiveStatus(row), lastVerifiedAt: row.lastVerifiedAt, sessionExpiresAt: row.sessionExpiresAt, credentialsValid: row.status !== "INVALID_CREDENTIALS" };
   }
 
   async share(viewer: Viewer, rawId: string, input: ShareTradingAccountInput, origin: Origin): Promise<AccountView> {
@@ -219,7 +232,11 @@ export class TradingAccountsService {
     if (input.role === "OWNER") throw BadUserInputError.field("input.role", "must be TRADER or VIEWER (an account has one owner)");
     const email = emailArgument(input.email);
     const invitee = await this.deps.prisma.user.findFirst({ where: { email, deletedAt: null }, select: { id: true } });
-    if (!invitee) throw BadUserInputError.field("input.email", "no user has this email; they must have an account first");
+    if (!invitee) {
+      // The issue's rule (the invitee must have an account) tells an owner whether an address is registered: every such answer is on record.
+      await this.deps.unitOfWork.run(origin, async (scope) => scope.audit({ action: "trading_account.share", outcome: "failure", subjectType: "trading_account", subjectId: id, metadata: { reason: "no such user" } }));
+      throw BadUserInputError.field("input.email", "no user has this email; they must have an account first");
+    }
     if (invitee.id === viewer.userId) throw BadUserInputError.field("input.email", "is the owner's own");
     const row = await this.row(id);
     await this.deps.unitOfWork.run(origin, async (scope) => {
@@ -251,11 +268,16 @@ export class TradingAccountsService {
   /** The broker session, for a service client with `trading_accounts:session` (the checker let it through); audited on every answer. */
   async session(client: ClientCaller, rawId: string, origin: Origin): Promise<TradingAccountSession> {
     const id = idArgument("id", rawId);
-    const row = await this.deps.prisma.tradingAccount.findUnique({ where: { id } });
-    if (!row) throw new NotFoundError("Trading account");
-    if (row.status !== "ACTIVE" || row.sessionExpiresAt <= this.deps.clock.now()) throw new BrokerSessionEndedError("The account's broker session has ended; its owner must renew it");
+    const row = await this.deps.prisma.tradingAccount.findUnique({ where: { id }, include: { owner: { select: { status: true, deletedAt: true } } } });
+    const refusal = !row ? new NotFoundError("Trading account") : row.owner.status !== "ACTIVE" || row.owner.deletedAt ? new ForbiddenError("The account's owner is not active") : this.effectiveStatus(row) !== "ACTIVE" ? new BrokerSessionEndedError("The account's broker session has ended; its owner must renew it") : null;
+    const read = (outcome: "success" | "denied", reason?: string) =>
+      this.deps.unitOfWork.run(origin, async (scope) => scope.audit({ action: "trading_account.session_read", outcome, subjectType: "trading_account", subjectId: id, metadata: { clientId: client.clientId, accountId: id, ...(reason ? { reason } : {}) } }));
+    if (refusal || !row) {
+      await read("denied", refusal?.message);
+      throw refusal;
+    }
     const { apiKey, accessToken } = await this.open(row);
-    await this.deps.unitOfWork.run(origin, async (scope) => scope.audit({ action: "trading_account.session_read", subjectType: "trading_account", subjectId: id, metadata: { clientId: client.clientId, accountId: id } }));
+    await read("success");
     return { apiKey, accessToken, expiresAt: row.sessionExpiresAt };
   }
 
@@ -265,19 +287,40 @@ export class TradingAccountsService {
     return this.deps.unitOfWork.run(SYSTEM, async (scope) => {
       const rows = await scope.tx.tradingAccount.findMany({ where: { status: "ACTIVE", sessionExpiresAt: { lte: now } } });
       for (const row of rows) {
-        const changed = await scope.tx.tradingAccount.updateMany({ where: { id: row.id, status: "ACTIVE" }, data: { status: "REAUTH_REQUIRED" } });
+        const changed = await scope.tx.tradingAccount.updateMany({ where: { id: row.id, status: "ACTIVE", sessionExpiresAt: { lte: now } }, data: { status: "REAUTH_REQUIRED" } });
         if (changed.count === 1) await this.reauthRequired(scope, row, "expired");
       }
       return rows.length;
     });
   }
 
-  /** The authorization module's question for `trading_account:<id>`: orders for the owner and traders; anything else for any member. */
+  /** The authorization module's question for `trading_account:<id>` (a canonical id): orders for the owner and traders; any other permission is no member's. */
   async allows(userId: string, accountId: string | undefined, permission: string): Promise<boolean> {
-    if (!accountId || !/^[0-9a-f-]{36}$/i.test(accountId)) return false;
-    const role = await roleOf(this.deps.prisma, userId, accountId.toLowerCase());
-    if (permission === "trading:orders:place") return role === "OWNER" || role === "TRADER";
-    return role !== null;
+    const roles = PERMITTED[permission];
+    if (!accountId || !roles) return false;
+    const role = await roleOf(this.deps.prisma, userId, accountId);
+    return role !== null && roles.includes(role);
+  }
+
+  /**
+   * Erasure's part: every account the user owns is unlinked as `unlink` would (the broker session
+   * ended, best effort: the erasure does not wait for a broker that is down; the event published),
+   * and their memberships removed. Runs in the erasure's unit of work.
+   */
+  async erase(scope: WorkScope, userId: string): Promise<void> {
+    const owned = await scope.tx.tradingAccount.findMany({ where: { ownerId: userId }, include: { key: true, _count: { select: { members: true } } } });
+    for (const row of owned) {
+      if (row.key) {
+        const credentials = await this.deps.credentials.open(row, { ciphertext: row.key.keyEnc, wrappedKey: row.key.wrappedKey, kekId: row.key.kekId }, row);
+        await this.endQuietly(credentials.apiKey, credentials.accessToken);
+      }
+      scope.publish("trading_account.unlinked", row.id, { ...this.about(row), ownerId: row.ownerId, members: row._count.members });
+      scope.audit({ action: "trading_account.unlink", subjectType: "trading_account", subjectId: row.id, metadata: { reason: "erasure", members: row._count.members } });
+    }
+    await scope.tx.tradingAccount.deleteMany({ where: { ownerId: userId } });
+    const memberships = await scope.tx.tradingAccountMember.findMany({ where: { userId }, include: { account: { select: { id: true, brokerUserId: true } } } });
+    for (const membership of memberships) scope.publish("trading_account.member_removed", membership.accountId, { ...this.about(membership.account), userId });
+    await scope.tx.tradingAccountMember.deleteMany({ where: { userId } });
   }
 
   // ---------------------------------------------------------------- shared steps
@@ -329,7 +372,22 @@ export class TradingAccountsService {
   }
 
   private async open(row: Row): Promise<Credentials> {
-    return this.deps.credentials.open(row.id, await this.keyOf(row.id), row);
+    return this.deps.credentials.open(row, await this.keyOf(row.id), row);
+  }
+
+  /** Runs `work`, which records a session just started; if it fails, that session is ended at the broker. */
+  private async settle(apiKey: string, accessToken: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      await this.endQuietly(apiKey, accessToken);
+      throw error;
+    }
+  }
+
+  /** REAUTH_REQUIRED once the session's daily end has passed, even before the sweep has marked it. */
+  private effectiveStatus(row: Row): TradingAccountStatusName {
+    return row.status === "ACTIVE" && row.sessionExpiresAt <= this.deps.clock.now() ? "REAUTH_REQUIRED" : (row.status as TradingAccountStatusName);
   }
 
   private async endQuietly(apiKey: string, accessToken: string): Promise<void> {
@@ -346,12 +404,13 @@ export class TradingAccountsService {
       broker: "KITE",
       brokerUserId: row.brokerUserId,
       nickname: row.nickname,
-      status: row.status as TradingAccountStatusName,
+      status: this.effectiveStatus(row),
       lastVerifiedAt: row.lastVerifiedAt,
       role,
       isDefault: defaultId === row.id,
       profile: row.profile as never,
-      members: [{ userId: row.ownerId, role: "OWNER" }, ...row.members.map((m) => ({ userId: m.userId, role: m.role as TradingAccountRole }))],
+      // The owner sees every member; a member sees the owner and themself.
+      members: [{ userId: row.ownerId, role: "OWNER" }, ...row.members.filter((m) => role === "OWNER" || m.userId === userId).map((m) => ({ userId: m.userId, role: m.role as TradingAccountRole }))],
     };
   }
 }

@@ -6,10 +6,10 @@ const h = useApp();
 const origin: Origin = { actor: { type: "system", id: null }, requestId: "personal-data" };
 const registry = () => h.t.app.modules.users.api.personalData;
 
-it("personal data: export collects every registered module's part of the user (authz, accounts, sessions, mfa, audit, kyc, preferences), without hashes or tokens", async () => {
+it("personal data: export collects every registered module's part of the user (authz, accounts, sessions, mfa, audit, kyc, preferences, trading-accounts), without hashes or tokens", async () => {
   const { email, user, session } = await h.signedIn();
   const data = await registry().export(user.id);
-  expect(Object.keys(data)).toEqual(["authz", "sessions", "accounts", "mfa", "audit", "kyc", "preferences"]);
+  expect(Object.keys(data)).toEqual(["authz", "sessions", "accounts", "mfa", "audit", "kyc", "preferences", "trading-accounts"]);
   expect(data.authz).toMatchObject({ roles: [{ role: "trader" }], grants: [] });
   expect(data.mfa).toEqual({ totp: null, loginChallenges: [] }); // no TOTP enrolled
   expect(data.preferences).toBeNull(); // the defaults: nothing stored

@@ -18,7 +18,8 @@ function translated(error: unknown): Error {
   if (error instanceof KiteUnavailableError) {
     return new BrokerUnavailableError(error.requestTokenMayBeUsed ? "Kite did not answer in time and the login may have been used: log in at Kite again and retry with the new request token" : undefined);
   }
-  if (error instanceof KiteRefusedError) return new BrokerRefusedInput("apiKey", `was refused by Kite (${error.errorType ?? `HTTP ${error.status}`})`);
+  // Without Kite's own envelope the refusal is not Kite's judgement of the credentials (a proxy, a WAF): the broker counts as unavailable.
+  if (error instanceof KiteRefusedError) return error.errorType ? new BrokerRefusedInput("apiKey", `was refused by Kite (${error.errorType})`) : new BrokerUnavailableError();
   return error instanceof Error ? error : new Error(String(error));
 }
 
