@@ -76,8 +76,9 @@ interface Figures {
   failures: Record<string, number>;
   connectSeconds: number;
   rssPerConnection: number;
-  idle: LoadCost;
   heapPerConnection: number;
+  /** The server's cost holding the sockets with nothing sent. */
+  idle: LoadCost;
   load: Delivery;
   pubSub?: Delivery;
   notes: string[];
