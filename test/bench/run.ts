@@ -1,14 +1,15 @@
 // npm run bench — every benchmark, each beside a baseline measured in the same run.
-// BENCH=entities, BENCH=events, BENCH=auth, BENCH=authz, BENCH=timing or BENCH=refusals runs one of them.
+// BENCH=entities, BENCH=events, BENCH=auth, BENCH=authz, BENCH=timing, BENCH=refusals or BENCH=subscriptions runs one of them.
 import "reflect-metadata";
 import { benchAuth } from "./auth";
 import { benchAuthz } from "./authz";
 import { benchEntities } from "./entities";
 import { benchEvents } from "./events";
 import { benchRefusals } from "./refusals";
+import { benchSubscriptions } from "./subscriptions";
 import { benchTiming } from "./timing";
 
-const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals };
+const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals, subscriptions: benchSubscriptions };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH;
