@@ -40,6 +40,12 @@ export interface WorkScope {
   /** Queues a message to a person on `notifications`. */
   notify(notification: Notification): void;
   audit(entry: AuditEntry): void;
+  /**
+   * Runs `effect` once the unit of work has committed (never if it rolls back): for best-effort
+   * signals such as pub/sub announcements, which must not announce what did not happen and need
+   * not wait for the relay. An effect that throws is ignored (what committed stays committed): keep them small.
+   */
+  afterCommit(effect: () => void): void;
 }
 
 const SECRET_KEY = /pass(word)?|secret|token|code|otp|credential|authorization|cookie/i;
@@ -107,6 +113,7 @@ export class UnitOfWork {
   async run<T>(origin: Origin, work: (scope: WorkScope) => Promise<T>): Promise<T> {
     const outbox: OutboxRow[] = [];
     const audits: AuditEntry[] = [];
+    const effects: (() => void)[] = [];
     const result = await this.prisma.$transaction(async (tx) => {
       const scope: WorkScope = {
         tx,
@@ -121,12 +128,20 @@ export class UnitOfWork {
           outbox.push({ id: randomUUID(), destination: NOTIFICATIONS, name: notification.template, aggregateType: "person", aggregateId: notification.to.toLowerCase(), payload: notification });
         },
         audit: (entry) => audits.push(entry),
+        afterCommit: (effect) => effects.push(effect),
       };
       const value = await work(scope);
       if (outbox.length > 0 || audits.length > 0) await this.record(tx, outbox, audits.map((entry) => this.auditRow(origin, entry)));
       return value;
     }, TRANSACTION_OPTIONS);
     if (outbox.length > 0) this.afterCommit();
+    for (const effect of effects) {
+      try {
+        effect();
+      } catch {
+        // Best effort by contract: what committed stays committed.
+      }
+    }
     return result;
   }
 
