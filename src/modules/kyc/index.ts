@@ -1,5 +1,6 @@
 import type { Registry } from "prom-client";
 import type { Context } from "../../graphql/context";
+import { TransportUnavailableError } from "../../platform/events/outbox";
 import { announce } from "../../platform/pubsub/pubsub";
 import type { PubSub } from "../../platform/pubsub/pubsub";
 import type { AuthzApi } from "../authz";
@@ -84,7 +85,9 @@ export function kycModule(kernel: Kernel, deps: KycDeps): Module<KycApi> {
       poll: (verificationId, attempt, round, delayMs) => jobs.enqueue("kyc.poll", { verificationId, attempt, round }, { jobId: `poll-${verificationId}-${attempt}-${round}`, delayMs }),
     },
   });
-  jobs.define("kyc.check", (data) => service.sendToProvider(String(data.verificationId), Number(data.attempt)));
+  jobs.define("kyc.check", (data) => service.sendToProvider(String(data.verificationId), Number(data.attempt)), {
+    onGiveUp: (data, error) => service.giveUpSending(String(data.verificationId), Number(data.attempt), error),
+  });
   jobs.define("kyc.poll", (data) => service.poll(String(data.verificationId), Number(data.attempt), Number(data.round)));
   jobs.define(WEBHOOK_JOB, (data) => processDelivery(kernel.prisma, service)({ provider: String(data.provider), deliveryId: String(data.deliveryId) }));
   jobs.define("kyc.escalate", async () => void (await service.escalateOverdue()));
@@ -92,7 +95,12 @@ export function kycModule(kernel: Kernel, deps: KycDeps): Module<KycApi> {
   // Committed events drive the rest: a submission asks the provider (a job), a status change reaches
   // the subscribers on every instance and the authorization module's principal.kycStatus.
   kernel.handlers.on("kyc.submitted", "kyc-check", async (event) => {
-    await jobs.enqueue("kyc.check", { verificationId: event.data.verificationId, attempt: event.data.attempt }, { jobId: `check-${event.data.verificationId}-${event.data.attempt}` });
+    try {
+      await jobs.enqueue("kyc.check", { verificationId: event.data.verificationId, attempt: event.data.attempt }, { jobId: `check-${event.data.verificationId}-${event.data.attempt}` });
+    } catch (error) {
+      // The queue (Redis) is unreachable, not this event at fault: the relay retries it later, counting nothing toward parking.
+      throw new TransportUnavailableError(`KYC check queue: ${(error as Error).message}`);
+    }
   });
   kernel.handlers.on("kyc.status_changed", "kyc-live", async (event) => {
     announce(deps.pubSub, kycTopic(event.aggregateId), KycService.update(event), kernel.logger, "a KYC status change");
