@@ -13,8 +13,9 @@ export interface GraphqlBodyOptions {
   limitBytes: number;
   /**
    * One string allowed to be larger (a document's base64), up to `maxBytes`, for the operations
-   * `allowedWhen` accepts once the body is parsed; any other body holding more than `limitBytes`
-   * in all is refused as if the large value were counted like the rest.
+   * `allowedWhen` accepts once the body is parsed, in a request with an Authorization header (an
+   * anonymous upload can never succeed, so it never gets past the limit); any other body holding
+   * more than `limitBytes` in all is refused as if the large value were counted like the rest.
    */
   largeValue?: LargeValue & { allowedWhen(body: unknown): boolean };
 }
@@ -49,7 +50,8 @@ export function graphqlBody(options: GraphqlBodyOptions): RequestHandler {
     const decompress = DECOMPRESSORS[encoding];
     if (!decompress && encoding !== "identity") return next(new BodyRefusal(415, `Request body encoding ${encoding.slice(0, 40)} is not supported; send identity, gzip, deflate or br`));
     const source: Readable = decompress ? req.pipe(decompress()) : req;
-    const reader = new JsonBodyReader(options);
+    const large = req.headers.authorization ? options.largeValue : undefined;
+    const reader = new JsonBodyReader({ limitBytes: options.limitBytes, largeValue: large });
     let settled = false;
     // Called from the stream's events: in the request's async context (its request id), as express.json does.
     const settle = AsyncResource.bind((failure: unknown, body?: unknown) => {
@@ -81,7 +83,6 @@ export function graphqlBody(options: GraphqlBodyOptions): RequestHandler {
     const onEnd = () =>
       attempt(() => {
         const body = reader.end();
-        const large = options.largeValue;
         if (large && reader.bytes > options.limitBytes && !large.allowedWhen(body)) throw overLimit(options.limitBytes);
         settle(null, body);
       });

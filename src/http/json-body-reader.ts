@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { StringDecoder } from "node:string_decoder";
 
 /** A request body refused: the status and the message the caller gets (the app's HTTP error handler answers it). */
 export class BodyRefusal extends Error {
@@ -65,10 +64,11 @@ interface Frame {
 
 const BOM = [0xef, 0xbb, 0xbf];
 const LITERALS: Record<number, string> = { 0x74: "rue", 0x66: "alse", 0x6e: "ull" };
-const ESCAPES: Record<number, string> = { 0x22: '"', 0x5c: "\\", 0x2f: "/", 0x62: "\b", 0x66: "\f", 0x6e: "\n", 0x72: "\r", 0x74: "\t" };
+/** The characters after a backslash that make an escape (`"`, `\\`, `/`, b, f, n, r, t; `u` apart): JSON.parse decodes them. */
+const ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);
 const isWhitespace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
-const hexValue = (b: number) => (isDigit(b) ? b - 0x30 : b >= 0x61 && b <= 0x66 ? b - 0x57 : b >= 0x41 && b <= 0x46 ? b - 0x37 : -1);
+const isHex = (b: number) => isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46);
 const notJson = () => new BodyRefusal(400, "Request body is not valid JSON");
 export const overLimit = (limitBytes: number) => new BodyRefusal(413, `Request body exceeds the limit of ${limitBytes} bytes`);
 
@@ -80,9 +80,11 @@ export const overLimit = (limitBytes: number) => new BodyRefusal(413, `Request b
  *
  * Everything but the large value is kept as it came, under `limitBytes`, and given to JSON.parse
  * at the end (the same value, errors and `__proto__` keys as express.json). The large value's
- * string is decoded here instead (escapes, `\u` pairs and UTF-8 split across chunks), kept as an
- * array of pieces, and stands in the kept text as a random placeholder that is swapped for it
- * after parsing, if JSON.parse kept it there (a later duplicate key wins, as always).
+ * string is copied here instead, into one buffer that grows by doubling (never a piece per escape,
+ * which would cost many times its size), decoded from UTF-8 once whole, and stands in the kept
+ * text as a random placeholder that is swapped for it after parsing, if JSON.parse kept it there
+ * (a later duplicate key wins, as always). The large value is base64, which needs no escape: only
+ * `\/` (which some encoders write for `/`) is taken in it, any other is refused.
  */
 export class JsonBodyReader {
   /** Bytes read so far. */
@@ -98,14 +100,13 @@ export class JsonBodyReader {
   private stringIsKey = false;
   private keyParts: Buffer[] | null = null;
   private inLarge = false;
-  private unicode = 0;
   private unicodeDigits = 0;
   private literal = "";
   private literalAt = 0;
   // The large value.
   private largeSeen = false;
-  private readonly pieces: string[] = [];
-  private readonly decoder = new StringDecoder("utf8");
+  private large = Buffer.alloc(0);
+  private largeLength = 0;
   private readonly placeholder = `large-value-${randomUUID()}`;
 
   constructor(private readonly limits: ReaderLimits) {}
@@ -115,7 +116,7 @@ export class JsonBodyReader {
     const length = chunk.length;
     let keptFrom = 0; // the start of this chunk's bytes still to keep
     let keyFrom = 0; // the start of this chunk's part of a key being captured
-    let runFrom = 0; // the start of the large string's unescaped bytes not yet decoded
+    let runFrom = 0; // the start of the large string's unescaped bytes not yet copied
     let largeFrom = 0; // the start of this chunk's part of the large string
     for (let i = 0; i < length; i += 1) {
       const b = chunk[i] as number;
@@ -204,11 +205,10 @@ export class JsonBodyReader {
           const c = chunk[j] as number;
           if (c < 0x20) throw notJson();
           if (c === 0x5c) {
-            if (this.inLarge) this.decode(chunk, runFrom, j);
+            if (this.inLarge) this.append(chunk, runFrom, j);
             this.state = State.Escape;
           } else if (this.inLarge) {
-            this.decode(chunk, runFrom, j);
-            this.pieces.push(this.decoder.end());
+            this.append(chunk, runFrom, j);
             this.largeBytes += j - largeFrom;
             this.inLarge = false;
             keptFrom = j;
@@ -221,28 +221,27 @@ export class JsonBodyReader {
           break;
         }
         case State.Escape:
+          if (this.inLarge) {
+            if (b !== 0x2f) throw new BodyRefusal(400, `Request body: ${(this.limits.largeValue as LargeValue).path.join(".")} is base64, which needs no escape but \\/`);
+            this.append(chunk, i, i + 1);
+            runFrom = i + 1;
+            this.state = State.String;
+            break;
+          }
           if (b === 0x75) {
-            this.unicode = this.unicodeDigits = 0;
+            this.unicodeDigits = 0;
             this.state = State.Unicode;
             break;
           }
-          if (ESCAPES[b] === undefined) throw notJson();
-          if (this.inLarge) this.pieces.push(this.decoder.end(), ESCAPES[b]);
-          runFrom = i + 1;
+          if (!ESCAPES.has(b)) throw notJson();
           this.state = State.String;
           break;
-        case State.Unicode: {
-          const digit = hexValue(b);
-          if (digit < 0) throw notJson();
-          this.unicode = this.unicode * 16 + digit;
+        case State.Unicode:
+          if (!isHex(b)) throw notJson();
           this.unicodeDigits += 1;
           if (this.unicodeDigits < 4) break;
-          // A lone surrogate stays one, and two escaped halves make a pair when joined, as in JSON.parse.
-          if (this.inLarge) this.pieces.push(this.decoder.end(), String.fromCharCode(this.unicode));
-          runFrom = i + 1;
           this.state = State.String;
           break;
-        }
         case State.Literal:
           if (b !== this.literal.charCodeAt(this.literalAt)) throw notJson();
           this.literalAt += 1;
@@ -285,7 +284,7 @@ export class JsonBodyReader {
     }
     const inString = this.state === State.String || this.state === State.Escape || this.state === State.Unicode;
     if (this.inLarge) {
-      if (this.state === State.String) this.decode(chunk, runFrom, length);
+      if (this.state === State.String) this.append(chunk, runFrom, length);
       this.largeBytes += length - largeFrom;
     } else {
       this.kept.push(chunk.subarray(keptFrom));
@@ -316,11 +315,20 @@ export class JsonBodyReader {
     let node = value;
     for (const key of path.slice(0, -1)) node = isObject(node) && Object.hasOwn(node, key) ? node[key] : undefined;
     const last = path.at(-1) as string;
-    if (isObject(node) && Object.hasOwn(node, last) && node[last] === this.placeholder) node[last] = this.pieces.join("");
+    if (isObject(node) && Object.hasOwn(node, last) && node[last] === this.placeholder) node[last] = this.large.toString("utf8", 0, this.largeLength);
   }
 
-  private decode(chunk: Buffer, from: number, to: number): void {
-    if (to > from) this.pieces.push(this.decoder.write(chunk.subarray(from, to)));
+  /** Copies the large value's bytes `from`–`to` of `chunk` into its buffer, doubling it as needed (up to maxBytes: it holds no more than that was sent). */
+  private append(chunk: Buffer, from: number, to: number): void {
+    const needed = this.largeLength + (to - from);
+    if (needed > this.large.length) {
+      const large = this.limits.largeValue as LargeValue;
+      if (needed > large.maxBytes) throw new BodyRefusal(413, large.tooLarge);
+      const grown = Buffer.allocUnsafe(Math.min(large.maxBytes, Math.max(needed, 2 * this.large.length, 64 * 1024)));
+      this.large.copy(grown, 0, 0, this.largeLength);
+      this.large = grown;
+    }
+    this.largeLength += chunk.copy(this.large, this.largeLength, from, to);
   }
 
   private open(b: number): void {

@@ -30,11 +30,17 @@ it("a document of exactly 10 MiB is accepted, stored and counted at its size", a
 });
 
 it("an 11 MiB document, or the first size whose base64 is longer than 10 MiB's, is refused with 413 naming MAX_DOCUMENT_SIZE_MB; the service answers on", async () => {
+  const user = await h.signedIn();
   for (const bytes of [11 * MiB, 10 * MiB + 3]) {
-    const res = await post(UPLOAD, document(bytes));
+    const res = await post(UPLOAD, document(bytes), user.headers);
     expect([bytes, res.status, res.body.errors]).toEqual([bytes, 413, [{ message: TOO_LARGE, extensions: { code: "PAYLOAD_TOO_LARGE", requestId: expect.any(String) } }]]);
   }
   expect((await graphql(h.t.baseUrl, `{ __typename }`)).data).toEqual({ __typename: "Query" });
+});
+
+it("an upload without an Authorization header (which can never succeed) keeps the 1 MiB limit: 413 as if the limit applied", async () => {
+  const res = await post(UPLOAD, document(2 * MiB));
+  expect([res.status, res.body.errors?.[0]?.message]).toEqual([413, "Request body exceeds the limit of 1048576 bytes"]);
 });
 
 it("an ordinary mutation keeps the 1 MiB limit: register with a 2 MiB variable is refused with 413", async () => {

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { Client } from "pg";
 import { CheckPermissionDocument, CreatePolicyDocument, ReviewVerificationDocument, StartVerificationDocument, SubmitVerificationDocument, UploadVerificationDocumentDocument } from "../support/generated/operations";
-import { pdfBytes } from "../support/documents";
+import { pdfBytes, pngBytes } from "../support/documents";
 import { codeOf, useApp, type SignedIn } from "../support/harness";
 import { waitUntil } from "../support/wait";
 
@@ -17,6 +19,8 @@ async function submitted(user: SignedIn): Promise<string> {
   return id;
 }
 
+const png = (verificationId: string) => ({ verificationId, type: "PASSPORT" as never, fileName: "passport.png", contentType: "image/png", contentBase64: pngBytes().toString("base64") });
+
 describe("compliance review, escalation and what a decision changes elsewhere", () => {
   it("a verification IN_REVIEW past KYC_REVIEW_TIMEOUT_S is escalated once: an event and a notification to compliance", async () => {
     const user = await h.signedIn();
@@ -30,6 +34,74 @@ describe("compliance review, escalation and what a decision changes elsewhere", 
     expect(notice.data).toMatchObject({ to: "compliance@localhost", params: { verificationId: id, level: "BASIC", provider: "SANDBOX" } });
     await h.queues.waitFor("user-events", (job) => job.name === "kyc.escalated" && (job.data as { data: { verificationId: string } }).data.verificationId === id);
     h.clock.offsetMs = 0;
+  });
+
+  it("a submission holds at most 20 documents: a resubmission takes new ones however many the earlier attempts had", async () => {
+    const user = await h.signedIn();
+    const reviewer = await h.withRole("compliance");
+    const id = (await h.gql(StartVerificationDocument, {}, user.headers)).data?.startVerification.id as string;
+    for (let i = 0; i < 20; i += 1) expect((await h.gql(UploadVerificationDocumentDocument, { input: png(id) }, user.headers)).errors).toBeUndefined();
+    const over = await h.gql(UploadVerificationDocumentDocument, { input: png(id) }, user.headers);
+    expect(over.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "input.verificationId", message: expect.stringContaining("at most 20 documents") }] });
+    expect((await h.gql(SubmitVerificationDocument, { id }, user.headers)).data?.submitVerification.status).toBe("IN_REVIEW");
+    await h.gql(ReviewVerificationDocument, { input: { verificationId: id, decision: "REQUEST_RESUBMISSION" as never, reason: "The photos are blurred" } }, reviewer.headers);
+    expect((await h.gql(UploadVerificationDocumentDocument, { input: png(id) }, user.headers)).errors).toBeUndefined();
+    expect((await h.gql(SubmitVerificationDocument, { id }, user.headers)).data?.submitVerification.status).toBe("IN_REVIEW");
+  });
+
+  it("a webhook delivery whose job runs twice at once is applied once: its record is written with its news, in one transaction", async () => {
+    const user = await h.signedIn();
+    const id = await submitted(user);
+    const { applicantId } = await waitUntil("the sandbox applicant", async () => {
+      const row = await h.prisma.kycVerification.findUniqueOrThrow({ where: { id } });
+      return row.applicantId ? row : null;
+    });
+    // News that changes no status but says something: a risk signal, published with it.
+    const deliveryId = `twice-${randomUUID()}`;
+    const occurredAt = Date.now();
+    const verdict = { status: "IN_REVIEW", reason: null, occurredAt, risk: { score: 40, labels: ["WATCHLIST_REVIEW"] } };
+    await h.prisma.kycWebhookDelivery.create({ data: { provider: "SANDBOX", deliveryId, occurredAt: new Date(occurredAt), notice: { deliveryId, ref: { applicantId }, occurredAt, verdict } } });
+    // Both runs read the delivery unprocessed, then wait for the verification's lock, held here.
+    const pg = new Client({ connectionString: h.t.databaseUrl });
+    await pg.connect();
+    try {
+      await pg.query("BEGIN");
+      await pg.query("SELECT 1 FROM kyc_verifications WHERE id = $1 FOR UPDATE", [id]);
+      const runs = [`${deliveryId}-a`, `${deliveryId}-b`];
+      for (const jobId of runs) await h.t.app.platform.jobs.enqueue("kyc.webhook", { provider: "SANDBOX", deliveryId }, { jobId });
+      await waitUntil("both runs waiting for the lock", async () => {
+        const { rows } = await pg.query<{ waiting: string }>("SELECT count(*) AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        return Number(rows[0]?.waiting) >= 2;
+      });
+      await pg.query("COMMIT");
+      for (const jobId of runs) await h.queues.finished("identity-jobs", jobId);
+    } finally {
+      await pg.end();
+    }
+    expect(await h.prisma.kycWebhookDelivery.findUniqueOrThrow({ where: { provider_deliveryId: { provider: "SANDBOX", deliveryId } } })).toMatchObject({ processedAt: expect.any(Date), outcome: "no change" });
+    expect(await h.prisma.outboxEvent.count({ where: { destination: "user-events", name: "risk.score_updated", aggregateId: user.user.id } })).toBe(1);
+  });
+
+  it("a submission whose check job cannot be queued (Redis unreachable) is retried by the outbox relay without counting toward parking", async () => {
+    const user = await h.signedIn();
+    const jobs = h.t.app.platform.jobs;
+    const enqueue = jobs.enqueue.bind(jobs);
+    let refused = 0;
+    jobs.enqueue = async (name, data, options) => {
+      if (name !== "kyc.check") return enqueue(name, data, options);
+      refused += 1;
+      throw new Error("Connection is closed.");
+    };
+    let id: string;
+    try {
+      id = await submitted(user);
+      await waitUntil("the relay to try three times", async () => refused >= 3);
+      const row = await h.prisma.outboxEvent.findFirstOrThrow({ where: { destination: "handler:kyc-check", aggregateId: user.user.id } });
+      expect(row).toMatchObject({ attempts: 0, lastError: null, parkedAt: null, publishedAt: null });
+    } finally {
+      Reflect.deleteProperty(jobs, "enqueue");
+    }
+    await waitUntil("the check job, once Redis answers", () => h.prisma.kycVerification.findFirst({ where: { id, applicantId: { not: null } } }));
   });
 
   it("Cedar's principal.kycStatus follows the user's verification: a policy asking for APPROVED allows only after the approval", async () => {

@@ -1,8 +1,8 @@
 import type { Delivery } from "../support/fakes/fake-server";
-import { SubmitVerificationDocument } from "../support/generated/operations";
+import { ReviewVerificationDocument, SubmitVerificationDocument } from "../support/generated/operations";
 import { metricValue } from "../support/graphql";
 import { useApp, type SignedIn } from "../support/harness";
-import { kycUser, passport, providerCases, selfie, statusesOf, useProviderFakes, withheld, type ProviderCase } from "../support/kyc-providers";
+import { kycUser, passport, providerCases, selfie, statusesOf, useProviderFakes, withheld, type ProviderCase, type UploadInput } from "../support/kyc-providers";
 import { waitUntil } from "../support/wait";
 
 const providers = useProviderFakes();
@@ -30,6 +30,26 @@ async function statusChanges(user: SignedIn, to: string): Promise<{ outbox: numb
   return { outbox, queued: events.filter((e) => e.aggregateId === user.user.id && e.data.to === to).length };
 }
 
+/** Where `user`'s latest verification says the user completes the provider's own flow. */
+async function providerUrlOf(user: SignedIn): Promise<string | null | undefined> {
+  const mine = await h.gql<{ myVerification: { providerUrl: string | null } }, unknown>("{ myVerification { providerUrl } }", {}, user.headers);
+  expect(mine.errors).toBeUndefined();
+  return mine.data?.myVerification.providerUrl;
+}
+
+/** A compliance reviewer asks for new documents. */
+async function resubmissionRequested(verificationId: string, reason: string): Promise<void> {
+  const reviewer = await h.withRole("compliance");
+  const reviewed = await h.gql(ReviewVerificationDocument, { input: { verificationId, decision: "REQUEST_RESUBMISSION" as never, reason } }, reviewer.headers);
+  expect(reviewed.data?.reviewVerification).toEqual({ id: verificationId, status: "RESUBMISSION_REQUIRED", reason });
+}
+
+/** Documents again, and the verification submitted again. */
+async function resubmitted(user: SignedIn, id: string, documents: UploadInput[]): Promise<void> {
+  await kyc.uploaded(user, id, documents);
+  expect((await h.gql(SubmitVerificationDocument, { id }, user.headers)).data).toEqual({ submitVerification: { id, status: "IN_REVIEW" } });
+}
+
 /** A new user watching their changes, with a verification at `p` submitted and arrived at the provider. */
 async function atProvider(p: ProviderCase) {
   const user = await h.signedIn();
@@ -47,6 +67,8 @@ describe.each(["SUMSUB", "ONFIDO", "STRIPE_IDENTITY"] as const)("%s through the 
 
   it("the job creates the applicant, sends the documents and asks for the check; the provider's signed webhook decides and the subscriber receives APPROVED", async () => {
     const { user, changes, id, handle } = await atProvider(p);
+    // Stripe's hosted flow is where the user shows the documents: the verification says where it is.
+    expect(await providerUrlOf(user)).toBe(name === "STRIPE_IDENTITY" ? (providers.fakes.stripe.state.sessions.get(handle)?.url as string) : null);
     const since = p.fake.requests.length;
     p.approve(handle);
     const [inReview, approved] = await changes.received(2);
@@ -154,24 +176,93 @@ describe("Sumsub: a resubmission request, and a late copy of that decision while
     await p.fake.webhooks.idle();
     const firstDecision = p.fake.webhooks.deliveries.find((d) => d.event === p.events.decision && d.body.includes(handle)) as Delivery;
 
-    // A new photo, submitted again: the job adds it to the same applicant and asks Sumsub again.
+    // A new photo, submitted again: the second attempt is an applicant of its own, with the new photo.
     const retaken = { ...passport, fileName: "passport-retaken.png" };
-    await kyc.uploaded(user, id, [retaken]);
-    expect((await h.gql(SubmitVerificationDocument, { id }, user.headers)).data).toEqual({ submitVerification: { id, status: "IN_REVIEW" } });
-    expect(await p.reached({ id, email: user.email }, [passport, selfie, retaken])).toBe(handle);
+    await resubmitted(user, id, [retaken]);
+    const second = await p.reached({ id, email: user.email }, [retaken], 2);
+    expect(second).not.toBe(handle);
     await changes.received(3);
 
-    // The first attempt's decision once more, under another delivery id (as if re-sent re-serialised), correctly signed.
+    // The first attempt's decision once more, under another delivery id (as if re-sent re-serialised), correctly signed: it names the first applicant.
     const body = JSON.stringify({ ...(JSON.parse(firstDecision.body) as object), correlationId: "req-a-late-copy" });
     const late = { ...firstDecision, body, headers: p.sign(body, p.secret) };
     expect(await kyc.post(p.path, late.body, late.headers)).toEqual({ status: 200, body: { received: true, duplicate: false } });
-    expect((await processed(p, late)).outcome).toBe("ignored: older than the news already applied");
+    expect((await processed(p, late)).outcome).toBe("ignored: no verification of this service");
     expect(await kyc.mine(user)).toMatchObject({ id, status: "IN_REVIEW", reason: null });
 
-    sumsub.review(handle, { answer: "GREEN" });
+    sumsub.review(second, { answer: "GREEN" });
     await changes.received(4);
     expect(statusesOf(changes)).toEqual(["IN_REVIEW", "RESUBMISSION_REQUIRED", "IN_REVIEW", "APPROVED"]);
     expect(await kyc.mine(user)).toMatchObject({ id, status: "APPROVED", reason: null, documents: [{ status: "SUBMITTED" }, { status: "SUBMITTED" }, { status: "SUBMITTED" }] });
+  });
+});
+
+describe("each submission attempt is an applicant of its own at the provider", () => {
+  it("Stripe: compliance asks for new documents while the first session is open; that session's late `verified` decides nothing, the second attempt's session decides", async () => {
+    const p = cases.STRIPE_IDENTITY;
+    const { user, changes, id, handle } = await atProvider(p);
+    await resubmissionRequested(id, "Show the whole document");
+    await resubmitted(user, id, [passport]);
+    const second = await p.reached({ id, email: user.email }, [passport], 2);
+    expect(second).not.toBe(handle);
+    expect(await providerUrlOf(user)).toBe(providers.fakes.stripe.state.sessions.get(second)?.url as string);
+    await changes.received(3);
+
+    // The user finishes the first session's flow after all, and Stripe verifies the first attempt's documents.
+    p.approve(handle);
+    await p.fake.webhooks.idle();
+    const late = p.fake.webhooks.deliveries.find((d) => d.event === p.events.decision && d.body.includes(handle)) as Delivery;
+    expect((await processed(p, late)).outcome).toBe("ignored: no verification of this service");
+    expect(await kyc.mine(user)).toMatchObject({ id, status: "IN_REVIEW" });
+
+    p.approve(second);
+    await changes.received(4);
+    expect(statusesOf(changes)).toEqual(["IN_REVIEW", "RESUBMISSION_REQUIRED", "IN_REVIEW", "APPROVED"]);
+  });
+
+  it("Onfido: the check job run again (a redelivered job) asks for no second check", async () => {
+    const p = cases.ONFIDO;
+    const { id, handle } = await atProvider(p);
+    const { applicantId } = await h.prisma.kycVerification.findUniqueOrThrow({ where: { id } });
+    const jobId = `check-again-${id}`;
+    await h.t.app.platform.jobs.enqueue("kyc.check", { verificationId: id, attempt: 1 }, { jobId });
+    await h.queues.finished("identity-jobs", jobId);
+    expect([...providers.fakes.onfido.state.checks.values()].filter((c) => c.applicant_id === applicantId).map((c) => c.id)).toEqual([handle]);
+  });
+});
+
+describe("the check job sends only what is still to be sent", () => {
+  it("Sumsub: compliance asks for new documents while the first upload is on its way: the job sends no other document and asks for no check", async () => {
+    const { sumsub } = providers.fakes;
+    const user = await h.signedIn();
+    const held = sumsub.holdNext((r) => r.method === "POST" && r.path.endsWith("/info/idDoc"));
+    const id = await kyc.submitted(user, "SUMSUB");
+    await held.arrived;
+    await resubmissionRequested(id, "A selfie in daylight, please");
+    await kyc.uploaded(user, id, [selfie]);
+    held.release();
+    await h.queues.finished("identity-jobs", `check-${id}-1`);
+    const applicant = [...sumsub.applicants.values()].find((a) => a.externalUserId === `${id}-1`);
+    expect(applicant?.documents).toHaveLength(1);
+    expect(applicant?.reviewStatus).toBe("init");
+    const documents = await h.prisma.kycDocument.findMany({ where: { verificationId: id }, orderBy: { createdAt: "asc" } });
+    expect(documents.map((d) => [d.type, d.attempt, d.status])).toEqual([
+      ["PASSPORT", 1, "SUBMITTED"],
+      ["SELFIE", 1, "UPLOADED"],
+      ["SELFIE", 2, "UPLOADED"],
+    ]);
+  });
+});
+
+describe("Sumsub: a comment longer than the reason's 500 characters", () => {
+  it("is cut to 500 (the last one an ellipsis) rather than failing the webhook", async () => {
+    const p = cases.SUMSUB;
+    const { changes, id, handle } = await atProvider(p);
+    const comment = "The photo of the passport is blurred; please take it again in daylight. ".repeat(10);
+    expect(comment.length).toBeGreaterThan(500);
+    providers.fakes.sumsub.review(handle, { answer: "RED", rejectType: "RETRY", comment });
+    const [, resubmit] = await changes.received(2);
+    expect(resubmit?.data).toMatchObject({ verificationStatusChanged: { verificationId: id, status: "RESUBMISSION_REQUIRED", reason: `${comment.slice(0, 499)}…` } });
   });
 });
 

@@ -124,6 +124,19 @@ describe("KYC with the sandbox provider, watched live over graphql-ws", () => {
     await c.dispose();
   });
 
+  it("a watcher naming the user's id in capitals receives their changes (the id is read as every id argument is)", async () => {
+    const user = await h.signedIn();
+    const reviewer = await h.withRole("compliance");
+    const c = await socketOf(reviewer);
+    const changes = watch(c, CHANGES_OF, { userId: user.user.id.toUpperCase() });
+    await settle();
+    const id = await startedAndUploaded(user);
+    await h.gql(SUBMIT, { id }, user.headers);
+    const [inReview] = await changes.received(1);
+    expect(inReview?.data).toEqual({ verificationStatusChanged: { verificationId: id, userId: user.user.id, status: "IN_REVIEW", reason: null, occurredAt: expect.any(String) } });
+    await c.dispose();
+  });
+
   it("a user cannot watch another user (FORBIDDEN at subscribe time), and never receives their changes", async () => {
     const [a, b] = await Promise.all([h.signedIn(), h.signedIn()]);
     const c = await socketOf(a);

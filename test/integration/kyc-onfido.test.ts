@@ -1,8 +1,11 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { Configuration, DefaultApi, FileTransfer, WebhookEventVerifier } from "@onfido/api";
+import { Registry } from "prom-client";
+import { KycMetrics } from "../../src/modules/kyc/kyc.metrics";
 import type { DocumentType } from "../../src/modules/kyc/kyc.model";
 import { OnfidoProvider } from "../../src/modules/kyc/providers/onfido";
 import { WebhookSignatureError, type ApplicantRequest, type ProviderDocument, type ProviderRef, type WebhookNotice } from "../../src/modules/kyc/providers/provider";
+import { ResilientProviders } from "../../src/modules/kyc/providers/resilient";
 import { ProviderUnavailableError } from "../../src/platform/http/provider-http";
 import { webhookReceiverPerTest } from "../support/fakes/fake-server";
 import { startFakeOnfido, type FakeOnfido, type FakeOnfidoOptions } from "../support/fakes/onfido";
@@ -13,7 +16,7 @@ const API_TOKEN = "api_sandbox.onfido-test-token";
 const WEBHOOK_TOKEN = "onfido-webhook-token-3f9a";
 
 const signal = () => AbortSignal.timeout(15_000);
-const applicant = (verificationId: string): ApplicantRequest => ({ verificationId, userId: "user-1", email: "alice@example.com", level: "ENHANCED" });
+const applicant = (verificationId: string, attempt = 1): ApplicantRequest => ({ verificationId, reference: `${verificationId}-${attempt}`, userId: "user-1", email: "alice@example.com", level: "ENHANCED" });
 /** A JPEG-looking file of `size` bytes (Onfido takes documents of 2 KB to 3 MB, live photos of 32 KB to 10 MB). */
 const jpeg = (size: number) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(size - 4, 7)]);
 const doc = (type: DocumentType): ProviderDocument => ({ documentId: randomUUID(), type, fileName: `${type.toLowerCase()}.jpg`, mime: "image/jpeg", content: jpeg(type === "SELFIE" ? 40_000 : 4_096) });
@@ -46,8 +49,8 @@ describe("the Onfido adapter against the fake", () => {
   it("end to end: applicant, passport and live photo, check, the decision read by getStatus and announced by signed webhooks", async () => {
     const ref = await onfido.createApplicant(applicant("ver-1"), signal());
     expect(ref).toEqual({ applicantId: expect.any(String), checkId: null });
-    // Onfido requires names we do not hold yet: placeholders that name our verification.
-    expect(fake.state.applicants.get(ref.applicantId)).toMatchObject({ first_name: "Applicant", last_name: "ver-1", email: "alice@example.com" });
+    // Onfido requires names we do not hold yet: placeholders that name our verification's attempt.
+    expect(fake.state.applicants.get(ref.applicantId)).toMatchObject({ first_name: "Applicant", last_name: "ver-1-1", email: "alice@example.com" });
     await onfido.uploadDocument(ref, doc("PASSPORT"), signal());
     await onfido.uploadDocument(ref, { ...doc("PROOF_OF_ADDRESS"), mime: "application/pdf", fileName: "bill.pdf" }, signal());
     await onfido.uploadDocument(ref, doc("SELFIE"), signal());
@@ -78,12 +81,12 @@ describe("the Onfido adapter against the fake", () => {
     for (const r of receiver.received) expect(new WebhookEventVerifier(WEBHOOK_TOKEN).readPayload(r.body, String(r.headers["x-sha2-signature"]))).toEqual(JSON.parse(r.body.toString()));
   });
 
-  it("consider: REJECTED with the reports and breakdowns that considered, never the data compared", async () => {
+  it("consider: REJECTED in neutral words for the user, the reports and breakdowns that considered in the risk signals only, never the data compared", async () => {
     const ref = await checked();
     fake.completeCheck(ref.checkId, "consider");
     expect(await onfido.getStatus(ref, signal())).toEqual({
       status: "REJECTED",
-      reason: "consider: document suspected (visual_authenticity); facial_similarity_photo (face_comparison)",
+      reason: "The documents could not be verified",
       occurredAt: expect.any(Number),
       risk: { score: null, labels: ["document.visual_authenticity", "facial_similarity_photo.face_comparison"] },
     });
@@ -92,24 +95,29 @@ describe("the Onfido adapter against the fake", () => {
   it("consider only because the pictures could not be used: RESUBMISSION_REQUIRED; a bad document beside it: REJECTED", async () => {
     const blurry = await checked();
     fake.completeCheck(blurry.checkId, { consider: { document: { subResult: "rejected", breakdowns: ["image_integrity"] }, facial_similarity_photo: { breakdowns: ["image_integrity"] } } });
-    expect(await onfido.getStatus(blurry, signal())).toMatchObject({ status: "RESUBMISSION_REQUIRED", reason: "consider: document rejected (image_integrity); facial_similarity_photo (image_integrity)" });
+    expect(await onfido.getStatus(blurry, signal())).toMatchObject({
+      status: "RESUBMISSION_REQUIRED",
+      reason: "Please upload clearer documents",
+      risk: { labels: ["document.image_integrity", "facial_similarity_photo.image_integrity"] },
+    });
 
     // An unsupported document: Onfido rejects it without a breakdown to blame.
     const unsupported = await checked();
     fake.completeCheck(unsupported.checkId, { consider: { document: { subResult: "rejected" } } });
-    expect(await onfido.getStatus(unsupported, signal())).toMatchObject({ status: "RESUBMISSION_REQUIRED", reason: "consider: document rejected", risk: { labels: ["document"] } });
+    expect(await onfido.getStatus(unsupported, signal())).toMatchObject({ status: "RESUBMISSION_REQUIRED", reason: "Please upload clearer documents", risk: { labels: ["document"] } });
 
     const forged = await checked();
     fake.completeCheck(forged.checkId, { consider: { document: { subResult: "suspected", breakdowns: ["visual_authenticity"] }, facial_similarity_photo: { breakdowns: ["image_integrity"] } } });
     expect(await onfido.getStatus(forged, signal())).toMatchObject({ status: "REJECTED" });
   });
 
-  it("a withdrawn check is REJECTED (withdrawn), by getStatus and by its webhook", async () => {
+  it("a withdrawn check is no judgement of the person: RESUBMISSION_REQUIRED with a reason, by getStatus and by its webhook", async () => {
     const ref = await checked();
     fake.withdrawCheck(ref.checkId);
-    expect(await onfido.getStatus(ref, signal())).toMatchObject({ status: "REJECTED", reason: "withdrawn" });
+    const withdrawn = { status: "RESUBMISSION_REQUIRED", reason: "The check was withdrawn: please submit your documents again" };
+    expect(await onfido.getStatus(ref, signal())).toMatchObject(withdrawn);
     await fake.webhooks.idle();
-    expect(received().at(-1)).toMatchObject({ ref: { checkId: ref.checkId }, verdict: { status: "REJECTED", reason: "withdrawn" } });
+    expect(received().at(-1)).toMatchObject({ ref: { checkId: ref.checkId }, verdict: withdrawn });
   });
 
   it("autoDecide: the fake completes a requested check by itself, and the webhook says so", async () => {
@@ -166,6 +174,23 @@ describe("the Onfido adapter against the fake", () => {
     await expect(wrongToken.getStatus({ ...ref, checkId: "missing" }, signal())).rejects.toThrow("Onfido getStatus refused: HTTP 401 authorization_error: Authorization error: please re-check your credentials");
     await expect(onfido.getStatus({ ...ref, checkId: "missing" }, signal())).rejects.toThrow("Onfido getStatus refused: HTTP 404 resource_not_found");
     await expect(onfido.getStatus(ref, signal())).rejects.toThrow("has no check yet");
+  });
+});
+
+describe("the Onfido adapter under the resilience policy", () => {
+  it("an applicant or a check that timed out is not asked for again (Onfido would make a second one); a status read is", async () => {
+    const resilient = new ResilientProviders({ providers: [onfido], policy: { timeoutMs: 300, maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 100, breakerThreshold: 100, halfOpenAfterMs: 1000 }, metrics: new KycMetrics(new Registry()) });
+    const ref = await onfido.createApplicant(applicant(`ver-${randomUUID()}`), signal());
+    await onfido.uploadDocument(ref, doc("PASSPORT"), signal());
+    fake.hang(true);
+    const sent = (path: string) => fake.requests.filter((r) => r.method === "POST" && r.path === `/v3.6${path}`).length;
+    const [applicants, checks] = [sent("/applicants"), sent("/checks")];
+    await expect(resilient.call("ONFIDO", "createApplicant", (p, s) => p.createApplicant(applicant(`ver-${randomUUID()}`), s))).rejects.toThrow(/after 1 attempt\(s\)/);
+    await expect(resilient.call("ONFIDO", "requestCheck", (p, s) => p.requestCheck(ref, s))).rejects.toThrow(/after 1 attempt\(s\)/);
+    expect([sent("/applicants") - applicants, sent("/checks") - checks]).toEqual([1, 1]);
+    const reads = fake.requests.length;
+    await expect(resilient.call("ONFIDO", "getStatus", (p, s) => p.getStatus({ ...ref, checkId: "c-1" }, s))).rejects.toThrow(/after 3 attempt\(s\)/);
+    expect(fake.requests.length - reads).toBe(3);
   });
 });
 

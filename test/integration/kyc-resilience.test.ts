@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Registry } from "prom-client";
 import { KycMetrics } from "../../src/modules/kyc/kyc.metrics";
 import type { KycProviderName } from "../../src/modules/kyc/kyc.model";
-import type { ApplicantRequest, KycProvider } from "../../src/modules/kyc/providers/provider";
+import type { ApplicantRequest, KycCall, KycProvider } from "../../src/modules/kyc/providers/provider";
 import { ProviderUnavailableError } from "../../src/platform/http/provider-http";
 import { ResilientProviders, type ResiliencePolicyOptions } from "../../src/modules/kyc/providers/resilient";
 import { startFlakyServer, type FlakyServer } from "../support/fakes/flaky";
@@ -12,16 +12,18 @@ jest.setTimeout(30_000);
 
 // Generous per-attempt timeout, so a loaded machine never turns a slow answer into a timeout; the hang test sets its own.
 const POLICY: ResiliencePolicyOptions = { timeoutMs: 2_000, maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 2_000, breakerThreshold: 5, halfOpenAfterMs: 300 };
-const APPLICANT: ApplicantRequest = { verificationId: "ver-1", userId: "user-1", email: "alice@example.test", level: "BASIC" };
+const APPLICANT: ApplicantRequest = { verificationId: "ver-1", reference: "ver-1-1", userId: "user-1", email: "alice@example.test", level: "BASIC" };
+const EVERY_CALL: KycCall[] = ["createApplicant", "uploadDocument", "requestCheck", "getStatus"];
 
 /**
  * A provider over HTTP as the real adapters are: 429, 5xx and a failed connection are the
  * provider being unavailable (with its Retry-After); any other error status is a refusal.
  */
-function httpProvider(name: KycProviderName, baseUrl: string): KycProvider {
+function httpProvider(name: KycProviderName, baseUrl: string, idempotent: KycCall[]): KycProvider {
   const notHere = () => Promise.reject(new Error("not exercised by these tests"));
   return {
     name,
+    idempotent: new Set(idempotent),
     async createApplicant(_request, signal) {
       let response: Response;
       try {
@@ -49,14 +51,14 @@ afterEach(async () => {
 });
 
 /** One flaky server per provider (answering 200 with `<NAME>-applicant` unless told otherwise), the providers over them, and their metrics. */
-async function setup<N extends KycProviderName>(names: N[], policy: Partial<ResiliencePolicyOptions> = {}) {
+async function setup<N extends KycProviderName>(names: N[], policy: Partial<ResiliencePolicyOptions> = {}, idempotent = EVERY_CALL) {
   const fakes = {} as Record<N, FlakyServer>;
   for (const name of names) {
     fakes[name] = await startFlakyServer({ status: 200, body: { id: `${name}-applicant` } });
     servers.push(fakes[name]);
   }
   const registry = new Registry();
-  const resilient = new ResilientProviders({ providers: names.map((n) => httpProvider(n, fakes[n].url)), policy: { ...POLICY, ...policy }, metrics: new KycMetrics(registry) });
+  const resilient = new ResilientProviders({ providers: names.map((n) => httpProvider(n, fakes[n].url, idempotent)), policy: { ...POLICY, ...policy }, metrics: new KycMetrics(registry) });
   return {
     fakes,
     resilient,
@@ -94,6 +96,22 @@ describe("one provider under its policy", () => {
     expect(fakes.SUMSUB.calls).toHaveLength(2);
     expect(await metric(...failures("SUMSUB", "timeout"))).toBe(2);
     expect(resilient.state("SUMSUB")).toBe("open");
+  });
+
+  it("does not send again a call the provider does not declare idempotent once it timed out (the provider may have done it); unavailability that did nothing is retried", async () => {
+    const { fakes, create, metric } = await setup(["ONFIDO"], { timeoutMs: 200, maxAttempts: 3 }, ["getStatus"]);
+    fakes.ONFIDO.otherwise = "hang";
+
+    await expect(create("ONFIDO")).rejects.toThrow(/^ONFIDO createApplicant unavailable after 1 attempt\(s\): ONFIDO createApplicant timed out after 200 ms/);
+    await fakes.ONFIDO.abandoned(1);
+    expect(fakes.ONFIDO.calls).toHaveLength(1);
+    expect(await metric(...failures("ONFIDO", "timeout"))).toBe(1);
+
+    // A 503 or a 429 says the request was not carried out: retried as ever.
+    fakes.ONFIDO.otherwise = { status: 200, body: { id: "ONFIDO-applicant" } };
+    fakes.ONFIDO.replies.push({ status: 503 }, { status: 429 });
+    await expect(create("ONFIDO")).resolves.toEqual({ applicantId: "ONFIDO-applicant", checkId: null });
+    expect(fakes.ONFIDO.calls).toHaveLength(4);
   });
 
   it("waits for the provider's Retry-After before retrying", async () => {

@@ -13,7 +13,7 @@ const SECRET_KEY = "sk_test_fake51Qx7identity";
 const WEBHOOK_SECRET = "whsec_fake7c1d2e3f";
 
 const signal = () => AbortSignal.timeout(15_000);
-const applicant = (verificationId: string, level: KycLevel = "ENHANCED"): ApplicantRequest => ({ verificationId, userId: "user-1", email: "alice@example.com", level });
+const applicant = (verificationId: string, level: KycLevel = "ENHANCED"): ApplicantRequest => ({ verificationId, reference: `${verificationId}-1`, userId: "user-1", email: "alice@example.com", level });
 const passport: ProviderDocument = { documentId: randomUUID(), type: "PASSPORT", fileName: "passport.jpg", mime: "image/jpeg", content: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(2_000, 1)]) };
 /** The official client as an oracle: its signer and verifier, and (pointed at the fake) its requests. */
 const stripeClient = (fake: FakeStripe, key = SECRET_KEY) => new Stripe(key, { host: "127.0.0.1", port: new URL(fake.url).port, protocol: "http", maxNetworkRetries: 0 });
@@ -36,18 +36,23 @@ const received = (now = Date.now()) => receiver.received.map((r) => stripe.parse
 const types = () => receiver.received.map((r) => (JSON.parse(r.body.toString()) as { type: string }).type);
 
 describe("the Stripe Identity adapter against the fake", () => {
-  it("end to end: session, file, the user's turn, processing, verified, read by getStatus and announced by signed webhooks", async () => {
+  it("end to end: the attempt's session and its hosted page, the user's turn, processing, verified, read by getStatus and announced by signed webhooks", async () => {
     const ref = await stripe.createApplicant(applicant("ver-1"), signal());
-    expect(ref).toEqual({ applicantId: expect.stringMatching(/^vs_/), checkId: null });
+    // The hosted flow's page, where the user proves who they are.
+    expect(ref).toEqual({ applicantId: expect.stringMatching(/^vs_/), checkId: null, url: fake.state.sessions.get(ref.applicantId)?.url });
+    expect(ref.url).toMatch(/^https:\/\/verify\.stripe\.com\/start\//);
     const create = fake.requests[0];
-    expect(create?.headers["idempotency-key"]).toBe("kyc-verification-session-ver-1");
+    expect(create?.headers["idempotency-key"]).toBe("kyc-verification-session-ver-1-1");
     expect(create?.body.toString()).toBe(
-      formEncode({ type: "document", client_reference_id: "ver-1", metadata: { verification_id: "ver-1" }, options: { document: { require_matching_selfie: true } }, return_url: "https://app.example.com/kyc/done" }),
+      formEncode({ type: "document", client_reference_id: "ver-1-1", metadata: { verification_id: "ver-1", reference: "ver-1-1" }, options: { document: { require_matching_selfie: true } }, return_url: "https://app.example.com/kyc/done" }),
     );
-    expect(fake.state.sessions.get(ref.applicantId)).toMatchObject({ client_reference_id: "ver-1", metadata: { verification_id: "ver-1" }, options: { document: { require_matching_selfie: true } }, status: "requires_input", type: "document" });
+    expect(fake.state.sessions.get(ref.applicantId)).toMatchObject({ client_reference_id: "ver-1-1", metadata: { verification_id: "ver-1", reference: "ver-1-1" }, options: { document: { require_matching_selfie: true } }, status: "requires_input", type: "document" });
 
+    // Stripe reads no document of ours (the hosted flow collects them): nothing is sent.
+    const requests = fake.requests.length;
     await stripe.uploadDocument(ref, passport, signal());
-    expect([...fake.state.files.values()].map((f) => [f.purpose, f.type, f.size])).toEqual([["identity_document", "jpg", passport.content.length]]);
+    expect(fake.requests).toHaveLength(requests);
+    expect(fake.state.files.size).toBe(0);
 
     // No submit call at Stripe: requestCheck reads the session and answers the ref as it was.
     expect(await stripe.requestCheck(ref, signal())).toEqual(ref);
@@ -68,12 +73,12 @@ describe("the Stripe Identity adapter against the fake", () => {
     for (const r of receiver.received) expect(oracle.webhooks.constructEvent(r.body, String(r.headers["stripe-signature"]), WEBHOOK_SECRET).id).toEqual(expect.stringMatching(/^evt_/));
   });
 
-  it("a failed attempt goes back to requires_input with last_error: RESUBMISSION_REQUIRED with the code; the next attempt can pass", async () => {
+  it("a failed attempt goes back to requires_input with last_error: RESUBMISSION_REQUIRED in neutral words, the code in the risk signals; the next attempt can pass", async () => {
     const ref = await stripe.createApplicant(applicant("ver-2", "BASIC"), signal());
     expect(fake.state.sessions.get(ref.applicantId)?.options).toEqual({ document: {} });
     fake.submitSession(ref.applicantId);
     fake.decide(ref.applicantId, { code: "document_expired", reason: "The document is expired." });
-    const expected = { status: "RESUBMISSION_REQUIRED", reason: "document_expired", risk: { score: null, labels: ["document_expired"] } };
+    const expected = { status: "RESUBMISSION_REQUIRED", reason: "Please upload clearer documents", risk: { score: null, labels: ["document_expired"] } };
     expect(await stripe.getStatus(ref, signal())).toMatchObject(expected);
     await fake.webhooks.idle();
     expect(received().at(-1)?.verdict).toMatchObject(expected);
@@ -82,13 +87,14 @@ describe("the Stripe Identity adapter against the fake", () => {
     expect(await stripe.getStatus(ref, signal())).toMatchObject({ status: "APPROVED" });
   });
 
-  it("canceled (only from requires_input) is REJECTED (canceled)", async () => {
+  it("canceled (only from requires_input) is no judgement of the person: RESUBMISSION_REQUIRED with a reason", async () => {
     const ref = await stripe.createApplicant(applicant("ver-3"), signal());
     const client = stripeClient(fake);
     await client.identity.verificationSessions.cancel(ref.applicantId);
-    expect(await stripe.getStatus(ref, signal())).toMatchObject({ status: "REJECTED", reason: "canceled" });
+    const canceled = { status: "RESUBMISSION_REQUIRED", reason: "The verification was canceled: please submit your documents again" };
+    expect(await stripe.getStatus(ref, signal())).toMatchObject(canceled);
     await fake.webhooks.idle();
-    expect(received().at(-1)).toMatchObject({ ref: { applicantId: ref.applicantId }, verdict: { status: "REJECTED", reason: "canceled" } });
+    expect(received().at(-1)).toMatchObject({ ref: { applicantId: ref.applicantId }, verdict: canceled });
     const processing = await stripe.createApplicant(applicant("ver-4"), signal());
     fake.submitSession(processing.applicantId);
     await expect(client.identity.verificationSessions.cancel(processing.applicantId)).rejects.toMatchObject({ type: "StripeInvalidRequestError", statusCode: 400 });
@@ -103,10 +109,9 @@ describe("the Stripe Identity adapter against the fake", () => {
     expect((refused as Error).message).toMatch(/^Stripe Identity createApplicant refused: HTTP 400 idempotency_error: Keys for idempotent requests/);
   });
 
-  it("autoDecide: once files exist and the session is read, the fake plays the user and Stripe, and the webhook says so", async () => {
-    await start({ autoDecide: { afterMs: 50, decide: ({ files }) => (files.length > 0 ? "verified" : { code: "document_unverified_other" }) } });
+  it("autoDecide: once the session is read, the fake plays the user (in the hosted flow) and Stripe, and the webhook says so", async () => {
+    await start({ autoDecide: { afterMs: 50, decide: () => "verified" } });
     const ref = await stripe.createApplicant(applicant("ver-6"), signal());
-    await stripe.uploadDocument(ref, passport, signal());
     await stripe.requestCheck(ref, signal());
     const notice = await waitUntil("the verified webhook", async () => received().find((n) => n?.verdict?.status === "APPROVED"));
     expect(notice.ref).toEqual({ applicantId: ref.applicantId });
@@ -186,7 +191,7 @@ describe("the fake against stripe-node (the official client as an oracle)", () =
     fake.submitSession(session.id);
     fake.decide(session.id, { code: "selfie_face_mismatch" });
     expect(await client.identity.verificationSessions.retrieve(session.id)).toMatchObject({ status: "requires_input", last_error: { code: "selfie_face_mismatch" } });
-    expect(await stripe.getStatus({ applicantId: session.id, checkId: null }, signal())).toMatchObject({ status: "RESUBMISSION_REQUIRED", reason: "selfie_face_mismatch" });
+    expect(await stripe.getStatus({ applicantId: session.id, checkId: null }, signal())).toMatchObject({ status: "RESUBMISSION_REQUIRED", risk: { labels: ["selfie_face_mismatch"] } });
     await expect(client.identity.verificationSessions.create({ type: "document", unknown_param: "x" } as Stripe.Identity.VerificationSessionCreateParams)).rejects.toMatchObject({ type: "StripeInvalidRequestError", message: "Received unknown parameter: unknown_param" });
     await expect(stripeClient(fake, "sk_test_wrong").identity.verificationSessions.retrieve(session.id)).rejects.toMatchObject({ type: "StripeAuthenticationError" });
   });

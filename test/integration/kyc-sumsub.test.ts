@@ -15,7 +15,10 @@ const LEVELS = { BASIC: "basic-kyc-level", ENHANCED: "enhanced kyc+poa" };
 const EMAIL = "alice.tester@example.com";
 
 const signal = () => AbortSignal.timeout(15_000);
-const request = (over: Partial<ApplicantRequest> = {}): ApplicantRequest => ({ verificationId: `ver-${uniqueSuffix()}`, userId: "user-1", email: EMAIL, level: "BASIC", ...over });
+const request = (over: Partial<ApplicantRequest> = {}): ApplicantRequest => {
+  const verificationId = over.verificationId ?? `ver-${uniqueSuffix()}`;
+  return { verificationId, reference: `${verificationId}-1`, userId: "user-1", email: EMAIL, level: "BASIC", ...over };
+};
 const document = (over: Partial<ProviderDocument> = {}): ProviderDocument => ({
   documentId: `doc-${uniqueSuffix()}`,
   type: "PASSPORT",
@@ -49,14 +52,17 @@ beforeEach(() => start());
 afterEach(() => fake.close());
 
 describe("Sumsub adapter: applicants, documents and checks against the fake", () => {
-  it("creates an applicant at the level's Sumsub name with our verification id as externalUserId; creating it again answers the same applicant", async () => {
+  it("creates an applicant at the level's Sumsub name with the attempt's reference as externalUserId; creating it again answers the same applicant; the next attempt is an applicant of its own", async () => {
     const asked = request({ level: "ENHANCED" });
     const ref = await sumsub.createApplicant(asked, signal());
     expect(ref).toEqual({ applicantId: expect.stringMatching(/^[0-9a-f]{24}$/), checkId: null });
-    expect(fake.applicants.get(ref.applicantId)).toMatchObject({ externalUserId: asked.verificationId, levelName: "enhanced kyc+poa", email: EMAIL, reviewStatus: "init" });
+    expect(fake.applicants.get(ref.applicantId)).toMatchObject({ externalUserId: `${asked.verificationId}-1`, levelName: "enhanced kyc+poa", email: EMAIL, reviewStatus: "init" });
     // A retry after a lost answer: Sumsub answers 409, the adapter finds the first one.
     await expect(sumsub.createApplicant(asked, signal())).resolves.toEqual(ref);
     expect(fake.applicants.size).toBe(1);
+    const next = await sumsub.createApplicant({ ...asked, reference: `${asked.verificationId}-2` }, signal());
+    expect(next.applicantId).not.toBe(ref.applicantId);
+    expect(fake.applicants.get(next.applicantId)?.externalUserId).toBe(`${asked.verificationId}-2`);
     const other = await sumsub.createApplicant(request(), signal());
     expect(other.applicantId).not.toBe(ref.applicantId);
   });
@@ -143,10 +149,16 @@ describe("Sumsub adapter: reviews read by getStatus", () => {
       { answer: "RED" as const, rejectType: "RETRY" as const, labels: ["DOCUMENT_PAGE_MISSING"], comment: "The photo page of the passport is missing." },
       { status: "RESUBMISSION_REQUIRED", reason: "The photo page of the passport is missing.", risk: { score: null, labels: ["DOCUMENT_PAGE_MISSING"] } },
     ],
+    // Without Sumsub's comment for the applicant, neutral words: the labels (a sanctions or fraud label would tip the person off) go to the risk signals only.
     [
       "RED FINAL",
       { answer: "RED" as const, rejectType: "FINAL" as const, labels: ["FORGERY", "SELFIE_MISMATCH"] },
-      { status: "REJECTED", reason: "FORGERY, SELFIE_MISMATCH", risk: { score: null, labels: ["FORGERY", "SELFIE_MISMATCH"] } },
+      { status: "REJECTED", reason: "The documents could not be verified", risk: { score: null, labels: ["FORGERY", "SELFIE_MISMATCH"] } },
+    ],
+    [
+      "RED RETRY without a comment",
+      { answer: "RED" as const, rejectType: "RETRY" as const, labels: ["UNSATISFACTORY_PHOTOS"] },
+      { status: "RESUBMISSION_REQUIRED", reason: "Please upload clearer documents", risk: { score: null, labels: ["UNSATISFACTORY_PHOTOS"] } },
     ],
   ])("%s is mapped, timed at Sumsub's review date", async (_, decision, verdict) => {
     const ref = await submitted();

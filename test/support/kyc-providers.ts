@@ -11,7 +11,7 @@ import { SumsubProvider } from "../../src/modules/kyc/providers/sumsub";
 import { pubSubPrefix } from "../../src/platform/pubsub/pubsub";
 import { bytesOfSize } from "./documents";
 import { REDIS_URL } from "./env";
-import { readMultipart, type Delivery, type FakeRequest, type FakeServer, type WebhookSender } from "./fakes/fake-server";
+import type { Delivery, FakeRequest, FakeServer, WebhookSender } from "./fakes/fake-server";
 import { startFakeOnfido, type FakeOnfido } from "./fakes/onfido";
 import { startFakeStripe, type FakeStripe } from "./fakes/stripe";
 import { startFakeSumsub, type FakeSumsub } from "./fakes/sumsub";
@@ -113,12 +113,13 @@ export interface ProviderCase {
   /** A request that reads the status of `handle` (what getStatus sends). */
   isStatusRead(handle: string): (request: FakeRequest) => boolean;
   /**
-   * Waits until the job has done its part at the fake for verification `id`: the applicant (or
-   * session) with our verification id as its external reference, `documents` received, the check
-   * requested, and the app's row naming them; answers the provider's id that decisions name
-   * (Sumsub's applicant, Onfido's check, Stripe's session).
+   * Waits until the job has done its part at the fake for submission `attempt` (the first unless
+   * told) of verification `id`: the applicant (or session) with the attempt's reference
+   * (`<id>-<attempt>`) as its external reference, `documents` received, the check requested, and
+   * the app's row naming them; answers the provider's id that decisions name (Sumsub's applicant,
+   * Onfido's check, Stripe's session).
    */
-  reached(verification: { id: string; email: string }, documents: UploadInput[]): Promise<string>;
+  reached(verification: { id: string; email: string }, documents: UploadInput[], attempt?: number): Promise<string>;
   /** The provider approves (Stripe: the user finishes the hosted flow, then Stripe verifies). */
   approve(handle: string): void;
   /** The webhook events of a check under way and of the decision. */
@@ -149,9 +150,10 @@ export function providerCases(h: Harness, { sumsub, onfido, stripe }: Fakes): Re
       adapter: new SumsubProvider({ baseUrl: sumsub.url, ...SUMSUB, levelNames: { BASIC: SUMSUB_LEVEL_BASIC, ENHANCED: "unused" } }),
       isCreate: (r) => r.method === "POST" && r.path === "/resources/applicants",
       isStatusRead: (applicantId) => (r) => r.method === "GET" && r.path === `/resources/applicants/${applicantId}/status`,
-      async reached({ id, email }, documents) {
-        const applicant = await waitUntil(`the applicant of ${id} at Sumsub with ${documents.length} documents, its check requested`, async () =>
-          [...sumsub.applicants.values()].find((a) => a.externalUserId === id && a.documents.length === documents.length && a.reviewStatus === "pending"),
+      async reached({ id, email }, documents, attempt = 1) {
+        const reference = `${id}-${attempt}`;
+        const applicant = await waitUntil(`the applicant ${reference} at Sumsub with ${documents.length} documents, its check requested`, async () =>
+          [...sumsub.applicants.values()].find((a) => a.externalUserId === reference && a.documents.length === documents.length && a.reviewStatus === "pending"),
         );
         expect(applicant).toMatchObject({ levelName: SUMSUB_LEVEL_BASIC, email });
         expect(applicant.documents.map((d) => [d.idDocType, d.mime, d.content])).toEqual(documents.map((d) => [SUMSUB_DOC_TYPES[d.type], d.contentType, d.content]));
@@ -172,9 +174,10 @@ export function providerCases(h: Harness, { sumsub, onfido, stripe }: Fakes): Re
       adapter: new OnfidoProvider({ baseUrl: onfido.url, apiToken: ONFIDO.token, webhookToken: ONFIDO.webhookToken }),
       isCreate: (r) => r.method === "POST" && r.path === "/v3.6/applicants",
       isStatusRead: (checkId) => (r) => r.method === "GET" && r.path === `/v3.6/checks/${checkId}`,
-      async reached({ id, email }, documents) {
-        // Onfido wants names we do not hold: "Applicant" and our verification id.
-        const applicant = await waitUntil(`the applicant of ${id} at Onfido`, async () => [...onfido.state.applicants.values()].find((a) => a.last_name === id));
+      async reached({ id, email }, documents, attempt = 1) {
+        // Onfido wants names we do not hold: "Applicant" and the attempt's reference.
+        const reference = `${id}-${attempt}`;
+        const applicant = await waitUntil(`the applicant ${reference} at Onfido`, async () => [...onfido.state.applicants.values()].find((a) => a.last_name === reference));
         expect(applicant).toMatchObject({ first_name: "Applicant", email });
         const check = await waitUntil(`the check of ${id} at Onfido`, async () => [...onfido.state.checks.values()].find((c) => c.applicant_id === applicant.id));
         expect(check.status).toBe("in_progress");
@@ -198,17 +201,13 @@ export function providerCases(h: Harness, { sumsub, onfido, stripe }: Fakes): Re
       adapter: new StripeIdentityProvider({ apiBaseUrl: stripe.url, ...STRIPE }),
       isCreate: (r) => r.method === "POST" && r.path === "/v1/identity/verification_sessions",
       isStatusRead: (sessionId) => (r) => r.method === "GET" && r.path === `/v1/identity/verification_sessions/${sessionId}`,
-      async reached({ id }, documents) {
-        const session = await waitUntil(`the verification session of ${id} at Stripe`, async () => [...stripe.state.sessions.values()].find((s) => s.client_reference_id === id));
-        expect(session).toMatchObject({ metadata: { verification_id: id }, status: "requires_input", type: "document" });
-        // Stripe links uploaded files to no session: the uploads are those between this session's creation and its read (requestCheck).
-        const requests = await waitUntil(`requestCheck's read of ${session.id}`, async () => {
-          const created = stripe.requests.findLastIndex((r) => r.method === "POST" && r.path === "/v1/identity/verification_sessions" && new URLSearchParams(r.body.toString()).get("client_reference_id") === id);
-          const read = stripe.requests.findIndex((r, i) => i > created && r.method === "GET" && r.path === `/v1/identity/verification_sessions/${session.id}`);
-          return created >= 0 && read > created && stripe.requests.slice(created, read);
-        });
-        const files = await Promise.all(requests.filter((r) => r.path === "/v1/files").map(async (r) => (await readMultipart(r))?.files.file?.content));
-        expect(files).toEqual(documents.map((d) => d.content));
+      async reached({ id }, _documents, attempt = 1) {
+        const reference = `${id}-${attempt}`;
+        const session = await waitUntil(`the verification session ${reference} at Stripe`, async () => [...stripe.state.sessions.values()].find((s) => s.client_reference_id === reference));
+        expect(session).toMatchObject({ metadata: { verification_id: id, reference }, status: "requires_input", type: "document" });
+        await waitUntil(`requestCheck's read of ${session.id}`, async () => stripe.requests.some((r) => r.method === "GET" && r.path === `/v1/identity/verification_sessions/${session.id}`));
+        // Stripe reads no document of ours (the user shows them in the hosted flow): none is sent.
+        expect(stripe.requests.filter((r) => r.path === "/v1/files")).toEqual([]);
         await rowNames(h, id, { applicantId: session.id });
         return session.id;
       },

@@ -40,6 +40,14 @@ export class QueueReader {
     return jobs.map((job) => ({ id: job.id as string, timestamp: job.timestamp }));
   }
 
+  /** Resolves once job `id` of queue `name` has run to its end: completed (and removed), or failed for good. */
+  async finished(name: string, id: string): Promise<void> {
+    await waitUntil(`job ${id} on ${name} to finish`, async () => {
+      const job = await this.queue(name).getJob(id);
+      return !job || (await job.isFailed()) || (await job.isCompleted());
+    });
+  }
+
   /** The first job of queue `name` that `matches`, once there is one. */
   waitFor(name: string, matches: (job: { id: string; name: string; data: unknown }) => boolean): Promise<{ id: string; name: string; data: unknown }> {
     return waitUntil(`a matching job on ${name}`, async () => (await this.jobs(name)).find(matches));

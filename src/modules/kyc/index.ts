@@ -1,5 +1,6 @@
 import type { Registry } from "prom-client";
 import type { Context } from "../../graphql/context";
+import { TransportUnavailableError } from "../../platform/events/outbox";
 import { announce } from "../../platform/pubsub/pubsub";
 import type { PubSub } from "../../platform/pubsub/pubsub";
 import type { AuthzApi } from "../authz";
@@ -83,20 +84,28 @@ export function kycModule(kernel: Kernel, deps: KycDeps): Module<KycApi> {
     scheduler: {
       poll: (verificationId, attempt, round, delayMs) => jobs.enqueue("kyc.poll", { verificationId, attempt, round }, { jobId: `poll-${verificationId}-${attempt}-${round}`, delayMs }),
     },
+    // After the commit, best effort as pub/sub is: the change reaches every instance's subscribers,
+    // and a decision every instance's cache of principal.kycStatus.
+    changed: (update) => {
+      announce(deps.pubSub, kycTopic(update.userId), update, kernel.logger, "a KYC status change");
+      if (update.status === "APPROVED" || update.status === "REJECTED") deps.authz.accountChanged(update.userId);
+    },
   });
-  jobs.define("kyc.check", (data) => service.sendToProvider(String(data.verificationId), Number(data.attempt)));
+  jobs.define("kyc.check", (data) => service.sendToProvider(String(data.verificationId), Number(data.attempt)), {
+    onGiveUp: (data, error) => service.giveUpSending(String(data.verificationId), Number(data.attempt), error),
+  });
   jobs.define("kyc.poll", (data) => service.poll(String(data.verificationId), Number(data.attempt), Number(data.round)));
   jobs.define(WEBHOOK_JOB, (data) => processDelivery(kernel.prisma, service)({ provider: String(data.provider), deliveryId: String(data.deliveryId) }));
   jobs.define("kyc.escalate", async () => void (await service.escalateOverdue()));
   jobs.every("kyc.escalate", Math.min(60_000, config.KYC_REVIEW_TIMEOUT_S * 500));
-  // Committed events drive the rest: a submission asks the provider (a job), a status change reaches
-  // the subscribers on every instance and the authorization module's principal.kycStatus.
+  // A committed submission asks the provider (a job queued by the outbox relay, so it is never lost).
   kernel.handlers.on("kyc.submitted", "kyc-check", async (event) => {
-    await jobs.enqueue("kyc.check", { verificationId: event.data.verificationId, attempt: event.data.attempt }, { jobId: `check-${event.data.verificationId}-${event.data.attempt}` });
-  });
-  kernel.handlers.on("kyc.status_changed", "kyc-live", async (event) => {
-    announce(deps.pubSub, kycTopic(event.aggregateId), KycService.update(event), kernel.logger, "a KYC status change");
-    if (event.data.to === "APPROVED" || event.data.to === "REJECTED") deps.authz.accountChanged(event.aggregateId);
+    try {
+      await jobs.enqueue("kyc.check", { verificationId: event.data.verificationId, attempt: event.data.attempt }, { jobId: `check-${event.data.verificationId}-${event.data.attempt}` });
+    } catch (error) {
+      // The queue (Redis) is unreachable, not this event at fault: the relay retries it later, counting nothing toward parking.
+      throw new TransportUnavailableError(`KYC check queue: ${(error as Error).message}`);
+    }
   });
   deps.authz.useKycStatus(async (userId) => (await service.kycStatusOf([userId]))[0] ?? "NONE");
   deps.users.personalData.register(kycPersonalData(kernel.prisma, service));

@@ -45,8 +45,8 @@ export const kycEvents = {
   "kyc.escalated": {
     version: 1,
     aggregateType: "user",
-    emittedWhen: "A verification stayed IN_REVIEW past KYC_REVIEW_TIMEOUT_S and was handed to manual review.",
-    payload: z.object({ ...verification, submittedAt: z.iso.datetime({ offset: true }) }).strict(),
+    emittedWhen: "A verification IN_REVIEW was handed to manual review: no decision within KYC_REVIEW_TIMEOUT_S, or its provider refused it or stayed unavailable (the reason says which).",
+    payload: z.object({ ...verification, submittedAt: z.iso.datetime({ offset: true }), reason: z.string() }).strict(),
   },
   "user.verified": {
     version: 1,

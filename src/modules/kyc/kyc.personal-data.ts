@@ -16,7 +16,8 @@ export const kycPersonalData = (prisma: Prisma, kyc: KycService): PersonalDataPa
   erase: async (scope, userId) => {
     await scope.tx.kycDocumentKey.deleteMany({ where: { userId } });
     const verifications = await scope.tx.kycVerification.findMany({ where: { userId }, select: { id: true } });
-    await scope.tx.kycSandboxApplicant.deleteMany({ where: { verificationId: { in: verifications.map((v) => v.id) } } });
+    // One sandbox applicant per submission attempt, named by its reference (applicantReference: `<verification id>-<attempt>`).
+    await scope.tx.kycSandboxApplicant.deleteMany({ where: { OR: verifications.map((v) => ({ reference: { startsWith: `${v.id}-` } })) } });
     await scope.tx.kycVerification.deleteMany({ where: { userId } });
   },
 });

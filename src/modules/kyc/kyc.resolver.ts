@@ -3,6 +3,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Roo
 import { signedIn } from "../../graphql/auth-checker";
 import type { Context } from "../../graphql/context";
 import type { LoaderFactory } from "../../graphql/loaders";
+import { idArgument } from "../../shared/input-check";
 import { User } from "../users";
 import type { KycService } from "./kyc.service";
 import { ReviewVerificationInput, StartVerificationInput, UploadVerificationDocumentInput, Verification, VerificationDocument, VerificationStatusUpdate } from "./kyc.types";
@@ -11,6 +12,9 @@ import { ReviewVerificationInput, StartVerificationInput, UploadVerificationDocu
 export const kycTopic = (userId: string) => `kyc-status:${userId}`;
 
 const REVIEWER = "perm:kyc:review";
+
+/** The user a subscription watches: `userId` as every id argument is read (a UUID in any case, lowercased), else the caller. */
+const watched = (userId: string | null | undefined, context: Context): string => (userId === undefined || userId === null ? signedIn(context).userId : idArgument("userId", userId));
 
 @Resolver()
 export class KycResolver {
@@ -50,12 +54,12 @@ export class KycResolver {
   // caller's own changes, or another user's with kyc:review (a revoked role stops the next event).
   @Authorized("perm-unless-self:kyc:review")
   @Subscription(() => VerificationStatusUpdate, {
-    topics: ({ args, context }) => kycTopic((args as { userId?: string | null }).userId ?? signedIn(context as Context).userId),
+    topics: ({ args, context }) => kycTopic(watched((args as { userId?: string | null }).userId, context as Context)),
     description: "The caller's verification status changes; with userId, that user's (kyc:review).",
   })
   verificationStatusChanged(@Root() update: VerificationStatusUpdate, @Arg("userId", () => ID, { nullable: true }) userId: string | null, @Ctx() context: Context): VerificationStatusUpdate {
     // The topic names one user; this holds even if a message reached the wrong topic.
-    if (update.userId !== (userId ?? signedIn(context).userId)) throw new Error("an update of another user reached this subscription");
+    if (update.userId !== watched(userId, context)) throw new Error("an update of another user reached this subscription");
     return { ...update, occurredAt: new Date(update.occurredAt) };
   }
 }

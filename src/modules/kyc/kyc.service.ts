@@ -13,12 +13,13 @@ import type { DocumentVault } from "./documents/document-vault";
 import type { DocumentMime, KycLevel, KycProviderName, KycStatus } from "./kyc.model";
 import { IllegalTransition, OPEN_STATUSES, acceptsDocuments, nextStatus } from "./kyc.state";
 import type { ReviewVerificationInput, StartVerificationInput, UploadVerificationDocumentInput, Verification, VerificationDocument, VerificationStatusUpdate } from "./kyc.types";
-import type { KycProvider, ProviderRef, ProviderVerdict } from "./providers/provider";
+import { applicantReference, type KycCall, type KycProvider, type ProviderRef, type ProviderVerdict } from "./providers/provider";
+import { ProviderUnavailableError } from "../../platform/http/provider-http";
 
 /** How the module calls providers: under each one's resilience policy, with fallback (providers/resilient.ts). */
 export interface ProviderCalls {
-  call<T>(name: KycProviderName, call: string, fn: (provider: KycProvider, signal: AbortSignal) => Promise<T>): Promise<T>;
-  withFallback<T>(order: readonly KycProviderName[], call: string, fn: (provider: KycProvider, signal: AbortSignal) => Promise<T>): Promise<{ provider: KycProviderName; value: T; skipped: { provider: KycProviderName; reason: string }[] }>;
+  call<T>(name: KycProviderName, call: KycCall, fn: (provider: KycProvider, signal: AbortSignal) => Promise<T>): Promise<T>;
+  withFallback<T>(order: readonly KycProviderName[], call: KycCall, fn: (provider: KycProvider, signal: AbortSignal) => Promise<T>): Promise<{ provider: KycProviderName; value: T; skipped: { provider: KycProviderName; reason: string }[] }>;
 }
 
 /** Background work the service asks for (jobs; index.ts binds them). */
@@ -37,18 +38,43 @@ export interface KycServiceDeps {
   /** The providers this deployment has credentials for. */
   available: ReadonlySet<KycProviderName>;
   scheduler: KycScheduler;
+  /** A committed status change: to every instance's subscribers (and whoever caches the user's KYC status). */
+  changed(update: VerificationStatusUpdate): void;
 }
 
 type Row = NonNullable<Awaited<ReturnType<Prisma["kycVerification"]["findUnique"]>>>;
 
-/** At most this many documents per verification (a resubmission adds to them). */
+/** At most this many documents per submission attempt. */
 const MAX_DOCUMENTS = 20;
+/** The reason column's length, in characters (code points, as PostgreSQL counts them). */
 const MAX_REASON = 500;
 const SYSTEM: Origin = { actor: { type: "system", id: null } };
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Why a provider's news changed nothing (or what it did), for the webhook record and the log. */
 export type NewsOutcome = "applied" | "no change" | `ignored: ${string}`;
+
+/** Writes down, in the unit of work that applied a piece of news, that it was (a webhook delivery's record). */
+export type NewsRecord = (tx: Tx, outcome: NewsOutcome) => Promise<void>;
+
+/** A provider refusing a request of the check job: the same request would be refused again. */
+class ProviderRefusal extends Error {}
+
+/** `work`'s answer; a refusal (any error but unavailability, which is worth retrying) as a ProviderRefusal. */
+async function refusalOf<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof ProviderUnavailableError) throw error;
+    throw new ProviderRefusal((error as Error).message, { cause: error });
+  }
+}
+
+/** A provider's reason cut to the column (the last character an ellipsis when cut). */
+function fitted(reason: string | null): string | null {
+  const characters = reason === null ? [] : [...reason];
+  return characters.length > MAX_REASON ? `${characters.slice(0, MAX_REASON - 1).join("")}…` : reason;
+}
 
 /**
  * Identity verification: the user's part (start, documents, submit), the provider's part (in jobs:
@@ -96,7 +122,7 @@ export class KycService {
       await this.deps.unitOfWork.run(origin, async (scope) => {
         const locked = await this.lock(scope.tx, verification.id);
         if (!acceptsDocuments(locked.status as KycStatus)) throw BadUserInputError.field("input.verificationId", `the verification is ${locked.status}: documents can be added while it is PENDING or RESUBMISSION_REQUIRED`);
-        if ((await scope.tx.kycDocument.count({ where: { verificationId: locked.id } })) >= MAX_DOCUMENTS) throw BadUserInputError.field("input.verificationId", `a verification holds at most ${MAX_DOCUMENTS} documents`);
+        if ((await scope.tx.kycDocument.count({ where: { verificationId: locked.id, attempt: locked.attempt + 1 } })) >= MAX_DOCUMENTS) throw BadUserInputError.field("input.verificationId", `a submission holds at most ${MAX_DOCUMENTS} documents`);
         await scope.tx.kycDocument.create({ data: { id, verificationId: locked.id, type: input.type, mime, sizeBytes: content.length, status: "UPLOADED", attempt: locked.attempt + 1 } });
         scope.publish("kyc.document_uploaded", viewer.userId, { ...this.about(locked), documentId: id, type: input.type, mime, sizeBytes: content.length });
         scope.audit({ action: "kyc.document_upload", subjectType: "verification", subjectId: locked.id, metadata: { documentId: id, type: input.type, mime, sizeBytes: content.length } });
@@ -116,9 +142,14 @@ export class KycService {
       // Documents uploaded since the last submission (a resubmission request voids the earlier ones).
       const fresh = await scope.tx.kycDocument.count({ where: { verificationId: id, attempt: row.attempt + 1 } });
       if (fresh === 0) throw BadUserInputError.field("id", row.status === "PENDING" ? "upload at least one document before submitting" : "upload the documents asked for before submitting again");
-      const now = this.deps.clock.now();
       const attempt = row.attempt + 1;
-      await scope.tx.kycVerification.update({ where: { id }, data: { status: to, attempt, submittedAt: now, providerNewsAt: now, escalatedAt: null, reason: null } });
+      // Each attempt is an applicant of its own at the provider (the job creates it): a late answer
+      // about an earlier attempt's documents then names no verification. Only the provider's news
+      // orders the provider's news: its clock is not ours.
+      await scope.tx.kycVerification.update({
+        where: { id },
+        data: { status: to, attempt, submittedAt: this.deps.clock.now(), applicantId: null, checkId: null, providerUrl: null, providerNewsAt: null, escalatedAt: null, reason: null },
+      });
       scope.publish("kyc.submitted", row.userId, { ...this.about(row), attempt, documents: fresh });
       await this.changed(scope, row, to, null, { by: "user" });
     });
@@ -164,18 +195,40 @@ export class KycService {
 
   // ---------------------------------------------------------------- the provider's part (jobs)
 
-  /** After a submission: the applicant (with fallback), the new documents, the check; then polling. */
+  /**
+   * After a submission: the attempt's applicant (with fallback), its documents, the check; then
+   * polling. The verification is read again before each step that sends something, so a job
+   * overtaken by a decision or a resubmission sends no more. A provider refusing a request hands
+   * the verification to manual review at once (the job ends: the same request would be refused
+   * again); unavailability fails the job, retried, and escalated by `giveUpSending` once its
+   * attempts are spent.
+   */
   async sendToProvider(verificationId: string, attempt: number): Promise<void> {
+    try {
+      await this.send(verificationId, attempt);
+    } catch (error) {
+      if (!(error instanceof ProviderRefusal)) throw error;
+      await this.escalate(verificationId, attempt, error.message);
+    }
+  }
+
+  /** The check job failed for good (the provider unavailable through every attempt): manual review. */
+  async giveUpSending(verificationId: string, attempt: number, error: unknown): Promise<void> {
+    await this.escalate(verificationId, attempt, `the provider could not be reached: ${(error as Error).message}`);
+  }
+
+  private async send(verificationId: string, attempt: number): Promise<void> {
     let row = await this.current(verificationId, attempt);
     if (!row) return;
     if (!row.applicantId) {
       const order = [row.provider as KycProviderName, ...this.deps.config.KYC_FALLBACK_PROVIDERS.filter((p) => p !== row?.provider)].filter((p) => this.deps.available.has(p));
       const user = await this.deps.prisma.user.findUniqueOrThrow({ where: { id: row.userId }, select: { email: true } });
-      const request = { verificationId, userId: row.userId, email: user.email, level: row.level as KycLevel };
-      const created = await this.deps.providers.withFallback(order, "createApplicant", (provider, signal) => provider.createApplicant(request, signal));
+      const request = { verificationId, reference: applicantReference(verificationId, attempt), userId: row.userId, email: user.email, level: row.level as KycLevel };
+      const created = await refusalOf(this.deps.providers.withFallback(order, "createApplicant", (provider, signal) => provider.createApplicant(request, signal)));
       const fellBack = created.provider !== row.provider;
       await this.deps.unitOfWork.run(SYSTEM, async (scope) => {
-        await scope.tx.kycVerification.updateMany({ where: { id: verificationId, applicantId: null }, data: { applicantId: created.value.applicantId, checkId: created.value.checkId, provider: created.provider } });
+        const { applicantId, checkId, url } = created.value;
+        await scope.tx.kycVerification.updateMany({ where: { id: verificationId, attempt, applicantId: null }, data: { applicantId, checkId, providerUrl: url ?? null, provider: created.provider } });
         if (fellBack) scope.audit({ action: "kyc.provider_fallback", subjectType: "verification", subjectId: verificationId, metadata: { from: row?.provider, to: created.provider, skipped: created.skipped } });
       });
       row = await this.current(verificationId, attempt);
@@ -183,74 +236,114 @@ export class KycService {
     }
     const provider = row.provider as KycProviderName;
     const ref: ProviderRef = { applicantId: row.applicantId as string, checkId: row.checkId };
-    const documents = await this.deps.prisma.kycDocument.findMany({ where: { verificationId, status: "UPLOADED" }, orderBy: { createdAt: "asc" } });
+    // Documents not sent yet, up to this attempt's (an earlier attempt's job may have failed before sending them).
+    const documents = await this.deps.prisma.kycDocument.findMany({ where: { verificationId, attempt: { lte: attempt }, status: "UPLOADED" }, orderBy: { createdAt: "asc" } });
     for (const document of documents) {
+      if (!(await this.current(verificationId, attempt))) return;
       const content = await this.deps.documents.read(row.userId, document.id);
       const fileName = `${document.type.toLowerCase()}.${EXTENSIONS[document.mime as DocumentMime]}`;
-      await this.deps.providers.call(provider, "uploadDocument", (p, signal) => p.uploadDocument(ref, { documentId: document.id, type: document.type as never, fileName, mime: document.mime as DocumentMime, content }, signal));
+      await refusalOf(this.deps.providers.call(provider, "uploadDocument", (p, signal) => p.uploadDocument(ref, { documentId: document.id, type: document.type as never, fileName, mime: document.mime as DocumentMime, content }, signal)));
       await this.deps.prisma.kycDocument.update({ where: { id: document.id }, data: { status: "SUBMITTED" } });
     }
-    const checked = await this.deps.providers.call(provider, "requestCheck", (p, signal) => p.requestCheck(ref, signal));
-    if (checked.checkId !== row.checkId) await this.deps.prisma.kycVerification.update({ where: { id: verificationId }, data: { checkId: checked.checkId } });
+    // A check id stored is this attempt's (a submission clears it): a job run again asks for no second check.
+    if (!row.checkId) {
+      if (!(await this.current(verificationId, attempt))) return;
+      const checked = await refusalOf(this.deps.providers.call(provider, "requestCheck", (p, signal) => p.requestCheck(ref, signal)));
+      if (checked.checkId !== null) await this.deps.prisma.kycVerification.updateMany({ where: { id: verificationId, attempt }, data: { checkId: checked.checkId } });
+    }
     await this.deps.scheduler.poll(verificationId, attempt, 1, provider === "SANDBOX" ? this.deps.config.KYC_SANDBOX_DELAY_MS : this.deps.config.KYC_POLL_INTERVAL_S * 1000);
   }
 
-  /** Asks the provider; applies its verdict; asks again later while it has not decided. */
+  /**
+   * Asks the provider; applies its verdict; asks again later while the verification is IN_REVIEW
+   * at this attempt, whatever the verdict did (news older than a webhook's changes nothing, and the
+   * decision is still to come).
+   */
   async poll(verificationId: string, attempt: number, round: number): Promise<void> {
     const row = await this.current(verificationId, attempt);
     if (!row?.applicantId) return;
     const verdict = await this.deps.providers.call(row.provider as KycProviderName, "getStatus", (p, signal) => p.getStatus({ applicantId: row.applicantId as string, checkId: row.checkId }, signal));
-    const outcome = await this.applyNews(verificationId, verdict, { attempt });
-    if (outcome === "no change") await this.deps.scheduler.poll(verificationId, attempt, round + 1, this.deps.config.KYC_POLL_INTERVAL_S * 1000);
-  }
-
-  /** A webhook's news: the verification it names at that provider, its verdict (or the provider's current one). */
-  async webhookNews(provider: KycProviderName, ref: { applicantId: string } | { checkId: string }, verdict: ProviderVerdict | null): Promise<NewsOutcome> {
-    const row = await this.deps.prisma.kycVerification.findFirst({ where: { provider, ...("checkId" in ref ? { checkId: ref.checkId } : { applicantId: ref.applicantId }) } });
-    if (!row?.applicantId) return "ignored: no verification of this service";
-    const news = verdict ?? (await this.deps.providers.call(provider, "getStatus", (p, signal) => p.getStatus({ applicantId: row.applicantId as string, checkId: row.checkId }, signal)));
-    return this.applyNews(row.id, news, {});
+    await this.applyNews(verificationId, verdict, { attempt });
+    if (await this.current(verificationId, attempt)) await this.deps.scheduler.poll(verificationId, attempt, round + 1, this.deps.config.KYC_POLL_INTERVAL_S * 1000);
   }
 
   /**
-   * A provider's verdict, applied under the row's lock: only to a verification IN_REVIEW (of the
-   * same attempt, when a job of one asks), and only when it is newer than the latest news applied,
-   * by the provider's own clock: out-of-order and late answers change nothing.
+   * A webhook's news: the verification it names at that provider (an earlier attempt's applicant
+   * names none), its verdict (or the provider's current one); `record` runs in the unit of work
+   * that applies it.
    */
-  async applyNews(verificationId: string, verdict: ProviderVerdict, expect: { attempt?: number }): Promise<NewsOutcome> {
+  async webhookNews(provider: KycProviderName, ref: { applicantId: string } | { checkId: string }, verdict: ProviderVerdict | null, record: NewsRecord): Promise<NewsOutcome> {
+    const row = await this.deps.prisma.kycVerification.findFirst({ where: { provider, ...("checkId" in ref ? { checkId: ref.checkId } : { applicantId: ref.applicantId }) } });
+    if (!row?.applicantId) {
+      const outcome = "ignored: no verification of this service";
+      await this.deps.unitOfWork.run(SYSTEM, (scope) => record(scope.tx, outcome));
+      return outcome;
+    }
+    const news = verdict ?? (await this.deps.providers.call(provider, "getStatus", (p, signal) => p.getStatus({ applicantId: row.applicantId as string, checkId: row.checkId }, signal)));
+    return this.applyNews(row.id, news, { attempt: row.attempt }, record);
+  }
+
+  /**
+   * A provider's verdict, applied under the row's lock: only to a verification IN_REVIEW at the
+   * attempt it is about, and only when it is newer than the latest news applied, by the provider's
+   * own clock: out-of-order and late answers change nothing. `record` (a webhook delivery's) is
+   * written in the same unit of work, so the news and its record commit together or not at all.
+   */
+  async applyNews(verificationId: string, verdict: ProviderVerdict, expect: { attempt: number }, record?: NewsRecord): Promise<NewsOutcome> {
     return this.deps.unitOfWork.run(SYSTEM, async (scope): Promise<NewsOutcome> => {
-      const row = await this.lock(scope.tx, verificationId);
-      if (row.status !== "IN_REVIEW") return `ignored: the verification is ${row.status}`;
-      if (expect.attempt !== undefined && row.attempt !== expect.attempt) return "ignored: an earlier submission";
-      if (row.providerNewsAt && verdict.occurredAt < row.providerNewsAt.getTime()) return "ignored: older than the news already applied";
-      const to = nextStatus("IN_REVIEW", { by: "provider", to: verdict.status });
-      await scope.tx.kycVerification.update({ where: { id: verificationId }, data: { providerNewsAt: new Date(verdict.occurredAt) } });
-      if (verdict.risk && (verdict.risk.score !== null || verdict.risk.labels.length > 0)) scope.publish("risk.score_updated", row.userId, { ...this.about(row), score: verdict.risk.score, labels: verdict.risk.labels });
-      if (!to) return "no change";
-      await this.decide(scope, row, to, verdict.reason, { by: "provider" });
-      return "applied";
+      const outcome = await this.news(scope, verificationId, verdict, expect.attempt);
+      await record?.(scope.tx, outcome);
+      return outcome;
     });
   }
 
   /** Verifications IN_REVIEW past KYC_REVIEW_TIMEOUT_S go to manual review: compliance is told, once. */
   async escalateOverdue(): Promise<number> {
     const before = new Date(this.deps.clock.now().getTime() - this.deps.config.KYC_REVIEW_TIMEOUT_S * 1000);
+    const reason = `no decision within KYC_REVIEW_TIMEOUT_S (${this.deps.config.KYC_REVIEW_TIMEOUT_S} s)`;
     return this.deps.unitOfWork.run(SYSTEM, async (scope) => {
       const rows = await scope.tx.$queryRaw<(Pick<Row, "id" | "userId" | "level" | "provider"> & { submittedAt: Date })[]>`
         UPDATE kyc_verifications SET escalated_at = ${this.deps.clock.now()}, updated_at = ${this.deps.clock.now()}
         WHERE status = 'IN_REVIEW' AND escalated_at IS NULL AND submitted_at < ${before}
         RETURNING id, user_id AS "userId", level, provider, submitted_at AS "submittedAt"`;
-      for (const row of rows) {
-        const submittedAt = row.submittedAt.toISOString();
-        scope.publish("kyc.escalated", row.userId, { ...this.about(row), submittedAt });
-        scope.notify({ to: this.deps.config.KYC_COMPLIANCE_EMAIL, template: "kyc-review-escalated", locale: "en", params: { verificationId: row.id, level: row.level, provider: row.provider, submittedAt } });
-        scope.audit({ action: "kyc.escalate", subjectType: "verification", subjectId: row.id, metadata: { submittedAt, timeoutSeconds: this.deps.config.KYC_REVIEW_TIMEOUT_S } });
-      }
+      for (const row of rows) this.escalated(scope, row, row.submittedAt, reason);
       return rows.length;
     });
   }
 
+  /** Hands a verification IN_REVIEW at `attempt` to manual review at once, unless it already was. */
+  private async escalate(verificationId: string, attempt: number, reason: string): Promise<void> {
+    await this.deps.unitOfWork.run(SYSTEM, async (scope) => {
+      const { count } = await scope.tx.kycVerification.updateMany({ where: { id: verificationId, attempt, status: "IN_REVIEW", escalatedAt: null }, data: { escalatedAt: this.deps.clock.now() } });
+      if (count === 0) return;
+      const row = await scope.tx.kycVerification.findUniqueOrThrow({ where: { id: verificationId } });
+      this.escalated(scope, row, row.submittedAt as Date, reason);
+    });
+  }
+
   // ---------------------------------------------------------------- shared steps
+
+  /** What an escalation to manual review records: the event, compliance's notification, the audit record. */
+  private escalated(scope: WorkScope, row: Pick<Row, "id" | "userId" | "level" | "provider">, submittedAt: Date, reason: string): void {
+    const at = submittedAt.toISOString();
+    scope.publish("kyc.escalated", row.userId, { ...this.about(row), submittedAt: at, reason });
+    scope.notify({ to: this.deps.config.KYC_COMPLIANCE_EMAIL, template: "kyc-review-escalated", locale: "en", params: { verificationId: row.id, level: row.level, provider: row.provider, submittedAt: at, reason } });
+    scope.audit({ action: "kyc.escalate", subjectType: "verification", subjectId: row.id, metadata: { submittedAt: at, reason } });
+  }
+
+  /** What a provider's verdict does to the verification, in the unit of work holding its lock. */
+  private async news(scope: WorkScope, verificationId: string, verdict: ProviderVerdict, attempt: number): Promise<NewsOutcome> {
+    const row = await this.lock(scope.tx, verificationId);
+    if (row.status !== "IN_REVIEW") return `ignored: the verification is ${row.status}`;
+    if (row.attempt !== attempt) return "ignored: an earlier submission";
+    if (row.providerNewsAt && verdict.occurredAt < row.providerNewsAt.getTime()) return "ignored: older than the news already applied";
+    const to = nextStatus("IN_REVIEW", { by: "provider", to: verdict.status });
+    await scope.tx.kycVerification.update({ where: { id: verificationId }, data: { providerNewsAt: new Date(verdict.occurredAt) } });
+    if (verdict.risk && (verdict.risk.score !== null || verdict.risk.labels.length > 0)) scope.publish("risk.score_updated", row.userId, { ...this.about(row), score: verdict.risk.score, labels: verdict.risk.labels });
+    if (!to) return "no change";
+    await this.decide(scope, row, to, fitted(verdict.reason), { by: "provider" });
+    return "applied";
+  }
 
   private async decide(scope: WorkScope, row: Row, to: KycStatus, reason: string | null, who: { by: "provider" } | { by: "reviewer"; reviewerId: string }): Promise<void> {
     const final = to === "APPROVED" || to === "REJECTED";
@@ -264,6 +357,9 @@ export class KycService {
   private async changed(scope: WorkScope, row: Row, to: KycStatus, reason: string | null, who: { by: "user" | "provider" } | { by: "reviewer"; reviewerId: string }): Promise<void> {
     const reviewerId = who.by === "reviewer" ? who.reviewerId : null;
     scope.publish("kyc.status_changed", row.userId, { ...this.about(row), from: row.status as KycStatus, to, reason, decidedBy: who.by, reviewerId });
+    // Live, once committed: subscribers need not wait for the relay (BENCH=subscriptions measured it as the bottleneck).
+    const update: VerificationStatusUpdate = { verificationId: row.id, userId: row.userId, status: to, reason, occurredAt: this.deps.clock.now() };
+    scope.afterCommit(() => this.deps.changed(update));
     const user = await scope.tx.user.findUniqueOrThrow({ where: { id: row.userId }, select: { email: true, locale: true } });
     scope.notify({ to: user.email, template: "kyc-status-changed", locale: user.locale, params: { status: to, level: row.level, ...(reason ? { reason } : {}) } });
     scope.audit({ action: who.by === "reviewer" ? "kyc.review" : "kyc.status_change", subjectType: "verification", subjectId: row.id, metadata: { userId: row.userId, from: row.status, to, by: who.by, ...(reason ? { reason } : {}) } });
@@ -324,16 +420,13 @@ export class KycService {
       provider: row.provider as KycProviderName,
       level: row.level as KycLevel,
       reason: row.reason,
+      providerUrl: row.providerUrl,
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
       documents: row.documents.map((d) => ({ id: d.id, type: d.type as never, status: d.status as never, contentType: d.mime, createdAt: d.createdAt })),
     };
   }
 
-  /** The subscription's payload of a `kyc.status_changed` event. */
-  static update(event: { aggregateId: string; occurredAt: string; data: { verificationId: string; to: KycStatus; reason: string | null } }): VerificationStatusUpdate {
-    return { verificationId: event.data.verificationId, userId: event.aggregateId, status: event.data.to, reason: event.data.reason, occurredAt: new Date(event.occurredAt) };
-  }
 }
 
 const EXTENSIONS: Record<DocumentMime, string> = { "image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf" };

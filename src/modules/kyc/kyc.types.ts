@@ -58,6 +58,9 @@ export class Verification {
   @Field(() => String, { nullable: true, description: "Why it was rejected or sent back." })
   reason!: string | null;
 
+  @Field(() => String, { nullable: true, description: "Where the user completes the provider's own flow, when it has one: Stripe Identity's hosted page." })
+  providerUrl!: string | null;
+
   @Field(() => [VerificationDocument])
   documents!: VerificationDocument[];
 

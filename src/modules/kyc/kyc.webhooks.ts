@@ -2,12 +2,12 @@ import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { readBody } from "../../http/read-body";
 import type { Clock } from "../../platform/clock";
-import type { Prisma } from "../../platform/db/database";
+import type { Prisma, Tx } from "../../platform/db/database";
 import type { Jobs } from "../../platform/jobs/jobs";
 import type { Logger } from "../../platform/logging/logger";
 import type { Route } from "../module";
 import type { KycProviderName } from "./kyc.model";
-import type { KycService } from "./kyc.service";
+import type { KycService, NewsOutcome } from "./kyc.service";
 import { WebhookSignatureError, type KycProvider, type ProviderVerdict, type WebhookNotice } from "./providers/provider";
 
 /** A provider's webhook is a few kilobytes; Sumsub's and Stripe's largest are well under this. */
@@ -80,14 +80,28 @@ export function webhookRoutes(providers: readonly KycProvider[], deps: WebhookDe
   });
 }
 
-/** The webhook job: applies a recorded delivery once, and records what it did. */
+/** Another run of the same delivery recorded it first: this run's changes are rolled back. */
+class AlreadyProcessed extends Error {}
+
+/**
+ * The webhook job: applies a recorded delivery once, and records what it did in the same unit of
+ * work, so a run that fails after applying it has applied nothing, and two runs at once (a
+ * redelivery while the first job runs) apply it once.
+ */
 export function processDelivery(prisma: Prisma, kyc: KycService) {
   return async (data: { provider: string; deliveryId: string }): Promise<void> => {
     const provider = data.provider as KycProviderName;
     const delivery = await prisma.kycWebhookDelivery.findUnique({ where: { provider_deliveryId: { provider, deliveryId: data.deliveryId } } });
     if (!delivery || delivery.processedAt) return;
     const notice = delivery.notice as unknown as WebhookNotice;
-    const outcome = await kyc.webhookNews(provider, notice.ref, notice.verdict as ProviderVerdict | null);
-    await prisma.kycWebhookDelivery.updateMany({ where: { provider, deliveryId: data.deliveryId, processedAt: null }, data: { processedAt: new Date(), outcome } });
+    const record = async (tx: Tx, outcome: NewsOutcome) => {
+      const { count } = await tx.kycWebhookDelivery.updateMany({ where: { provider, deliveryId: data.deliveryId, processedAt: null }, data: { processedAt: new Date(), outcome } });
+      if (count === 0) throw new AlreadyProcessed();
+    };
+    try {
+      await kyc.webhookNews(provider, notice.ref, notice.verdict as ProviderVerdict | null, record);
+    } catch (error) {
+      if (!(error instanceof AlreadyProcessed)) throw error;
+    }
   };
 }

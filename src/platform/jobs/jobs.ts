@@ -6,8 +6,13 @@ import type { Logger } from "../logging/logger";
 export type JobData = Record<string, string | number | boolean | null>;
 export type JobHandler = (data: JobData) => Promise<void>;
 
+export interface JobDefinition {
+  /** Called once when the job has failed its last attempt (`error` is that attempt's), to leave nothing hanging on it. */
+  onGiveUp?(data: JobData, error: unknown): Promise<void>;
+}
+
 export interface JobOptions {
-  /** Deduplicates: a job with this id waiting or running already makes this one a no-op. */
+  /** Deduplicates: a job with this id waiting or running already makes this one a no-op (one that failed for good is replaced). */
   jobId?: string;
   delayMs?: number;
 }
@@ -20,7 +25,7 @@ export interface JobOptions {
  */
 export interface Jobs {
   /** Registers the handler of `name`; before `start`. */
-  define(name: string, handler: JobHandler): void;
+  define(name: string, handler: JobHandler, definition?: JobDefinition): void;
   enqueue(name: string, data: JobData, options?: JobOptions): Promise<void>;
   /** Runs `name` (with no data) every `intervalMs` once started, once across instances; before `start`. */
   every(name: string, intervalMs: number): void;
@@ -50,13 +55,15 @@ export function untilNext(now: Date, hour: number, minute: number): number {
 
 abstract class JobRegistry {
   protected readonly handlers = new Map<string, JobHandler>();
+  private readonly definitions = new Map<string, JobDefinition>();
   protected readonly schedules = new Map<string, Schedule>();
 
   constructor(protected readonly options: JobsOptions) {}
 
-  define(name: string, handler: JobHandler): void {
+  define(name: string, handler: JobHandler, definition: JobDefinition = {}): void {
     if (this.handlers.has(name)) throw new Error(`job ${name} is defined twice`);
     this.handlers.set(name, handler);
+    this.definitions.set(name, definition);
   }
 
   every(name: string, intervalMs: number): void {
@@ -77,8 +84,14 @@ abstract class JobRegistry {
     return handler;
   }
 
-  protected failed(name: string, attempts: number, error: unknown): void {
+  /** A job's last attempt failed: logged, and handed to its onGiveUp. */
+  protected async failed(name: string, data: JobData, attempts: number, error: unknown): Promise<void> {
     this.options.logger.error({ err: error, job: name, attempts }, "job failed for good");
+    try {
+      await this.definitions.get(name)?.onGiveUp?.(data, error);
+    } catch (failure) {
+      this.options.logger.error({ err: failure, job: name }, "a job's onGiveUp failed");
+    }
   }
 }
 
@@ -111,6 +124,12 @@ export class BullJobs extends JobRegistry implements Jobs {
 
   async enqueue(name: string, data: JobData, options: JobOptions = {}): Promise<void> {
     this.handlerOf(name);
+    if (options.jobId) {
+      // A failed job is kept (removeOnFail) and would make `add` under its id a no-op: asking for
+      // the work again (a provider redelivering a webhook whose job failed) must run it again.
+      const previous = await this.queue.getJob(options.jobId);
+      if (previous && (await previous.isFailed())) await previous.remove();
+    }
     await this.queue.add(name, data, { ...(options.jobId ? { jobId: options.jobId } : {}), ...(options.delayMs ? { delay: options.delayMs } : {}) });
   }
 
@@ -136,7 +155,7 @@ export class BullJobs extends JobRegistry implements Jobs {
       concurrency: this.options.concurrency,
     });
     this.worker.on("failed", (job, error) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) this.failed(job.name, job.attemptsMade, error);
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void this.failed(job.name, job.data, job.attemptsMade, error);
       else this.options.logger.warn({ err: { message: error.message }, job: job?.name }, "job failed; retried later");
     });
     this.worker.on("error", (error) => this.options.logger.warn({ err: { message: error.message } }, "job worker error"));
@@ -199,7 +218,7 @@ export class LocalJobs extends JobRegistry implements Jobs {
       this.waiting.delete(id);
       if (!this.started) return this.schedule(id, name, data, 50, attempt);
       const run = this.handlerOf(name)(data).catch((error: unknown) => {
-        if (attempt >= this.options.attempts) return this.failed(name, attempt, error);
+        if (attempt >= this.options.attempts) return this.failed(name, data, attempt, error);
         this.options.logger.warn({ err: { message: (error as Error).message }, job: name }, "job failed; retried later");
         if (!this.stopped) this.schedule(id, name, data, this.options.backoffMs * 2 ** (attempt - 1), attempt + 1);
       });

@@ -59,6 +59,7 @@ const listen = (server: Server, port: number) =>
 export async function startFakeServer(options: FakeServerOptions) {
   const failures: { status: FailureStatus; retryAfter: number | undefined; body: unknown }[] = [];
   const requests: FakeRequest[] = [];
+  const holds: { matches(request: FakeRequest): boolean; arrived(): void; released: Promise<void> }[] = [];
   let hanging = false;
   const server = createServer(async (req, res) => {
     const target = req.url ?? "/";
@@ -69,6 +70,12 @@ export async function startFakeServer(options: FakeServerOptions) {
     const request: FakeRequest = { method: req.method ?? "GET", target, path: url.pathname, query: url.searchParams, headers: req.headers, body };
     requests.push(request);
     if (hanging) return; // held until close() drops the connection
+    const hold = holds.find((h) => h.matches(request));
+    if (hold) {
+      holds.splice(holds.indexOf(hold), 1);
+      hold.arrived();
+      await hold.released;
+    }
     const failure = failures.shift();
     let reply: FakeReply;
     try {
@@ -90,6 +97,14 @@ export async function startFakeServer(options: FakeServerOptions) {
     /** The next `count` requests get `status` (with `Retry-After: retryAfter` seconds when given, and `body` rather than the provider's usual error body). */
     failNext(count: number, status: FailureStatus, retryAfter?: number, body?: unknown): void {
       for (let i = 0; i < count; i += 1) failures.push({ status, retryAfter, body });
+    },
+    /** The next request that `matches` waits, read, until `release()` (then it is answered as any other); `arrived` resolves once it came. */
+    holdNext(matches: (request: FakeRequest) => boolean): { arrived: Promise<void>; release(): void } {
+      let arrived!: () => void;
+      let release!: () => void;
+      const hold = { matches, arrived: () => arrived(), released: new Promise<void>((resolve) => (release = resolve)) };
+      holds.push(hold);
+      return { arrived: new Promise<void>((resolve) => (arrived = resolve)), release: () => release() };
     },
     /** While on, requests are read and never answered. */
     hang(on: boolean): void {

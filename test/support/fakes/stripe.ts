@@ -55,11 +55,11 @@ export interface FakeStripeOptions extends WebhookOptions {
   secretKey: string;
   webhookSecret: string;
   /**
-   * Plays the user and Stripe: once a session in requires_input is read after an identity_document
-   * file was uploaded (the adapter's requestCheck after its uploads), the fake submits it and,
-   * `afterMs` later, decides it. Files are linked to no session at Stripe; the fake links them by time.
+   * Plays the user and Stripe: once a session in requires_input is read (the adapter's
+   * requestCheck), the fake submits it, as the user finishing the hosted flow would, and,
+   * `afterMs` later, decides it.
    */
-  autoDecide?: { afterMs: number; decide(state: { session: StripeSession; files: StripeFile[] }): StripeDecision };
+  autoDecide?: { afterMs: number; decide(state: { session: StripeSession }): StripeDecision };
   /** The fake's clock (ms) for `created`; signatures always use the real time, as Stripe signs at delivery. */
   now?: () => number;
 }
@@ -209,12 +209,11 @@ export async function startFakeStripe(options: FakeStripeOptions) {
 
   function retrieve(session: StripeSession): FakeReply {
     const auto = options.autoDecide;
-    const uploaded = [...files.values()].filter((f) => f.purpose === "identity_document" && f.created >= session.created);
-    if (auto && session.status === "requires_input" && uploaded.length > 0 && !autoScheduled.has(session.id)) {
+    if (auto && session.status === "requires_input" && !autoScheduled.has(session.id)) {
       autoScheduled.add(session.id);
       submitSession(session.id);
       // Unless a test decided it first.
-      timers.after(auto.afterMs, () => session.status === "processing" && decide(session.id, auto.decide({ session, files: uploaded })));
+      timers.after(auto.afterMs, () => session.status === "processing" && decide(session.id, auto.decide({ session })));
     }
     return { status: 200, body: session };
   }

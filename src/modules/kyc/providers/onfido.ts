@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { systemClock, type Clock } from "../../../platform/clock";
 import type { DocumentType } from "../kyc.model";
-import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
+import { NEUTRAL_REASONS, WebhookSignatureError, type ApplicantRequest, type KycCall, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
 import { hmacHex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "../../../platform/http/provider-http";
 
 export interface OnfidoOptions {
@@ -58,6 +58,8 @@ interface WebhookBody {
  */
 export class OnfidoProvider implements KycProvider {
   readonly name = "ONFIDO";
+  /** Every POST makes a new applicant, document or check: only the reads may be sent twice. */
+  readonly idempotent: ReadonlySet<KycCall> = new Set(["getStatus"]);
   private readonly http: ProviderHttp;
   private readonly baseUrl: string;
   private readonly reportNames: string[];
@@ -73,12 +75,12 @@ export class OnfidoProvider implements KycProvider {
   /**
    * Onfido requires first and last names, and we hold none before the document is read. The
    * placeholders are no personal data and make the applicant findable from our side: "Applicant"
-   * and our verification id. The document report reads the real names from the document; its
+   * and the attempt's reference. The document report reads the real names from the document; its
    * data_comparison breakdown compares them with these placeholders, so the account's report
    * settings must leave data_comparison out of the result (or the names be updated first).
    */
   async createApplicant(request: ApplicantRequest, signal: AbortSignal): Promise<ProviderRef> {
-    const applicant = await this.send<{ id: string }>("createApplicant", "/applicants", jsonBody({ first_name: "Applicant", last_name: request.verificationId, email: request.email }), signal);
+    const applicant = await this.send<{ id: string }>("createApplicant", "/applicants", jsonBody({ first_name: "Applicant", last_name: request.reference, email: request.email }), signal);
     return { applicantId: applicant.id, checkId: null };
   }
 
@@ -154,10 +156,13 @@ export class OnfidoProvider implements KycProvider {
 
 const jsonBody = (value: object) => ({ body: JSON.stringify(value), headers: { "content-type": "application/json" } });
 
-/** What a check's status says by itself; null for `complete` (the result decides) and for statuses we do not know. */
+/**
+ * What a check's status says by itself; null for `complete` (the result decides) and for statuses
+ * we do not know. A withdrawn check judged nobody: the documents are asked for again.
+ */
 function verdictOfStatus(status: string | undefined, occurredAt: number): ProviderVerdict | null {
   if (status !== undefined && UNDER_REVIEW.has(status)) return { status: "IN_REVIEW", reason: null, occurredAt, risk: null };
-  if (status === "withdrawn") return { status: "REJECTED", reason: "withdrawn", occurredAt, risk: null };
+  if (status === "withdrawn") return { status: "RESUBMISSION_REQUIRED", reason: "The check was withdrawn: please submit your documents again", occurredAt, risk: null };
   return null;
 }
 
@@ -165,8 +170,9 @@ function verdictOfStatus(status: string | undefined, occurredAt: number): Provid
  * A `consider` check, read from its reports. When every report that considers says only that its
  * images could not be used (a document report's `rejected` sub-result, or `image_integrity` as the
  * only breakdown to consider), new pictures may pass: RESUBMISSION_REQUIRED. Anything else
- * (suspected or cautioned documents, a face that does not match) is REJECTED. The reason and the
- * labels are Onfido's report and breakdown names, never the data they compared.
+ * (suspected or cautioned documents, a face that does not match) is REJECTED. The user reads
+ * neutral words; the labels (Onfido's report and breakdown names, never the data they compared)
+ * go to the risk signals only.
  */
 function considered(reports: Report[], occurredAt: number): ProviderVerdict {
   const flagged = reports.filter((r) => r.result === "consider" || r.result === "unidentified");
@@ -175,17 +181,12 @@ function considered(reports: Report[], occurredAt: number): ProviderVerdict {
       .filter(([, part]) => part?.result === "consider")
       .map(([name]) => name);
     const imagesOnly = report.sub_result === "rejected" || (breakdowns.length > 0 && breakdowns.every((name) => name === "image_integrity"));
-    const subResult = report.sub_result && report.sub_result !== "clear" ? ` ${report.sub_result}` : "";
-    return {
-      imagesOnly,
-      labels: breakdowns.length > 0 ? breakdowns.map((name) => `${report.name}.${name}`) : [report.name],
-      text: `${report.name}${subResult}${breakdowns.length > 0 ? ` (${breakdowns.join(", ")})` : ""}`,
-    };
+    return { imagesOnly, labels: breakdowns.length > 0 ? breakdowns.map((name) => `${report.name}.${name}`) : [report.name] };
   });
-  const resubmit = findings.length > 0 && findings.every((f) => f.imagesOnly);
+  const status = findings.length > 0 && findings.every((f) => f.imagesOnly) ? "RESUBMISSION_REQUIRED" : "REJECTED";
   return {
-    status: resubmit ? "RESUBMISSION_REQUIRED" : "REJECTED",
-    reason: findings.length > 0 ? `consider: ${findings.map((f) => f.text).join("; ")}` : "consider",
+    status,
+    reason: NEUTRAL_REASONS[status],
     occurredAt,
     risk: { score: null, labels: findings.flatMap((f) => f.labels) },
   };

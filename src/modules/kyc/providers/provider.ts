@@ -1,10 +1,19 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { DocumentMime, DocumentType, KycLevel, KycProviderName } from "../kyc.model";
 
-/** A verification as a provider is asked to open it (no more personal data than this). */
+/** The provider calls that go through the resilience policy (`parseWebhook` never leaves the process). */
+export type KycCall = "createApplicant" | "uploadDocument" | "requestCheck" | "getStatus";
+
+/** A verification's submission attempt as a provider is asked to open it (no more personal data than this). */
 export interface ApplicantRequest {
-  /** Our verification id: the provider's external reference (Sumsub `externalUserId`, Stripe `client_reference_id`, ...). */
   verificationId: string;
+  /**
+   * The attempt's own reference (`applicantReference`): the provider's external id (Sumsub
+   * `externalUserId`, Stripe `client_reference_id` and Idempotency-Key, Onfido's last name, the
+   * sandbox's key). Each attempt is an applicant of its own, so a late answer about an earlier
+   * attempt's documents names no verification.
+   */
+  reference: string;
   userId: string;
   email: string;
   level: KycLevel;
@@ -15,7 +24,12 @@ export interface ProviderRef {
   applicantId: string;
   /** Onfido's check id; null where the applicant itself carries the review (Sumsub, Stripe, the sandbox). */
   checkId: string | null;
+  /** Where the user completes the provider's own flow, when it has one (Stripe Identity's hosted page); given by createApplicant. */
+  url?: string | null;
 }
+
+/** The reference of a verification's submission attempt at its provider. */
+export const applicantReference = (verificationId: string, attempt: number): string => `${verificationId}-${attempt}`;
 
 /** One document, as read back from storage, for the provider. */
 export interface ProviderDocument {
@@ -38,12 +52,26 @@ export interface RiskSignals {
 export interface ProviderVerdict {
   /** IN_REVIEW while the provider works; a decision otherwise. */
   status: "IN_REVIEW" | "APPROVED" | "REJECTED" | "RESUBMISSION_REQUIRED";
-  /** Why, for a rejection or a resubmission request: the provider's words, never personal data. */
+  /**
+   * Why, for a rejection or a resubmission request, as the user reads it: the provider's words
+   * meant for the applicant, else `NEUTRAL_REASONS`; never personal data, never the provider's
+   * internal labels (those go to `risk`).
+   */
   reason: string | null;
   /** The provider's own time of this status (ms since the epoch): later news wins, older news is ignored. */
   occurredAt: number;
   risk: RiskSignals | null;
 }
+
+/**
+ * What a decision tells the user when the provider has no words meant for them. A provider's
+ * labels (a sanctions match, a suspected forgery) would tip the person off: they stay in the risk
+ * signals, for compliance.
+ */
+export const NEUTRAL_REASONS = {
+  RESUBMISSION_REQUIRED: "Please upload clearer documents",
+  REJECTED: "The documents could not be verified",
+} as const;
 
 /** A webhook whose signature checked out, reduced to what identifies it and what it says. */
 export interface WebhookNotice {
@@ -68,6 +96,12 @@ export class WebhookSignatureError extends Error {}
  */
 export interface KycProvider {
   readonly name: KycProviderName;
+  /**
+   * The calls that may be sent again after a timeout without doing twice what the first may have
+   * done (the adapter makes them so, or they only read); a timed-out attempt of any other is not
+   * retried.
+   */
+  readonly idempotent: ReadonlySet<KycCall>;
   createApplicant(request: ApplicantRequest, signal: AbortSignal): Promise<ProviderRef>;
   uploadDocument(ref: ProviderRef, document: ProviderDocument, signal: AbortSignal): Promise<void>;
   /** Asks for the review once every document is there; answers the ref with its check id where one is made. */

@@ -4,10 +4,7 @@ import { retryAfterOrJitter } from "../../../platform/http/backoff";
 import { ProviderUnavailableError } from "../../../platform/http/provider-http";
 import type { KycProviderName } from "../kyc.model";
 import { CIRCUIT_GAUGE, type KycCallOutcome, type KycMetrics } from "../kyc.metrics";
-import type { KycProvider } from "./provider";
-
-/** The provider calls that go through a policy (`parseWebhook` never leaves the process). */
-export type KycCall = Exclude<keyof KycProvider, "name" | "parseWebhook">;
+import type { KycCall, KycProvider } from "./provider";
 
 /** What runs against a provider: one of its calls, given the attempt's AbortSignal. */
 export type ProviderCall<T> = (provider: KycProvider, signal: AbortSignal) => Promise<T>;
@@ -51,6 +48,10 @@ interface Guarded {
 
 const isUnavailable = (error: Error) => error instanceof ProviderUnavailableError;
 
+/** A timed-out attempt of a call the provider does not declare idempotent: it may have been carried out, so it is not sent again. */
+class TimedOutUnsafeToRetry extends ProviderUnavailableError {}
+const isRetryable = (error: Error) => isUnavailable(error) && !(error instanceof TimedOutUnsafeToRetry);
+
 const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
   [CircuitState.Closed]: "closed",
   [CircuitState.HalfOpen]: "half-open",
@@ -71,6 +72,9 @@ const STATE_NAMES: Record<CircuitState, CircuitStateName> = {
  *
  * The timeout is cooperative: the adapters pass the AbortSignal to fetch, so a timed-out attempt
  * ends with its request aborted (its socket closed) rather than left running behind the caller.
+ * The provider may still have carried it out: a timed-out call is retried only when the provider
+ * declares it idempotent (a second Onfido applicant or check otherwise). A 429 or 5xx answer, or a
+ * refused connection, is retried whatever the call.
  */
 export class ResilientProviders {
   private readonly guarded = new Map<KycProviderName, Guarded>();
@@ -86,7 +90,7 @@ export class ResilientProviders {
       const gauge = this.metrics.circuitState.labels({ provider: provider.name });
       gauge.set(CIRCUIT_GAUGE.closed);
       breaker.onStateChange((state) => gauge.set(CIRCUIT_GAUGE[STATE_NAMES[state]]));
-      const retries = retry(handleWhen(isUnavailable), { maxAttempts: policy.maxAttempts - 1, backoff: retryAfterOrJitter(policy.initialDelayMs, policy.maxDelayMs) });
+      const retries = retry(handleWhen(isRetryable), { maxAttempts: policy.maxAttempts - 1, backoff: retryAfterOrJitter(policy.initialDelayMs, policy.maxDelayMs) });
       this.guarded.set(provider.name, { provider, breaker, policy: wrap(retries, breaker, timeout(policy.timeoutMs, TimeoutStrategy.Cooperative)) });
     }
   }
@@ -166,7 +170,8 @@ export class ResilientProviders {
       // the abort (an AbortError from fetch, usually), the provider did not answer in time.
       if (signal.aborted) {
         observe("timeout");
-        throw new ProviderUnavailableError(`${provider.name} ${call} timed out after ${this.timeoutMs} ms`, null, { cause: error });
+        const TimedOut = provider.idempotent.has(call) ? ProviderUnavailableError : TimedOutUnsafeToRetry;
+        throw Object.assign(new TimedOut(`${provider.name} ${call} timed out after ${this.timeoutMs} ms`), { cause: error });
       }
       observe(error instanceof ProviderUnavailableError ? "unavailable" : "rejected");
       throw error;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../../platform/clock";
 import type { Prisma } from "../../../platform/db/database";
-import type { ApplicantRequest, KycProvider, ProviderDocument, ProviderRef, ProviderVerdict } from "./provider";
+import type { ApplicantRequest, KycCall, KycProvider, ProviderDocument, ProviderRef, ProviderVerdict } from "./provider";
 import { WebhookSignatureError } from "./provider";
 
 /** The contract's marker: a verification whose documents contain this ASCII text is rejected. */
@@ -9,11 +9,14 @@ export const SANDBOX_REJECT_MARKER = Buffer.from("SANDBOX-REJECT", "ascii");
 
 /**
  * The SANDBOX provider (contract): in-process, it decides `delayMs` after the check is requested:
- * REJECTED when any document of the verification contains SANDBOX-REJECT, APPROVED otherwise. Its
- * applicants are rows of its own table, so whichever instance runs the next job sees them.
+ * REJECTED when any document of the attempt contains SANDBOX-REJECT, APPROVED otherwise. Its
+ * applicants are rows of its own table (one per attempt, keyed by its reference), so whichever
+ * instance runs the next job sees them.
  */
 export class SandboxProvider implements KycProvider {
   readonly name = "SANDBOX" as const;
+  /** An upload counts the documents: the rest is keyed or only reads. */
+  readonly idempotent: ReadonlySet<KycCall> = new Set(["createApplicant", "requestCheck", "getStatus"]);
 
   constructor(
     private readonly prisma: Prisma,
@@ -22,8 +25,8 @@ export class SandboxProvider implements KycProvider {
   ) {}
 
   async createApplicant(request: ApplicantRequest): Promise<ProviderRef> {
-    await this.prisma.kycSandboxApplicant.createMany({ data: [{ applicantId: randomUUID(), verificationId: request.verificationId }], skipDuplicates: true });
-    const row = await this.prisma.kycSandboxApplicant.findUniqueOrThrow({ where: { verificationId: request.verificationId } });
+    await this.prisma.kycSandboxApplicant.createMany({ data: [{ applicantId: randomUUID(), reference: request.reference }], skipDuplicates: true });
+    const row = await this.prisma.kycSandboxApplicant.findUniqueOrThrow({ where: { reference: request.reference } });
     return { applicantId: row.applicantId, checkId: null };
   }
 

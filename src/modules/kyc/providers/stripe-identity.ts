@@ -1,14 +1,12 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { systemClock, type Clock } from "../../../platform/clock";
-import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
+import { NEUTRAL_REASONS, WebhookSignatureError, type ApplicantRequest, type KycCall, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
 import { hmacHex, parseWebhookBody, ProviderHttp, singleHeader, timingSafeEqualHex } from "../../../platform/http/provider-http";
 
 export interface StripeIdentityOptions {
   /** `https://api.stripe.com`. */
   apiBaseUrl: string;
-  /** `https://files.stripe.com`; by default that for Stripe's own API host, else `apiBaseUrl` (a proxy or a fake serves both). */
-  filesBaseUrl?: string;
-  /** `sk_live_…` / `sk_test_…` (or a restricted `rk_…` key allowed to write verification sessions and files). */
+  /** `sk_live_…` / `sk_test_…` (or a restricted `rk_…` key allowed to write verification sessions). */
   secretKey: string;
   /** `whsec_…`, the endpoint's signing secret. */
   webhookSecret: string;
@@ -25,6 +23,8 @@ const SESSION_EVENTS = new Set(["processing", "verified", "requires_input", "can
 interface VerificationSession {
   id: string;
   status?: string;
+  /** The hosted flow's page, while the session waits for the user (requires_input). */
+  url?: string | null;
   last_error?: { code?: string | null; reason?: string | null } | null;
 }
 
@@ -52,54 +52,49 @@ export function formEncode(fields: FormFields): string {
 }
 
 /**
- * Stripe Identity: a VerificationSession per verification. The session is the applicant (no
- * check id), and the user proves who they are in Stripe's hosted flow (`url`): Stripe reads the
- * documents and the selfie there, not from our uploads.
+ * Stripe Identity: a VerificationSession per submission attempt. The session is the applicant (no
+ * check id), and the user proves who they are in Stripe's hosted flow (`url`, the verification's
+ * providerUrl): Stripe reads the documents and the selfie there, never from an upload of ours.
  */
 export class StripeIdentityProvider implements KycProvider {
   readonly name = "STRIPE_IDENTITY";
+  /** The create carries an Idempotency-Key; the rest reads (or sends nothing). */
+  readonly idempotent: ReadonlySet<KycCall> = new Set(["createApplicant", "uploadDocument", "requestCheck", "getStatus"]);
   private readonly http: ProviderHttp;
   private readonly apiBaseUrl: string;
-  private readonly filesBaseUrl: string;
   private readonly clock: Clock;
 
   constructor(private readonly options: StripeIdentityOptions) {
     // 409: a request under the same idempotency key is still in flight (stripe-node retries it too).
     this.http = new ProviderHttp("Stripe Identity", { alsoTransient: [409], redact: [options.secretKey] });
     this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/, "");
-    this.filesBaseUrl = (options.filesBaseUrl ?? (new URL(options.apiBaseUrl).hostname === "api.stripe.com" ? "https://files.stripe.com" : options.apiBaseUrl)).replace(/\/+$/, "");
     this.clock = options.clock ?? systemClock;
   }
 
   /**
-   * The Idempotency-Key is the verification id, so a retried create (a timeout after Stripe made
-   * the session) answers the same session rather than a second one; Stripe keeps keys 24 h.
-   * ENHANCED also matches a selfie against the document.
+   * The session of the attempt, named by its reference. The Idempotency-Key is the reference, so a
+   * retried create (a timeout after Stripe made the session) answers the same session rather than
+   * a second one; Stripe keeps keys 24 h. ENHANCED also matches a selfie against the document.
+   * Answers the hosted flow's page, where the user goes next.
    */
   async createApplicant(request: ApplicantRequest, signal: AbortSignal): Promise<ProviderRef> {
     const body = formEncode({
       type: "document",
-      client_reference_id: request.verificationId,
-      metadata: { verification_id: request.verificationId },
+      client_reference_id: request.reference,
+      metadata: { verification_id: request.verificationId, reference: request.reference },
       options: request.level === "ENHANCED" ? { document: { require_matching_selfie: true } } : undefined,
       return_url: this.options.returnUrl,
     });
-    const session = await this.send<VerificationSession>("createApplicant", `${this.apiBaseUrl}/v1/identity/verification_sessions`, { body, headers: { "content-type": "application/x-www-form-urlencoded", "idempotency-key": `kyc-verification-session-${request.verificationId}` } }, signal);
-    return { applicantId: session.id, checkId: null };
+    const session = await this.send<VerificationSession>("createApplicant", `${this.apiBaseUrl}/v1/identity/verification_sessions`, { body, headers: { "content-type": "application/x-www-form-urlencoded", "idempotency-key": `kyc-verification-session-${request.reference}` } }, signal);
+    return { applicantId: session.id, checkId: null, url: session.url ?? null };
   }
 
   /**
-   * Stripe's Files API (`purpose=identity_document`). Stripe Identity takes no documents through
-   * its API: the user uploads them in the hosted flow, and a file uploaded here is stored on our
-   * Stripe account, linked to no session. It keeps the adapters uniform; the session's verdict
-   * does not depend on it.
+   * Sends nothing: Stripe Identity reads no document through its API. The user shows the
+   * documents and the selfie in the hosted flow (the session's `url`); a file sent to the Files
+   * API would be stored on our Stripe account, linked to no session, and never read.
    */
-  async uploadDocument(_ref: ProviderRef, document: ProviderDocument, signal: AbortSignal): Promise<void> {
-    const form = new FormData();
-    form.append("purpose", "identity_document");
-    form.append("file", new Blob([document.content], { type: document.mime }), document.fileName);
-    await this.send("uploadDocument", `${this.filesBaseUrl}/v1/files`, { body: form, headers: {} }, signal);
-  }
+  async uploadDocument(_ref: ProviderRef, _document: ProviderDocument, _signal: AbortSignal): Promise<void> {}
 
   /**
    * Stripe has no "submit" call: the review starts when the user completes the hosted flow. This
@@ -162,21 +157,22 @@ export class StripeIdentityProvider implements KycProvider {
 /**
  * A session in our statuses: `requires_input` is the user's turn, before the first attempt
  * (IN_REVIEW: waiting for them) or after a failed one, which `last_error` explains
- * (RESUBMISSION_REQUIRED: the same session takes another attempt).
+ * (RESUBMISSION_REQUIRED, in neutral words: its code goes to the risk signals).
  */
 function verdictOf(session: VerificationSession, occurredAt: number): ProviderVerdict {
   switch (session.status) {
     case "requires_input": {
       if (!session.last_error) return { status: "IN_REVIEW", reason: null, occurredAt, risk: null };
       const code = session.last_error.code ?? "requires_input";
-      return { status: "RESUBMISSION_REQUIRED", reason: code, occurredAt, risk: { score: null, labels: [code] } };
+      return { status: "RESUBMISSION_REQUIRED", reason: NEUTRAL_REASONS.RESUBMISSION_REQUIRED, occurredAt, risk: { score: null, labels: [code] } };
     }
     case "processing":
       return { status: "IN_REVIEW", reason: null, occurredAt, risk: null };
     case "verified":
       return { status: "APPROVED", reason: null, occurredAt, risk: null };
+    // Canceled (by us or by the user leaving the flow for good) judged nobody: the documents are asked for again.
     case "canceled":
-      return { status: "REJECTED", reason: "canceled", occurredAt, risk: null };
+      return { status: "RESUBMISSION_REQUIRED", reason: "The verification was canceled: please submit your documents again", occurredAt, risk: null };
     default:
       throw new Error(`Stripe Identity verification session ${session.id} has an unknown status ${String(session.status)}`);
   }

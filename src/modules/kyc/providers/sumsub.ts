@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { DocumentType, KycLevel } from "../kyc.model";
-import { WebhookSignatureError, type ApplicantRequest, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
+import { NEUTRAL_REASONS, WebhookSignatureError, type ApplicantRequest, type KycCall, type KycProvider, type ProviderDocument, type ProviderRef, type ProviderVerdict, type WebhookNotice } from "./provider";
 import { hmacHex, multipartBody, parseWebhookBody, ProviderHttp, ProviderRefusedError, singleHeader, timingSafeEqualHex } from "../../../platform/http/provider-http";
 
 export interface SumsubOptions {
@@ -85,15 +85,19 @@ function describeError(body: unknown): string | undefined {
 
 const inReview = (occurredAt: number): ProviderVerdict => ({ status: "IN_REVIEW", reason: null, occurredAt, risk: null });
 
-/** A completed review in our terms: GREEN approves; RED asks for new documents when RETRY, and rejects otherwise (FINAL, or a type we do not know). */
+/**
+ * A completed review in our terms: GREEN approves; RED asks for new documents when RETRY, and
+ * rejects otherwise (FINAL, or a type we do not know). The user reads Sumsub's comment for the
+ * applicant (`moderationComment`), else neutral words; the reject labels go to the risk signals only.
+ */
 function decision(result: ReviewResult | undefined, occurredAt: number): ProviderVerdict {
   const answer = result?.reviewAnswer;
   if (answer !== "GREEN" && answer !== "RED") throw new Error(`Sumsub reported a completed review without a GREEN or RED answer (${String(answer)})`);
   const labels = result?.rejectLabels ?? [];
   const risk = labels.length > 0 ? { score: null, labels } : null;
   if (answer === "GREEN") return { status: "APPROVED", reason: null, occurredAt, risk };
-  const reason = result?.moderationComment || labels.join(", ") || null;
-  return { status: result?.reviewRejectType === "RETRY" ? "RESUBMISSION_REQUIRED" : "REJECTED", reason, occurredAt, risk };
+  const status = result?.reviewRejectType === "RETRY" ? "RESUBMISSION_REQUIRED" : "REJECTED";
+  return { status, reason: result?.moderationComment || NEUTRAL_REASONS[status], occurredAt, risk };
 }
 
 /**
@@ -103,6 +107,8 @@ function decision(result: ReviewResult | undefined, occurredAt: number): Provide
  */
 export class SumsubProvider implements KycProvider {
   readonly name = "SUMSUB" as const;
+  /** An applicant is created once per externalUserId (a second create is a 409, answered with the first); a second check request is a 409 while one is under way. */
+  readonly idempotent: ReadonlySet<KycCall> = new Set(["createApplicant", "requestCheck", "getStatus"]);
   private readonly now: () => number;
   private readonly http: ProviderHttp;
 
@@ -111,17 +117,17 @@ export class SumsubProvider implements KycProvider {
     this.http = new ProviderHttp("Sumsub", { describeError, redact: [options.appToken], fetch: options.fetch });
   }
 
-  /** Idempotent by our verification id (Sumsub's externalUserId): a second create answers the applicant the first made. */
+  /** Idempotent by the attempt's reference (Sumsub's externalUserId): a second create answers the applicant the first made. */
   async createApplicant(request: ApplicantRequest, signal: AbortSignal): Promise<ProviderRef> {
     const path = `/resources/applicants?levelName=${encodeURIComponent(this.options.levelNames[request.level])}`;
-    const body = { bytes: Buffer.from(JSON.stringify({ externalUserId: request.verificationId, email: request.email })), contentType: "application/json" };
+    const body = { bytes: Buffer.from(JSON.stringify({ externalUserId: request.reference, email: request.email })), contentType: "application/json" };
     try {
       const applicant = await this.call<{ id: string }>("createApplicant", "POST", path, signal, body, [request.email]);
       return { applicantId: applicant.id, checkId: null };
     } catch (error) {
       // 409: an applicant with this externalUserId exists (an earlier attempt got through, its answer did not).
       if (!(error instanceof ProviderRefusedError && error.status === 409)) throw error;
-      const existing = await this.call<{ id: string }>("createApplicant", "GET", `/resources/applicants/-;externalUserId=${encodeURIComponent(request.verificationId)}/one`, signal);
+      const existing = await this.call<{ id: string }>("createApplicant", "GET", `/resources/applicants/-;externalUserId=${encodeURIComponent(request.reference)}/one`, signal);
       return { applicantId: existing.id, checkId: null };
     }
   }
