@@ -95,6 +95,9 @@ abstract class JobRegistry {
   }
 }
 
+/** How long a stop waits for running jobs (and BullMQ's worker) before it lets go of Redis. */
+const STOP_GRACE_MS = 5_000;
+
 /** The queue of this service's own background jobs (not a queue other teams consume). */
 export const JOBS_QUEUE = "identity-jobs";
 
@@ -167,7 +170,10 @@ export class BullJobs extends JobRegistry implements Jobs {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.connection.off("ready", this.begin);
-      await this.worker?.close();
+      // Running jobs get a grace period; a worker whose Redis went away mid-wait may never settle its close.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.worker?.close(), new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+      clearTimeout(timer);
       this.workerConnection?.disconnect();
       await this.queue.close();
     })();
