@@ -2,6 +2,7 @@ import type { AuthCheckerFn } from "type-graphql";
 import type { Clock } from "../platform/clock";
 import type { ClientCaller, Context, Viewer } from "./context";
 import { ForbiddenError, UnauthenticatedError } from "../shared/errors";
+import { parseUuid } from "../shared/ids";
 
 /**
  * What a resolver requires, declared with `@Authorized(...)`: nothing more than a signed-in user
@@ -70,7 +71,8 @@ function checkRequirements(clock: Clock, decide: RequirementDeciders): AuthCheck
     if (!decide.perm) return false;
     if (!requirement.startsWith("perm-unless-self:")) return decide.perm(viewer, requirement);
     const target = args.userId;
-    return target === undefined || target === null || target === viewer.userId || decide.perm(viewer, `perm:${requirement.slice("perm-unless-self:".length)}`);
+    // Ids in any case are one id (parseUuid): the viewer's own in capitals is still their own.
+    return target === undefined || target === null || (typeof target === "string" && parseUuid(target) === viewer.userId) || decide.perm(viewer, `perm:${requirement.slice("perm-unless-self:".length)}`);
   };
   return async ({ context, args }, requirements) => {
     const scopes = requirements.filter(isScope);

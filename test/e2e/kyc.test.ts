@@ -137,6 +137,18 @@ describe("KYC with the sandbox provider, watched live over graphql-ws", () => {
     await c.dispose();
   });
 
+  it("a user naming their own id in capitals watches themself, without kyc:review", async () => {
+    const user = await h.signedIn();
+    const c = await socketOf(user);
+    const changes = watch(c, CHANGES_OF, { userId: user.user.id.toUpperCase() });
+    await settle();
+    const id = await startedAndUploaded(user);
+    await h.gql(SUBMIT, { id }, user.headers);
+    const [inReview] = await changes.received(1);
+    expect(inReview?.data).toMatchObject({ verificationStatusChanged: { verificationId: id, userId: user.user.id, status: "IN_REVIEW" } });
+    await c.dispose();
+  });
+
   it("a user cannot watch another user (FORBIDDEN at subscribe time), and never receives their changes", async () => {
     const [a, b] = await Promise.all([h.signedIn(), h.signedIn()]);
     const c = await socketOf(a);
