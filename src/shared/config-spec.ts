@@ -47,3 +47,16 @@ export function oneOf<T extends string>(description: string, values: readonly T[
     return raw as T;
   });
 }
+
+/** An http(s) URL with a default, its trailing slashes dropped (an API base that paths are appended to). */
+export function httpUrl(description: string, def: string): VarSpec<string> {
+  return spec(description, def, (raw) => {
+    const value = raw === undefined || raw === "" ? def : raw.trim();
+    try {
+      if (!["http:", "https:"].includes(new URL(value).protocol)) throw new Error();
+    } catch {
+      throw new Invalid("expected an http(s) URL");
+    }
+    return value.replace(/\/+$/, "");
+  });
+}

@@ -1,20 +1,9 @@
 import path from "node:path";
-import { Invalid, bool, int, isProduction, oneOf, spec, type ConfigPart, type Env, type VarSpec } from "../../shared/config-spec";
+import { Invalid, bool, httpUrl, int, isProduction, oneOf, spec, type ConfigPart, type Env, type VarSpec } from "../../shared/config-spec";
 import { KYC_PROVIDERS, type KycProviderName } from "./kyc.model";
 
 const text = (description: string, def = ""): VarSpec<string> => spec(description, def, (raw) => (raw === undefined || raw === "" ? def : raw.trim()));
 
-function url(description: string, def: string): VarSpec<string> {
-  return spec(description, def, (raw) => {
-    const value = raw === undefined || raw === "" ? def : raw.trim();
-    try {
-      if (!["http:", "https:"].includes(new URL(value).protocol)) throw new Error();
-    } catch {
-      throw new Invalid("expected an http(s) URL");
-    }
-    return value.replace(/\/+$/, "");
-  });
-}
 
 /** Provider names; SANDBOX is refused in production unless KYC_SANDBOX_IN_PRODUCTION=true. */
 function providers(raw: string | undefined, env: Env): KycProviderName[] {
@@ -42,16 +31,16 @@ export const kycConfig = {
   KYC_PROVIDER_MAX_ATTEMPTS: int("Attempts of a provider call that failed transiently (timeouts, 429, 5xx), with jittered backoff", 3, 1, 10),
   KYC_BREAKER_THRESHOLD: int("Consecutive transient failures that open a provider's circuit", 5, 1, 1000),
   KYC_BREAKER_HALF_OPEN_S: int("How long an open circuit stays open before one call is let through", 15, 1, 3600),
-  SUMSUB_BASE_URL: url("Sumsub API", "https://api.sumsub.com"),
+  SUMSUB_BASE_URL: httpUrl("Sumsub API", "https://api.sumsub.com"),
   SUMSUB_APP_TOKEN: text("Sumsub app token (X-App-Token); Sumsub is available when this and the secret key are set"),
   SUMSUB_SECRET_KEY: text("Sumsub secret key (signs requests, X-App-Access-Sig)"),
   SUMSUB_WEBHOOK_SECRET: text("Sumsub webhook secret (X-Payload-Digest)"),
   SUMSUB_LEVEL_BASIC: text("Sumsub level name of the BASIC level", "basic-kyc-level"),
   SUMSUB_LEVEL_ENHANCED: text("Sumsub level name of the ENHANCED level", "enhanced-kyc-level"),
-  ONFIDO_BASE_URL: url("Onfido API v3.6 (region: api.eu, api.us or api.ca)", "https://api.eu.onfido.com/v3.6"),
+  ONFIDO_BASE_URL: httpUrl("Onfido API v3.6 (region: api.eu, api.us or api.ca)", "https://api.eu.onfido.com/v3.6"),
   ONFIDO_API_TOKEN: text("Onfido API token (Authorization: Token token=…); Onfido is available when set"),
   ONFIDO_WEBHOOK_TOKEN: text("Onfido webhook token (X-SHA2-Signature)"),
-  STRIPE_API_BASE_URL: url("Stripe API", "https://api.stripe.com"),
+  STRIPE_API_BASE_URL: httpUrl("Stripe API", "https://api.stripe.com"),
   STRIPE_SECRET_KEY: text("Stripe secret key (sk_…); Stripe Identity is available when set"),
   STRIPE_WEBHOOK_SECRET: text("Stripe webhook signing secret (whsec_…)"),
   DOCUMENT_STORAGE: oneOf("Where documents are stored (sealed): local (under DOCUMENT_STORAGE_DIR) or s3", ["local", "s3"] as const, "local"),
