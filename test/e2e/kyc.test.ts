@@ -38,6 +38,16 @@ async function socketOf(user: SignedIn, baseUrl = h.t.baseUrl) {
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
+/** `watcher` subscribes to `user`'s changes (by `userId` as given), then `user` starts, uploads and submits. */
+async function watchedSubmission(watcher: SignedIn, user: SignedIn, userId = user.user.id) {
+  const c = await socketOf(watcher);
+  const changes = watch(c, CHANGES_OF, { userId });
+  await settle();
+  const id = await startedAndUploaded(user);
+  await h.gql(SUBMIT, { id }, user.headers);
+  return { c, changes, id };
+}
+
 describe("KYC with the sandbox provider, watched live over graphql-ws", () => {
   it("a subscriber receives IN_REVIEW then APPROVED with no polling; the approval is an event, a notification, an audit record and User.kycStatus", async () => {
     const user = await h.signedIn();
@@ -97,11 +107,7 @@ describe("KYC with the sandbox provider, watched live over graphql-ws", () => {
   it("compliance watches a user and requests resubmission; the sandbox's late decision does not override it; documents again, then APPROVED", async () => {
     const user = await h.signedIn();
     const reviewer = await h.withRole("compliance");
-    const c = await socketOf(reviewer);
-    const changes = watch(c, CHANGES_OF, { userId: user.user.id });
-    await settle();
-    const id = await startedAndUploaded(user);
-    await h.gql(SUBMIT, { id }, user.headers);
+    const { c, changes, id } = await watchedSubmission(reviewer, user);
     const noReason = await h.gql(REVIEW, { input: { verificationId: id, decision: "REQUEST_RESUBMISSION" } }, reviewer.headers);
     expect(codeOf(noReason)).toBe("BAD_USER_INPUT");
     const reviewed = await h.gql(REVIEW, { input: { verificationId: id, decision: "REQUEST_RESUBMISSION", reason: "The photo is blurred" } }, reviewer.headers);
@@ -130,11 +136,7 @@ describe("KYC with the sandbox provider, watched live over graphql-ws", () => {
     ["the user themself, without kyc:review, watches themself", false],
   ])("naming the user's id in capitals: %s", async (_name, byReviewer) => {
     const user = await h.signedIn();
-    const c = await socketOf(byReviewer ? await h.withRole("compliance") : user);
-    const changes = watch(c, CHANGES_OF, { userId: user.user.id.toUpperCase() });
-    await settle();
-    const id = await startedAndUploaded(user);
-    await h.gql(SUBMIT, { id }, user.headers);
+    const { c, changes, id } = await watchedSubmission(byReviewer ? await h.withRole("compliance") : user, user, user.user.id.toUpperCase());
     const [inReview] = await changes.received(1);
     expect(inReview?.data).toEqual({ verificationStatusChanged: { verificationId: id, userId: user.user.id, status: "IN_REVIEW", reason: null, occurredAt: expect.any(String) } });
     await c.dispose();
@@ -162,11 +164,7 @@ describe("KYC with the sandbox provider, watched live over graphql-ws", () => {
   it("a watcher whose kyc:review is taken away gets the next event refused (checked per event, SECURITY 52)", async () => {
     const user = await h.signedIn();
     const reviewer = await h.withRole("compliance");
-    const c = await socketOf(reviewer);
-    const changes = watch(c, CHANGES_OF, { userId: user.user.id });
-    await settle();
-    const id = await startedAndUploaded(user);
-    await h.gql(SUBMIT, { id }, user.headers);
+    const { c, changes } = await watchedSubmission(reviewer, user);
     const [inReview] = await changes.received(1);
     expect(inReview?.data).toMatchObject({ verificationStatusChanged: { status: "IN_REVIEW" } });
     await h.t.app.modules.authz.api.changeRole(reviewer.user.id, "compliance", "remove");
