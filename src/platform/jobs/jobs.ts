@@ -98,6 +98,13 @@ abstract class JobRegistry {
 /** How long a stop waits for running jobs (and BullMQ's worker) before it lets go of Redis. */
 const STOP_GRACE_MS = 5_000;
 
+/** Waits for `closing` at most STOP_GRACE_MS. */
+async function withinGrace(closing: Promise<void> | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closing?.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+  clearTimeout(timer);
+}
+
 /** The queue of this service's own background jobs (not a queue other teams consume). */
 export const JOBS_QUEUE = "identity-jobs";
 
@@ -170,12 +177,10 @@ export class BullJobs extends JobRegistry implements Jobs {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.connection.off("ready", this.begin);
-      // Running jobs get a grace period; a worker whose Redis went away mid-wait may never settle its close.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.worker?.close(), new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
-      clearTimeout(timer);
+      // Running jobs get a grace period; a worker (or queue) whose Redis went away mid-wait may never settle its close.
+      await withinGrace(this.worker?.close());
       this.workerConnection?.disconnect();
-      await this.queue.close();
+      await withinGrace(this.queue.close());
     })();
     return this.stopping;
   }
