@@ -87,7 +87,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
   const readiness: ReadinessCheck[] = [{ name: "database", check: () => database.ping() }];
   const jobOptions = { attempts: config.JOBS_ATTEMPTS, backoffMs: config.JOBS_BACKOFF_MS, concurrency: config.JOBS_CONCURRENCY, logger };
   if (config.mode === "embedded") {
-    const events = createEvents({ config, prisma: database.prisma, transport: new LogTransport(logger), clock, logger, metrics });
+    const events = createEvents({ config, prisma: database.prisma, sql: database.sql, transport: new LogTransport(logger), clock, logger, metrics });
     const jobs = new LocalJobs(jobOptions);
     return {
       clock,
@@ -118,7 +118,7 @@ async function createPlatform(config: Config, options: AppOptions, metrics: Metr
   });
   readiness.push({ name: "redis", check: async () => void (await redis.ping()) });
   const transport = new BullTransport(redis, { prefix: config.QUEUE_PREFIX, retentionSeconds: config.QUEUE_RETENTION_S, notificationRetentionSeconds: config.NOTIFICATION_RETENTION_S });
-  const events = createEvents({ config, prisma: database.prisma, transport, clock, logger, metrics });
+  const events = createEvents({ config, prisma: database.prisma, sql: database.sql, transport, clock, logger, metrics });
   const jobs = new BullJobs(redis, config.REDIS_URL as string, config.QUEUE_PREFIX, config.JOBS_WORKER, jobOptions);
   return {
     clock,
@@ -207,6 +207,7 @@ function offline<T>(what: string): T {
 export async function schemaFiles(): Promise<{ subgraph: string; api: string }> {
   const kernel: Kernel = {
     prisma: offline("the database"),
+    sql: offline("the database"),
     unitOfWork: offline("the unit of work"),
     rateLimits: offline("rate limits"),
     clock: systemClock,
@@ -246,7 +247,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const clientTokens = new ClientTokens(keys, { issuer: config.PUBLIC_URL, audience: config.JWT_AUDIENCE, ttlSeconds: config.CLIENT_TOKEN_TTL_S }, clock);
   const hasher = new PasswordHasher(config.BCRYPT_COST, config.BCRYPT_THREADS, metrics.hashing, config.BCRYPT_THREADS * config.BCRYPT_QUEUE_PER_THREAD);
   const background = new BackgroundTasks(logger);
-  const kernel: Kernel = { prisma, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers, vault, jobs: platform.jobs };
+  const kernel: Kernel = { prisma, sql: platform.database.sql, unitOfWork: platform.events.unitOfWork, rateLimits: platform.rateLimits, clock, background, logger, config, handlers: platform.events.handlers, vault, jobs: platform.jobs };
   const modules = createModules(kernel, { tokens, clientTokens, keys, hasher, redis: platform.redis, pubSub: platform.pubSub, redisPrefix: options.redisPrefix ?? config.REDIS_PREFIX, metrics });
   const { revocations } = modules.sessions.api;
   const authenticator = bearerAuthenticator(modules.sessions.api.userTokens, modules.clients.api.clientTokens);

@@ -35,7 +35,7 @@ runCli("roles", async ({ config, database, logger, args }) => {
   const publisher = config.REDIS_URL ? createRedis(config.REDIS_URL, logger, "main", config.REDIS_COMMAND_TIMEOUT_MS) : null;
   const subscriber = config.REDIS_URL ? createRedis(config.REDIS_URL, logger, "subscriber", config.REDIS_COMMAND_TIMEOUT_MS) : null;
   const pubSub = publisher && subscriber ? createRedisPubSub(publisher, subscriber, pubSubPrefix(config.REDIS_PREFIX)) : createMemoryPubSub();
-  const kernel = { prisma, unitOfWork: new UnitOfWork(prisma, new EventHandlers(), systemClock, () => undefined), clock: systemClock, logger };
+  const kernel = { prisma, sql: database.sql, unitOfWork: new UnitOfWork(prisma, database.sql, new EventHandlers(), systemClock, () => undefined), clock: systemClock, logger };
   const authz = authzModule(kernel, { pubSub, users: usersModule(kernel).api });
   try {
     const before = (await authz.api.claims.claimsOf(user.id)).roles;

@@ -5,6 +5,7 @@ import type { SealedStores } from "../platform/crypto/rewrap";
 import type { BackgroundTasks } from "../platform/background-tasks";
 import type { Clock } from "../platform/clock";
 import type { Prisma } from "../platform/db/database";
+import type { SqlClient } from "../platform/db/sql";
 import type { EventHandlers } from "../platform/events/handlers";
 import type { UnitOfWork } from "../platform/events/unit-of-work";
 import type { Jobs } from "../platform/jobs/jobs";
@@ -20,6 +21,8 @@ import type { ConfigPart } from "../shared/config-spec";
 /** The platform every module may use, built once by the composition root. */
 export interface Kernel {
   prisma: Prisma;
+  /** The same database without Prisma: prepared statements for hot reads. */
+  sql: SqlClient;
   unitOfWork: UnitOfWork;
   rateLimits: RateLimitStore;
   clock: Clock;

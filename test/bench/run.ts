@@ -1,5 +1,5 @@
 // npm run bench — every benchmark, each beside a baseline measured in the same run.
-// BENCH=entities, BENCH=events, BENCH=auth, BENCH=authz, BENCH=timing, BENCH=refusals or BENCH=subscriptions runs one of them.
+// BENCH=<name> runs one of them (the names below).
 import "reflect-metadata";
 import { benchAuth } from "./auth";
 import { benchAuthz } from "./authz";
@@ -8,8 +8,9 @@ import { benchEvents } from "./events";
 import { benchRefusals } from "./refusals";
 import { benchSubscriptions } from "./subscriptions";
 import { benchTiming } from "./timing";
+import { benchUnitOfWork } from "./unit-of-work";
 
-const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals, subscriptions: benchSubscriptions };
+const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals, subscriptions: benchSubscriptions, "unit-of-work": benchUnitOfWork };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH;

@@ -70,7 +70,7 @@ describe("embedded mode (no DATABASE_URL, no REDIS_URL)", () => {
     expect(await stopWithSigterm(server)).toBe(0);
   });
 
-  it("relays a committed notification to the log, an event to internal consumers, and chains the audit record", async () => {
+  it("relays a committed notification to the log, an event to internal consumers (of runSql too), and chains the audit record", async () => {
     const child = spawnServer({ EMBEDDED_DATA_DIR: path.join(dataDir, "events"), OUTBOX_POLL_INTERVAL_MS: "100" }, "test/support/embedded-events.ts");
     expect((await child.exited).code).toBe(0);
     const lines = child.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -80,8 +80,11 @@ describe("embedded mode (no DATABASE_URL, no REDIS_URL)", () => {
       locale: "en",
       link: "http://localhost:4001/reset?token=tok",
     });
-    const { result } = lines.find((l) => l.result) as { result: { seen: string[]; metrics: string[] } };
+    const { result } = lines.find((l) => l.result) as { result: { seen: string[]; rolledBack: string; users: string[]; metrics: string[] } };
     expect(result.seen).toEqual(["dev@example.test"]);
+    // The pg-path unit of work (runSql) over PGlite: the committed one's user and event, nothing of the rolled-back one.
+    expect(result.rolledBack).toBe("rolled back");
+    expect(result.users).toEqual(["dev@example.test"]);
     expect(result.metrics).toEqual(expect.arrayContaining(["outbox_pending 0", "outbox_parked 0", 'outbox_published_total{destination="notifications"} 1']));
   }, 60_000);
 });

@@ -18,7 +18,7 @@ import { SessionRevocations } from "../../src/modules/sessions/revocations";
 import { BackgroundTasks } from "../../src/platform/background-tasks";
 import { systemClock } from "../../src/platform/clock";
 import { PasswordHasher } from "../../src/platform/crypto/passwords";
-import { UnitOfWork, type Origin, type WorkScope } from "../../src/platform/events/unit-of-work";
+import { UnitOfWork, type Origin, type WorkEffects } from "../../src/platform/events/unit-of-work";
 import { AccessTokens } from "../../src/platform/jwt/access-tokens";
 import { KeyStore } from "../../src/platform/jwt/keys";
 import { createKeyVault } from "../../src/platform/crypto/create-vault";
@@ -61,8 +61,8 @@ describe("issue 10 item 3: a login racing a reset, a password change or a logout
   class HeldUnitOfWork extends UnitOfWork {
     readonly reached = gate();
     readonly release = gate();
-    override run<T>(origin: Origin, work: (scope: WorkScope) => Promise<T>): Promise<T> {
-      return super.run(origin, async (scope) => {
+    override runSql<T>(origin: Origin, work: (scope: WorkEffects) => Promise<T>): Promise<T> {
+      return super.runSql(origin, async (scope) => {
         const value = await work(scope);
         this.reached.open();
         await this.release.opened;
@@ -77,7 +77,7 @@ describe("issue 10 item 3: a login racing a reset, a password change or a logout
     const logger = createLogger({ level: "silent" });
     const revocations = new SessionRevocations({ prisma: h.prisma, redis: null, pubSub: createMemoryPubSub(), clock: systemClock, logger, prefix: "unused:", ttlSeconds: config.ACCESS_TOKEN_TTL_S });
     const settings = { refreshIdleMs: 3_600_000, sessionMs: 3_600_000, rememberMeSessionMs: 3_600_000, refreshPerMinute: 10, reuseGraceMs: 10_000, loginsPerAddress: 100 };
-    const deps = { prisma: h.prisma, unitOfWork: parts.unitOfWork ?? platform.events.unitOfWork, hasher: parts.hasher, tokens, revocations, rateLimits: new MemoryRateLimitStore(), clock: systemClock, background: new BackgroundTasks(logger), gates: [activeAccountGate], claims: h.t.app.modules.authz.api.claims };
+    const deps = { prisma: h.prisma, sql: h.t.app.platform.database.sql, unitOfWork: parts.unitOfWork ?? platform.events.unitOfWork, hasher: parts.hasher, tokens, revocations, rateLimits: new MemoryRateLimitStore(), clock: systemClock, background: new BackgroundTasks(logger), gates: [activeAccountGate], claims: h.t.app.modules.authz.api.claims };
     return new SessionsService(deps, settings);
   }
 
@@ -130,7 +130,7 @@ describe("issue 10 item 3: a login racing a reset, a password change or a logout
     const { email } = own;
     const fire = await prepare(email, own);
     const hasher = new PasswordHasher(4, 1);
-    const unitOfWork = new HeldUnitOfWork(h.prisma, h.t.app.platform.events.handlers, systemClock, () => undefined);
+    const unitOfWork = new HeldUnitOfWork(h.prisma, h.t.app.platform.database.sql, h.t.app.platform.events.handlers, systemClock, () => undefined);
     try {
       const pending = sessionsService({ hasher, unitOfWork }).login({ email, password: PASSWORD }, origin());
       await unitOfWork.reached.opened;

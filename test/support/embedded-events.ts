@@ -3,6 +3,7 @@
 import "reflect-metadata";
 import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { sql } from "../../src/platform/db/database";
 import { createLogger } from "../../src/platform/logging/logger";
 import { waitUntil } from "./wait";
 
@@ -12,15 +13,30 @@ async function main(): Promise<void> {
   app.platform.events.handlers.on("user.email_verified", "welcome", async (event) => {
     seen.push(event.data.email);
   });
-  await app.platform.events.unitOfWork.run({ actor: { type: "anonymous", id: null } }, async (scope) => {
+  const { unitOfWork } = app.platform.events;
+  const origin = { actor: { type: "anonymous" as const, id: null } };
+  await unitOfWork.run(origin, async (scope) => {
     scope.notify({ to: "dev@example.test", template: "password-reset", locale: "en", params: { token: "tok", link: "http://localhost:4001/reset?token=tok" } });
-    scope.publish("user.email_verified", "4b0c1d2e-0000-4000-8000-000000000001", { email: "dev@example.test" });
     scope.audit({ action: "user.password_reset_requested" });
   });
+  // The pg-path unit of work over PGlite: one commits its write and its event, one rolls back both.
+  const insertUser = (email: string) => sql`INSERT INTO users (id, email, updated_at) VALUES (gen_random_uuid(), ${email}, now()) RETURNING id`;
+  await unitOfWork.runSql(origin, async (scope) => {
+    const [user] = await scope.query<{ id: string }>(insertUser("dev@example.test"));
+    scope.publish("user.email_verified", user?.id ?? "", { email: "dev@example.test" });
+  });
+  const rolledBack = await unitOfWork
+    .runSql(origin, async (scope) => {
+      const [user] = await scope.query<{ id: string }>(insertUser("gone@example.test"));
+      scope.publish("user.email_verified", user?.id ?? "", { email: "gone@example.test" });
+      throw new Error("rolled back");
+    })
+    .catch((error: Error) => error.message);
   await waitUntil("the internal consumer", async () => seen.length === 1);
   await waitUntil("the chained audit record", async () => (await app.platform.database.prisma.auditChainLink.count()) === 1);
   const metrics = await app.metrics.registry.metrics();
-  process.stdout.write(`${JSON.stringify({ result: { seen, metrics: metrics.split("\n").filter((l) => l.startsWith("outbox_")) } })}\n`);
+  const users = (await app.platform.database.sql.query<{ email: string }>(sql`SELECT email::text FROM users ORDER BY email`)).map((u) => u.email);
+  process.stdout.write(`${JSON.stringify({ result: { seen, rolledBack, users, metrics: metrics.split("\n").filter((l) => l.startsWith("outbox_")) } })}\n`);
   await app.stop();
 }
 

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Config } from "../../config";
-import { BadUserInputError } from "../../shared/errors";
+import { BadUserInputError, NotFoundError } from "../../shared/errors";
+import { join, raw, sql } from "../../platform/db/database";
 import type { PasswordHasher } from "../../platform/crypto/passwords";
-import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
+import type { Origin, WorkEffects, WorkScope } from "../../platform/events/unit-of-work";
 import type { Kernel } from "../module";
-import { privateUser, type User } from "../users";
+import { USER_ROW_COLUMNS, privateUser, type User, type UserRow } from "../users";
 import type { Viewer } from "../../graphql/context";
 import { RegistrationStatus, type RegisterInput, type UpdateProfileInput } from "./account.types";
 import { passwordProblems } from "./password-policy";
@@ -18,10 +19,13 @@ export interface AccountsSettings {
   emailVerificationTtlMs: number;
 }
 
+/** The users column of each profile field. */
+const COLUMN_OF = { name: "name", avatarUrl: "avatar_url", phone: "phone", locale: "locale", timezone: "timezone", preferredCurrency: "preferred_currency" } as const;
+
 /** What the service uses, by name. */
 export type AccountsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "background"> & {
   hasher: PasswordHasher;
-  registered: (scope: WorkScope, userId: string) => Promise<void>;
+  registered: (scope: WorkEffects, userId: string) => Promise<void>;
 };
 
 /** Registration and email verification. Enumeration-safe: a taken email answers like a new one. */
@@ -48,8 +52,8 @@ export class AccountsService {
     // insert that does nothing on a taken address) in one audited unit of work with one mail.
     const passwordHash = await this.deps.hasher.hash(input.password);
     const { token, tokenHash, expiresAt } = this.tokens.mint(this.settings.emailVerificationTtlMs);
-    await this.deps.unitOfWork.run(origin, async (scope) => {
-      const [row] = await scope.tx.$queryRaw<{ id: string; email: string; locale: string; created: boolean }[]>`
+    await this.deps.unitOfWork.runSql(origin, async (scope) => {
+      const [row] = await scope.query<{ id: string; email: string; locale: string; created: boolean }>(sql`
         WITH created AS (
           INSERT INTO users (id, email, password_hash, name, locale, timezone, preferred_currency, updated_at)
           VALUES (${randomUUID()}::uuid, ${email}, ${passwordHash}, ${name}, ${locale ?? "en"}, ${timezone ?? "UTC"}, ${preferredCurrency ?? "USD"}, now())
@@ -61,7 +65,7 @@ export class AccountsService {
         )
         SELECT id, email, locale, true AS created FROM created
         UNION ALL
-        SELECT id, email::text, locale, false FROM users WHERE email = ${email}::citext AND NOT EXISTS (SELECT FROM created)`;
+        SELECT id, email::text, locale, false FROM users WHERE email = ${email}::citext AND NOT EXISTS (SELECT FROM created)`);
       if (row?.created) {
         scope.publish("user.registered", row.id, { email: row.email, locale: row.locale });
         await this.deps.registered(scope, row.id);
@@ -71,7 +75,8 @@ export class AccountsService {
       }
       // Taken; its owner is told. (No row: a registration of the same address committed after this
       // statement began, so its snapshot cannot see the user: read it now.)
-      const existing = row ?? (await scope.tx.user.findUniqueOrThrow({ where: { email }, select: { id: true, email: true, locale: true } }));
+      const [existing] = row ? [row] : await scope.query<{ id: string; email: string; locale: string }>(sql`SELECT id, email::text, locale FROM users WHERE email = ${email}::citext`);
+      if (!existing) throw new Error("a registration's address is neither new nor taken");
       scope.notify({ to: existing.email, template: "account-exists", locale: existing.locale, params: { link: `${this.settings.publicUrl}/login` } });
       scope.audit({ action: "user.register", outcome: "failure", subjectType: "user", subjectId: existing.id, metadata: { reason: "email_taken" } });
     });
@@ -125,10 +130,13 @@ export class AccountsService {
       preferredCurrency: check.currency("preferredCurrency", input.preferredCurrency),
     };
     if (check.problems.length > 0) throw new BadUserInputError(check.problems);
-    const data = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
-    return this.deps.unitOfWork.run(origin, async (scope) => {
-      const user = await scope.tx.user.update({ where: { id: viewer.userId }, data });
-      const fields = Object.keys(data) as ("name" | "avatarUrl" | "phone" | "locale" | "timezone" | "preferredCurrency")[];
+    const data = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<Record<keyof typeof COLUMN_OF, string | null>>;
+    return this.deps.unitOfWork.runSql(origin, async (scope) => {
+      const fields = Object.keys(data) as (keyof typeof COLUMN_OF)[];
+      const assignments = fields.map((field) => sql`${raw(COLUMN_OF[field])} = ${data[field]}`);
+      const [user] = await scope.query<UserRow>(sql`
+        UPDATE users SET ${join([...assignments, sql`updated_at = now()`], ", ")} WHERE id = ${viewer.userId}::uuid RETURNING ${USER_ROW_COLUMNS}`);
+      if (!user) throw new NotFoundError("user");
       if (fields.length > 0) {
         scope.publish("user.updated", user.id, { fields });
         scope.audit({ action: "user.update_profile", subjectType: "user", subjectId: user.id, metadata: { fields } });
@@ -142,7 +150,7 @@ export class AccountsService {
     this.verificationMail(scope, user, token);
   }
 
-  private verificationMail(scope: WorkScope, user: { email: string; locale: string }, token: string): void {
+  private verificationMail(scope: WorkEffects, user: { email: string; locale: string }, token: string): void {
     const link = `${this.settings.publicUrl}/verify-email?token=${token}`;
     scope.notify({ to: user.email, template: "verify-email", locale: user.locale, params: { token, link } });
   }

@@ -1,5 +1,5 @@
 import type { PasswordHasher } from "../../platform/crypto/passwords";
-import type { WorkScope } from "../../platform/events/unit-of-work";
+import type { WorkEffects } from "../../platform/events/unit-of-work";
 import type { Kernel, Module } from "../module";
 import type { SessionsApi } from "../sessions";
 import type { UsersApi } from "../users";
@@ -13,7 +13,7 @@ export interface AccountsDeps {
   sessions: SessionsApi;
   users: Pick<UsersApi, "personalData">;
   /** What other modules do for a new account, in the registration's unit of work (authz: the default role). */
-  registered: (scope: WorkScope, userId: string) => Promise<void>;
+  registered: (scope: WorkEffects, userId: string) => Promise<void>;
 }
 
 export interface AccountsApi {

@@ -1,5 +1,6 @@
 import type { ClientCaller } from "../../graphql/context";
-import type { WorkScope } from "../../platform/events/unit-of-work";
+import { sql } from "../../platform/db/database";
+import type { WorkEffects } from "../../platform/events/unit-of-work";
 import type { PubSub } from "../../platform/pubsub/pubsub";
 import type { Kernel, Module } from "../module";
 import type { ClaimsSource } from "../sessions";
@@ -18,7 +19,7 @@ export interface AuthzApi {
   /** The roles access tokens carry. */
   claims: ClaimsSource;
   /** Registration's part: the default role, in the registration's own unit of work. */
-  registered(scope: WorkScope, userId: string): Promise<void>;
+  registered(scope: WorkEffects, userId: string): Promise<void>;
   /** The module that owns a guarded resource type says whether a user may use one. */
   guardResource(type: string, guard: ResourceGuard): void;
   /** The command line's role changes (a system actor). */
@@ -46,7 +47,7 @@ export function authzModule(kernel: Pick<Kernel, "prisma" | "unitOfWork" | "cloc
     api: {
       claims: { claimsOf: async (userId) => ({ roles: await service.rolesOf(userId) }) },
       registered: async (scope, userId) => {
-        await scope.tx.userRole.create({ data: { userId, role: DEFAULT_ROLE } });
+        await scope.query(sql`INSERT INTO user_roles (user_id, role) VALUES (${userId}::uuid, ${DEFAULT_ROLE})`);
         scope.publish("role.assigned", userId, { role: DEFAULT_ROLE, by: null });
       },
       guardResource: (type, guard) => {

@@ -3,13 +3,13 @@ import { BadUserInputError, NotFoundError, UnauthenticatedError } from "../../sh
 import type { Viewer } from "../../graphql/context";
 import { BCRYPT_MAX_BYTES, type PasswordHasher } from "../../platform/crypto/passwords";
 import { TOKEN_SHAPE, hashToken, newOpaqueToken } from "../../platform/crypto/tokens";
-import { sql, type Tx } from "../../platform/db/database";
-import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
+import { empty, sql, type Tx } from "../../platform/db/database";
+import type { Origin, WorkEffects } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import type { Kernel } from "../module";
 import { InputCheck } from "../../shared/input-check";
 import { emailKey } from "../../shared/email";
-import { privateUser, type User, type UserRow } from "../users";
+import { USER_ROW_COLUMNS, privateUser, type User, type UserRow } from "../users";
 import type { SessionRevocations } from "./revocations";
 import { sessionsLimits } from "./sessions.limits";
 import type { ClaimsSource, Device, LoginGate, LoginProof, LoginSubject, RefusalReason } from "./seams";
@@ -58,23 +58,23 @@ export type EndReason = "logout" | "logout_all" | "revoked" | "password_changed"
  * Ends a user's live sessions (all, or all but `except`, or only `only`) inside a unit of work and
  * publishes `session.revoked` for each; returns their ids (mark them revoked after commit).
  */
-export async function endSessions(scope: WorkScope, userId: string, reason: EndReason, filter: { only?: string; except?: string }, now: Date): Promise<string[]> {
+export async function endSessions(scope: WorkEffects, userId: string, reason: EndReason, filter: { only?: string; except?: string }, now: Date): Promise<string[]> {
   // Ending every session (but the caller's) marks the user too, under its row lock, a value that
   // only grows: a login that read the user before marking it creates no session, and one that
-  // locked the user first commits its session before the select below, which then ends it.
-  if (!filter.only) await scope.tx.$executeRaw`UPDATE users SET sessions_ended_at = GREATEST(${now}, sessions_ended_at + interval '1 millisecond') WHERE id = ${userId}::uuid`;
-  const sessions = await scope.tx.session.findMany({
-    where: { userId, revokedAt: null, ...(filter.only ? { id: filter.only } : {}), ...(filter.except ? { id: { not: filter.except } } : {}) },
-    select: { id: true },
-  });
-  const ids = sessions.map((s) => s.id);
-  await scope.tx.session.updateMany({ where: { id: { in: ids } }, data: { revokedAt: now, revokeReason: reason } });
+  // locked the user first commits its session before the update below, which then ends it.
+  if (!filter.only) await scope.query(sql`UPDATE users SET sessions_ended_at = GREATEST(${now}::timestamptz, sessions_ended_at + interval '1 millisecond') WHERE id = ${userId}::uuid`);
+  const ended = await scope.query<{ id: string }>(sql`
+    UPDATE sessions SET revoked_at = ${now}::timestamptz, revoke_reason = ${reason}
+    WHERE user_id = ${userId}::uuid AND revoked_at IS NULL
+      ${filter.only ? sql`AND id = ${filter.only}::uuid` : empty} ${filter.except ? sql`AND id <> ${filter.except}::uuid` : empty}
+    RETURNING id`);
+  const ids = ended.map((s) => s.id);
   for (const id of ids) scope.publish("session.revoked", id, { userId, reason });
   return ids;
 }
 
 /** What the service uses, by name. */
-export type SessionsServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "background"> & {
+export type SessionsServiceDeps = Pick<Kernel, "prisma" | "sql" | "unitOfWork" | "rateLimits" | "clock" | "background"> & {
   hasher: PasswordHasher;
   tokens: AccessTokens;
   revocations: SessionRevocations;
@@ -144,13 +144,13 @@ export class SessionsService {
     }
     const now = this.deps.clock.now();
     const refreshToken = newOpaqueToken();
-    const session = await this.deps.unitOfWork.run({ ...origin, actor: { type: "user", id: user.id } }, async (scope) => {
+    const session = await this.deps.unitOfWork.runSql({ ...origin, actor: { type: "user", id: user.id } }, async (scope) => {
       // The user as it is now, locked until this commits against a password change or reset and
       // an end of every session: the password checked is still the password, the account may
       // still log in, and no end of every session has committed since the user was read.
-      const [current] = await scope.tx.$queryRaw<{ passwordHash: string | null; status: string; deletedAt: Date | null; sessionsEndedAt: Date | null }[]>`
+      const [current] = await scope.query<{ passwordHash: string | null; status: string; deletedAt: Date | null; sessionsEndedAt: Date | null }>(sql`
         SELECT password_hash AS "passwordHash", status::text AS status, deleted_at AS "deletedAt", sessions_ended_at AS "sessionsEndedAt"
-        FROM users WHERE id = ${user.id}::uuid FOR SHARE`;
+        FROM users WHERE id = ${user.id}::uuid FOR SHARE`);
       const rehashed = proof.verifiedHash !== undefined && current?.passwordHash !== proof.verifiedHash;
       if (!current || rehashed || current.status !== "ACTIVE" || current.deletedAt || current.sessionsEndedAt?.getTime() !== user.sessionsEndedAt?.getTime()) {
         scope.audit({ action: "user.login", outcome: "failure", subjectType: "user", subjectId: user.id, metadata: { reason: "superseded" } });
@@ -158,31 +158,35 @@ export class SessionsService {
       }
       // A device seen before: by its fingerprint when the client gives one, otherwise by the user
       // agent and address the service sees; with neither known, a new device.
-      const seenBy = device.fingerprint ? { deviceFingerprint: device.fingerprint } : origin.userAgent && origin.ipAddress ? { userAgent: origin.userAgent, ipAddress: origin.ipAddress } : null;
-      const seen = seenBy ? await scope.tx.session.count({ where: { userId: user.id, ...seenBy } }) : 0;
+      const seenBy = device.fingerprint
+        ? sql`device_fingerprint = ${device.fingerprint}`
+        : origin.userAgent && origin.ipAddress
+          ? sql`user_agent = ${origin.userAgent} AND ip_address = ${origin.ipAddress}`
+          : null;
       const { name: deviceName, rememberMe } = device;
-      const created = await scope.tx.session.create({
-        data: {
-          userId: user.id,
-          deviceName,
-          deviceFingerprint: device.fingerprint,
-          userAgent: origin.userAgent ?? null,
-          ipAddress: origin.ipAddress ?? null,
-          country: origin.country ?? null,
-          rememberMe,
-          expiresAt: new Date(now.getTime() + (rememberMe ? this.settings.rememberMeSessionMs : this.settings.sessionMs)),
-          amr: proof.amr,
-          secondFactorAt: proof.amr.includes("otp") ? now : null,
-          // The service's clock, not the database's: `auth_time` is read from it.
-          createdAt: now,
-          lastActiveAt: now,
-        },
-      });
-      await this.storeRefreshToken(scope.tx, created, refreshToken, now);
+      const expiresAt = new Date(now.getTime() + (rememberMe ? this.settings.rememberMeSessionMs : this.settings.sessionMs));
+      // The session and its first refresh token in one statement; `seen` is read before the insert.
+      // The service's clock, not the database's, for created_at: `auth_time` is read from it.
+      const [created] = await scope.query<SessionFields & SessionProof & { seen: boolean }>(sql`
+        WITH created AS (
+          INSERT INTO sessions (id, user_id, device_name, device_fingerprint, user_agent, ip_address, country, remember_me, expires_at, amr, second_factor_at, created_at, last_active_at)
+          VALUES (${randomUUID()}::uuid, ${user.id}::uuid, ${deviceName}, ${device.fingerprint}, ${origin.userAgent ?? null}, ${origin.ipAddress ?? null}, ${origin.country ?? null},
+                  ${rememberMe}, ${expiresAt}::timestamptz, ${proof.amr}::text[], ${proof.amr.includes("otp") ? now : null}::timestamptz, ${now}::timestamptz, ${now}::timestamptz)
+          RETURNING *
+        ), token AS (
+          INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
+          SELECT ${randomUUID()}::uuid, id, ${hashToken(refreshToken)}, LEAST(${new Date(now.getTime() + this.settings.refreshIdleMs)}::timestamptz, expires_at) FROM created
+        )
+        SELECT id, device_name AS "deviceName", user_agent AS "userAgent", ip_address AS "ipAddress", country, created_at AS "createdAt",
+               last_active_at AS "lastActiveAt", expires_at AS "expiresAt", amr, second_factor_at AS "secondFactorAt",
+               ${seenBy ? sql`EXISTS (SELECT FROM sessions WHERE user_id = ${user.id}::uuid AND ${seenBy})` : sql`false`} AS seen
+        FROM created`);
+      if (!created) throw new Error("the session insert returned no row");
+      const { seen } = created;
       scope.publish("session.created", created.id, { userId: user.id, deviceName, rememberMe });
-      scope.publish("user.logged_in", user.id, { sessionId: created.id, newDevice: seen === 0 });
+      scope.publish("user.logged_in", user.id, { sessionId: created.id, newDevice: !seen });
       scope.audit({ action: "user.login", subjectType: "session", subjectId: created.id, metadata: { deviceName, rememberMe } });
-      if (seen === 0) {
+      if (!seen) {
         scope.notify({ to: user.email, template: "new-device-login", locale: user.locale, params: { deviceName: deviceName ?? "unknown device", ipAddress: origin.ipAddress ?? "unknown" } });
       }
       return created;
@@ -226,9 +230,9 @@ export class SessionsService {
   async refresh(presented: string, origin: Origin): Promise<AuthPayload> {
     if (!TOKEN_SHAPE.test(presented)) throw refreshDenied();
     const tokenHash = hashToken(presented);
-    const [held] = await this.deps.prisma.$queryRaw<{ sessionId: string; userId: string; usedAt: Date | null }[]>`
+    const [held] = await this.deps.sql.query<{ sessionId: string; userId: string; usedAt: Date | null }>(sql`
       SELECT t.session_id AS "sessionId", s.user_id AS "userId", t.used_at AS "usedAt"
-      FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ${tokenHash}`;
+      FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = ${tokenHash}`);
     if (!held) throw refreshDenied();
     if (held.usedAt) return this.refuseReuse(origin, tokenHash);
     await this.limits.refresh.consume(this.deps, { session: held.sessionId });
@@ -289,7 +293,7 @@ export class SessionsService {
 
   /** Ends the caller's session, or every session of the caller. */
   async logout(viewer: Viewer, allDevices: boolean, origin: Origin): Promise<true> {
-    const ended = await this.deps.unitOfWork.run(origin, async (scope) => {
+    const ended = await this.deps.unitOfWork.runSql(origin, async (scope) => {
       const ids = await endSessions(scope, viewer.userId, allDevices ? "logout_all" : "logout", allDevices ? {} : { only: viewer.sessionId }, this.deps.clock.now());
       scope.publish("user.logged_out", viewer.userId, { sessionIds: ids, allDevices });
       scope.audit({ action: allDevices ? "user.logout_all" : "user.logout", subjectType: "user", subjectId: viewer.userId, metadata: { sessions: ids.length } });
@@ -310,7 +314,7 @@ export class SessionsService {
 
   /** Ends one of the caller's own sessions (`sessionId` as the edge parsed it); another user's session id is NOT_FOUND. */
   async revokeSession(viewer: Viewer, sessionId: string, origin: Origin): Promise<true> {
-    const revoked = await this.deps.unitOfWork.run(origin, async (scope) => {
+    const revoked = await this.deps.unitOfWork.runSql(origin, async (scope) => {
       const ids = await endSessions(scope, viewer.userId, "revoked", { only: sessionId }, this.deps.clock.now());
       for (const id of ids) scope.audit({ action: "session.revoke", subjectType: "session", subjectId: id });
       return ids;
@@ -321,17 +325,11 @@ export class SessionsService {
     return true;
   }
 
+  /** The caller's own user: a prepared statement through pg (every signed-in page asks for it). */
   async me(viewer: Viewer): Promise<User> {
-    const user = await this.deps.prisma.user.findUnique({ where: { id: viewer.userId } });
-    if (!user || user.deletedAt) throw new UnauthenticatedError();
+    const [user] = await this.deps.sql.query<UserRow>(sql`SELECT ${USER_ROW_COLUMNS} FROM users WHERE id = ${viewer.userId}::uuid AND deleted_at IS NULL`);
+    if (!user) throw new UnauthenticatedError();
     return privateUser(user, viewer.roles);
-  }
-
-  private async storeRefreshToken(tx: Tx, session: { id: string; expiresAt: Date }, token: string, now: Date): Promise<void> {
-    const idleExpiry = now.getTime() + this.settings.refreshIdleMs;
-    await tx.refreshToken.create({
-      data: { id: randomUUID(), sessionId: session.id, tokenHash: hashToken(token), expiresAt: new Date(Math.min(idleExpiry, session.expiresAt.getTime())) },
-    });
   }
 
   /**

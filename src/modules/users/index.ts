@@ -23,8 +23,8 @@ export interface UsersApi {
 }
 
 /** People as others see them: the `User` entity, its public profile and the private fields of one's own. */
-export function usersModule(kernel: Pick<Kernel, "prisma">): Module<UsersApi> {
-  const service = new UserService(kernel.prisma);
+export function usersModule(kernel: Pick<Kernel, "prisma" | "sql">): Module<UsersApi> {
+  const service = new UserService(kernel.sql);
   const publicUsers: LoaderFactory<string, User | null> = () => new DataLoader((ids) => service.findPublicByIds(ids), { maxBatchSize: 1000 });
   let readers: PrivateReaders | null = null;
   const usePrivateReaders = (given: PrivateReaders) => {
@@ -46,5 +46,5 @@ export function usersModule(kernel: Pick<Kernel, "prisma">): Module<UsersApi> {
 }
 
 export type { PersonalDataPart, PersonalDataRegistry } from "./personal-data";
-export { privateUser, type UserRow } from "./user.service";
+export { USER_ROW_COLUMNS, privateUser, type UserRow } from "./user.service";
 export { User, UserStatus } from "./user.type";

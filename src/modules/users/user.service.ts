@@ -1,4 +1,5 @@
-import type { Prisma } from "../../platform/db/database";
+import { sql } from "../../platform/db/database";
+import type { SqlClient } from "../../platform/db/sql";
 import { parseUuid } from "../../shared/ids";
 import type { User } from "./user.type";
 
@@ -25,6 +26,10 @@ export interface UserRow extends PublicRow {
   updatedAt: Date;
 }
 
+/** The columns of a `UserRow`, for statements that read one through pg (`RETURNING` too). */
+export const USER_ROW_COLUMNS = sql`id, email::text, email_verified_at AS "emailVerifiedAt", status::text, name, phone, locale, timezone,
+  preferred_currency AS "preferredCurrency", avatar_url AS "avatarUrl", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
 /** A User with the private part attached: only for the user themself. */
 export function privateUser(row: UserRow, roles: string[]): User {
   return {
@@ -46,11 +51,12 @@ export function privateUser(row: UserRow, roles: string[]): User {
 }
 
 export class UserService {
-  constructor(private readonly prisma: Prisma) {}
+  constructor(private readonly db: SqlClient) {}
 
   /**
    * Public views of users by id with ONE query: the result is in the order of `ids`, with `null`
-   * for unknown, malformed and deleted ids.
+   * for unknown, malformed and deleted ids. A prepared statement through pg: this is the router's
+   * `_entities`, the hottest read of the subgraph.
    */
   async findPublicByIds(ids: readonly string[]): Promise<(User | null)[]> {
     const parsed = ids.map(parseUuid);
@@ -58,10 +64,7 @@ export class UserService {
     const rows =
       wanted.length === 0
         ? []
-        : await this.prisma.user.findMany({
-            where: { id: { in: wanted }, deletedAt: null },
-            select: { id: true, name: true, avatarUrl: true },
-          });
+        : await this.db.query<PublicRow>(sql`SELECT id, name, avatar_url AS "avatarUrl" FROM users WHERE id = ANY(${wanted}::uuid[]) AND deleted_at IS NULL`);
     const byId = new Map(rows.map((row) => [row.id, toPublicUser(row)]));
     return parsed.map((id) => (id === null ? null : (byId.get(id) ?? null)));
   }

@@ -10,18 +10,20 @@ import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import { ensureDatabase } from "./ensure-database";
 import { migrate } from "./migrator";
-import type { SqlSession } from "./sql";
+import { liteSqlClient, pgSqlClient, type SqlClient, type SqlSession } from "./sql";
 
 export type Prisma = PrismaClient<"query">;
 /** The client inside an interactive transaction. */
 export type Tx = PrismaNamespace.TransactionClient;
 /** A parameterised SQL fragment for `$queryRaw`, composable into larger statements. */
 export type Sql = PrismaNamespace.Sql;
-export const { sql, empty, join } = PrismaNamespace;
+export const { sql, empty, join, raw } = PrismaNamespace;
 
 /** The database of one app: a Prisma client plus what start-up and health checks need. */
 export interface Database {
   readonly prisma: Prisma;
+  /** The same connections without Prisma, for hot paths (prepared statements through pg). */
+  readonly sql: SqlClient;
   /** Applies pending migrations (on a dedicated session, under the migration lock). */
   migrate(): Promise<string[]>;
   /** Resolves when the database answers a trivial query. */
@@ -48,6 +50,7 @@ async function openPostgres(config: Config, logger: Logger, metrics: Metrics): P
   const prisma = createPrisma(new PrismaPg(pool), metrics);
   return {
     prisma,
+    sql: pgSqlClient(pool),
     async migrate() {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -78,6 +81,7 @@ async function openEmbedded(config: Config, logger: Logger, metrics: Metrics): P
   const prisma = createPrisma(new PrismaPGlite(lite), metrics);
   return {
     prisma,
+    sql: liteSqlClient(lite),
     migrate: () => migrate(lite, logger, undefined, config.MIGRATION_LOCK_TIMEOUT_MS),
     async ping() {
       await lite.query("SELECT 1");

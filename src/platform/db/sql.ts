@@ -9,3 +9,83 @@ export interface SqlSession {
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** A parameterised statement (Prisma's `sql` tag builds one; `text` numbers its parameters $1, $2…). */
+export interface Statement {
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+/** Runs statements on one connection (inside a transaction). */
+export type Query = <R>(statement: Statement) => Promise<R[]>;
+
+/**
+ * SQL without Prisma, for hot paths where Prisma's per-statement cost dominates (issue 16): pg's
+ * pool in service mode, PGlite in embedded mode. Rows come as the driver gives them (timestamps as
+ * Date; bigint columns as strings through pg: cast what must be a number).
+ */
+export interface SqlClient {
+  /** One statement on a pooled connection. */
+  query: Query;
+  /** `work` inside BEGIN … COMMIT on one pooled connection; ROLLBACK when it throws. */
+  transaction<T>(work: (query: Query) => Promise<T>): Promise<T>;
+}
+
+/** Statements get a server-side prepared name per text (parsed once per connection), up to this many texts. */
+const MAX_PREPARED = 500;
+
+interface PgQueryable {
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+interface PgPool extends PgQueryable {
+  connect(): Promise<PgQueryable & { query(text: string): Promise<unknown>; release(error?: Error | boolean): void }>;
+}
+
+/** Service mode: statements prepared by name on pg's pooled connections. */
+export function pgSqlClient(pool: PgPool): SqlClient {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_PREPARED) names.set(text, (name = `s${names.size}`));
+    return name;
+  };
+  const on =
+    (queryable: PgQueryable): Query =>
+    async <R>(statement: Statement) => {
+      const { text, values } = statement;
+      return (await queryable.query({ name: nameOf(text), text, values })).rows as R[];
+    };
+  return {
+    query: on(pool),
+    async transaction(work) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query("BEGIN");
+        const value = await work(on(client));
+        await client.query("COMMIT");
+        return value;
+      } catch (error) {
+        // A connection that cannot roll back is not given back to the pool.
+        await client.query("ROLLBACK").catch((rollback: Error) => (broken = rollback));
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+  };
+}
+
+interface Lite {
+  query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  transaction<T>(work: (tx: { query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }> }) => Promise<T>): Promise<T>;
+}
+
+/** Embedded mode: PGlite (one connection; its transactions queue). */
+export function liteSqlClient(lite: Lite): SqlClient {
+  return {
+    query: async <R>(statement: Statement) => (await lite.query<R>(statement.text, statement.values)).rows,
+    transaction: (work) => lite.transaction((tx) => work(async <R>(statement: Statement) => (await tx.query<R>(statement.text, statement.values)).rows)),
+  };
+}

@@ -3,6 +3,7 @@ import type { Config } from "../../config";
 import { AuditChainer, CheckpointSigner } from "../audit/chain";
 import type { Clock } from "../clock";
 import type { Prisma } from "../db/database";
+import type { SqlClient } from "../db/sql";
 import { listen } from "../db/listen";
 import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
@@ -23,8 +24,8 @@ export interface Events {
   stop(): Promise<void>;
 }
 
-export function createEvents(options: { config: Config; prisma: Prisma; transport: Transport; clock: Clock; logger: Logger; metrics: Metrics }): Events {
-  const { config, prisma, transport, clock, logger, metrics } = options;
+export function createEvents(options: { config: Config; prisma: Prisma; sql: SqlClient; transport: Transport; clock: Clock; logger: Logger; metrics: Metrics }): Events {
+  const { config, prisma, sql, transport, clock, logger, metrics } = options;
   const handlers = new EventHandlers();
   const relay = new OutboxRelay(
     prisma,
@@ -35,7 +36,7 @@ export function createEvents(options: { config: Config; prisma: Prisma; transpor
     logger,
     metrics,
   );
-  const unitOfWork = new UnitOfWork(prisma, handlers, clock, () => relay.wake());
+  const unitOfWork = new UnitOfWork(prisma, sql, handlers, clock, () => relay.wake());
   const signer = new CheckpointSigner(config.AUDIT_SIGNING_KEY);
   const chainer = new AuditChainer(unitOfWork, signer, { batchSize: 500, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY, intervalMs: config.OUTBOX_POLL_INTERVAL_MS }, logger);
   metrics.observeOutbox(async () => {
