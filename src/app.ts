@@ -4,9 +4,6 @@ import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
-import { expressMiddleware } from "@as-integrations/express5";
-import cors from "cors";
-import express, { type ErrorRequestHandler, type RequestHandler } from "express";
 import type { Redis } from "ioredis";
 import { loadConfig, type Config } from "./config";
 import { bearerAuthenticator, type Bearer } from "./graphql/auth";
@@ -31,14 +28,14 @@ import { AppError } from "./shared/errors";
 import { observabilityPlugin, subscriptionsOverWebSocketOnly } from "./graphql/plugins";
 import { buildFederatedSchema, printSchemaFiles } from "./graphql/schema";
 import { createOperationGuard } from "./graphql/validation";
-import { createSubscriptionServer, originAllowed } from "./graphql/ws";
+import { createSubscriptionServer } from "./graphql/ws";
 import { abandonedSignal } from "./http/abandoned";
 import { callerInfo } from "./http/client-ip";
-import { BodyRefusal, graphqlBody, onlyMutationOf } from "./http/graphql-body";
-import { healthRouter, type ReadinessCheck } from "./http/health";
-import { httpError } from "./http/http-error";
+import { graphqlBody, onlyMutationOf } from "./http/graphql-body";
+import { healthRoutes, type ReadinessCheck } from "./http/health";
 import { routerGate } from "./http/router-gate";
 import { RouteTable } from "./http/routes";
+import { httpHandler } from "./http/server";
 import { contractOperationNames } from "./graphql/operations";
 import { AccessTokens, ClientTokens } from "./platform/jwt/access-tokens";
 import { KeyStore, longestTokenTtlMs } from "./platform/jwt/keys";
@@ -47,7 +44,7 @@ import { createKeyVault } from "./platform/crypto/create-vault";
 import { PasswordHasher } from "./platform/crypto/passwords";
 import { openDatabase, type Database } from "./platform/db/database";
 import type { Logger } from "./platform/logging/logger";
-import { currentRequestId, requestIdFrom, runInRequestScope } from "./platform/logging/request-context";
+import { currentRequestId, requestIdFrom } from "./platform/logging/request-context";
 import { Metrics } from "./platform/metrics/metrics";
 import { createMemoryPubSub, createRedisPubSub, pubSubPrefix, type PubSub } from "./platform/pubsub/pubsub";
 import { FallbackRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from "./platform/ratelimit/store";
@@ -279,9 +276,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     loaders: new RequestLoaders(),
   });
 
-  const expressApp = express();
-  expressApp.disable("x-powered-by");
-  const httpServer = createServer(expressApp);
+  const httpServer = createServer();
   httpServer.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
   httpServer.headersTimeout = Math.min(config.HTTP_REQUEST_TIMEOUT_MS, 20_000);
 
@@ -334,43 +329,43 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   // Started last of what may fail: a start that fails midway leaves no watcher behind.
   const keyWatcher = await keys.watch(config.mode === "service" ? (config.DATABASE_URL as string) : null, logger);
 
-  expressApp.use(requestScope(logger));
-  expressApp.use(healthRouter(platform.readiness, () => shuttingDown));
-  const routes = new RouteTable(Object.values(modules));
-  expressApp.use((req, res, next) => {
-    if (!routes.serve(req, res, next)) next();
-  });
   const metricsServer = config.METRICS_PORT === null ? null : createServer(metricsHandler(metrics));
-  if (!metricsServer) expressApp.get("/metrics", metricsHandler(metrics));
-  expressApp.use(
-    "/graphql",
-    routerOnly.middleware,
-    cors({ origin: (origin, done) => done(null, originAllowed(origin, config.CORS_ORIGINS) ? origin ?? false : false), maxAge: 600 }),
-    graphqlBody({
-      limitBytes: config.HTTP_BODY_LIMIT_BYTES,
-      // A verification document comes as base64 in the one operation that takes it, counted apart (issue 14).
-      largeValue: {
-        path: ["variables", "input", "contentBase64"],
-        maxBytes: Math.ceil((config.MAX_DOCUMENT_SIZE_MB * 1_048_576) / 3) * 4,
-        allowedWhen: onlyMutationOf("uploadVerificationDocument", guard.parse),
-        tooLarge: `The document is larger than MAX_DOCUMENT_SIZE_MB (${config.MAX_DOCUMENT_SIZE_MB} MB)`,
-      },
-    }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        try {
-          return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), callerInfo(req, callerOptions), abandonedSignal(res));
-        } catch (error) {
-          if (error instanceof AppError) throw toGraphQLError(error, 401);
-          throw error;
-        }
+  const routes = new RouteTable([
+    { name: "health", routes: healthRoutes(platform.readiness, () => shuttingDown) },
+    // Beside the API only when no separate listener serves it.
+    { name: "metrics", routes: metricsServer ? [] : [{ method: "GET", path: "/metrics", handle: metricsHandler(metrics) }] },
+    ...Object.values(modules),
+  ]);
+  httpServer.on(
+    "request",
+    httpHandler({
+      logger,
+      routes,
+      graphql: {
+        apollo,
+        gate: routerOnly,
+        allowedOrigins: config.CORS_ORIGINS,
+        readBody: graphqlBody({
+          limitBytes: config.HTTP_BODY_LIMIT_BYTES,
+          // A verification document comes as base64 in the one operation that takes it, counted apart (issue 14).
+          largeValue: {
+            path: ["variables", "input", "contentBase64"],
+            maxBytes: Math.ceil((config.MAX_DOCUMENT_SIZE_MB * 1_048_576) / 3) * 4,
+            allowedWhen: onlyMutationOf("uploadVerificationDocument", guard.parse),
+            tooLarge: `The document is larger than MAX_DOCUMENT_SIZE_MB (${config.MAX_DOCUMENT_SIZE_MB} MB)`,
+          },
+        }),
+        async context(req, res) {
+          try {
+            return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), callerInfo(req, callerOptions), abandonedSignal(res));
+          } catch (error) {
+            if (error instanceof AppError) throw toGraphQLError(error, 401);
+            throw error;
+          }
+        },
       },
     }),
   );
-  expressApp.use((_req, res) => {
-    res.status(404).json(httpError("NOT_FOUND", "No such route"));
-  });
-  expressApp.use(httpErrorHandler(logger));
 
   return {
     config,
@@ -411,37 +406,5 @@ function metricsHandler(metrics: Metrics) {
       (text) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(text),
       () => res.writeHead(500).end(),
     );
-  };
-}
-
-
-/** A request id per request (the caller's `x-request-id` if sane), echoed and on every log line. */
-function requestScope(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const requestId = requestIdFrom(req.headers["x-request-id"]);
-    res.setHeader("x-request-id", requestId);
-    const started = process.hrtime.bigint();
-    runInRequestScope({ requestId }, () => {
-      res.on("finish", () => {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        const level = req.path.startsWith("/health") || req.path === "/metrics" ? "debug" : "info";
-        logger[level]({ requestId, method: req.method, path: req.originalUrl.split("?")[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 }, "request");
-      });
-      next();
-    });
-  };
-}
-
-/** Body refusals and other HTTP-level failures: a JSON error naming the problem, never a stack. */
-function httpErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: { status?: number }, _req, res, _next) => {
-    if (error instanceof BodyRefusal) {
-      res.status(error.status).json(httpError(error.status === 413 ? "PAYLOAD_TOO_LARGE" : "BAD_REQUEST", error.message));
-    } else if (error.status && error.status >= 400 && error.status < 500) {
-      res.status(error.status).json(httpError("BAD_REQUEST", "Malformed request"));
-    } else {
-      logger.error({ err: error }, "unexpected HTTP error");
-      res.status(500).json(httpError("INTERNAL_SERVER_ERROR", "Internal server error"));
-    }
   };
 }

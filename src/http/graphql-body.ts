@@ -1,8 +1,6 @@
-import { AsyncResource } from "node:async_hooks";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable, Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
-import type { RequestHandler } from "express";
 import { Kind, OperationTypeNode, type DocumentNode } from "graphql";
 import { BodyRefusal, JsonBodyReader, overLimit, type LargeValue } from "./json-body-reader";
 
@@ -31,65 +29,63 @@ function contentType(header: string | undefined): { type: string; charset: strin
 
 const hasBody = (req: IncomingMessage) => req.headers["transfer-encoding"] !== undefined || req.headers["content-length"] !== undefined;
 
+/** Reads the body of one request: resolves with it, or rejects with a BodyRefusal. */
+export type GraphqlBodyReader = (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
+
 /**
- * The body reader of /graphql in place of express.json: it sets `req.body` for an
- * `application/json` body, in UTF-8, identity, gzip, deflate or br (leaving other types unparsed
- * and `req.body` undefined, for Apollo to refuse), and reads it with a JsonBodyReader, so a body is
- * refused with 413 in the chunk that passes a limit, without reading the rest (the rest is
- * discarded after the answer, so that the client, still sending, reads it). Refusals go to `next`
- * as a BodyRefusal: 400 for bad JSON or a broken stream, 413 past a limit, 415 for an unsupported
- * charset or encoding.
+ * The body reader of /graphql: it resolves with the parsed value of an `application/json` body,
+ * in UTF-8, identity, gzip, deflate or br (with undefined for other types, unread, for Apollo to
+ * refuse, and for bodiless requests), and reads it with a JsonBodyReader, so a body is refused
+ * with 413 in the chunk that passes a limit, without reading the rest (the rest is discarded after
+ * the answer, so that the client, still sending, reads it). Refusals reject with a BodyRefusal:
+ * 400 for bad JSON or a broken stream, 413 past a limit, 415 for an unsupported charset or encoding.
  */
-export function graphqlBody(options: GraphqlBodyOptions): RequestHandler {
-  return (req, res, next) => {
-    if (!Reflect.has(req, "body")) req.body = undefined; // Apollo's integration wants the property, as express.json leaves it
-    const { type, charset } = contentType(req.headers["content-type"]);
-    if (!hasBody(req) || type !== "application/json") return next();
-    if (charset !== undefined && charset !== "utf-8") return next(new BodyRefusal(415, `Request body charset ${charset.slice(0, 40)} is not supported; send UTF-8`));
-    const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
-    const decompress = DECOMPRESSORS[encoding];
-    if (!decompress && encoding !== "identity") return next(new BodyRefusal(415, `Request body encoding ${encoding.slice(0, 40)} is not supported; send identity, gzip, deflate or br`));
-    const source: Readable = decompress ? req.pipe(decompress()) : req;
-    const large = req.headers.authorization ? options.largeValue : undefined;
-    const reader = new JsonBodyReader({ limitBytes: options.limitBytes, largeValue: large });
-    let settled = false;
-    // Called from the stream's events: in the request's async context (its request id), as express.json does.
-    const settle = AsyncResource.bind((failure: unknown, body?: unknown) => {
-      if (settled) return;
-      settled = true;
-      source.off("data", onData).off("end", onEnd).off("error", onError);
-      req.off("error", onError);
-      if (failure) {
+export function graphqlBody(options: GraphqlBodyOptions): GraphqlBodyReader {
+  return (req, res) =>
+    new Promise((resolve, reject) => {
+      const { type, charset } = contentType(req.headers["content-type"]);
+      if (!hasBody(req) || type !== "application/json") return resolve(undefined);
+      if (charset !== undefined && charset !== "utf-8") return reject(new BodyRefusal(415, `Request body charset ${charset.slice(0, 40)} is not supported; send UTF-8`));
+      const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
+      const decompress = DECOMPRESSORS[encoding];
+      if (!decompress && encoding !== "identity") return reject(new BodyRefusal(415, `Request body encoding ${encoding.slice(0, 40)} is not supported; send identity, gzip, deflate or br`));
+      const source: Readable = decompress ? req.pipe(decompress()) : req;
+      const large = req.headers.authorization ? options.largeValue : undefined;
+      const reader = new JsonBodyReader({ limitBytes: options.limitBytes, largeValue: large });
+      let settled = false;
+      const settle = (failure: unknown, body?: unknown) => {
+        if (settled) return;
+        settled = true;
+        source.off("data", onData).off("end", onEnd).off("error", onError);
+        req.off("error", onError);
+        if (!failure) return resolve(body);
         source.pause();
         if (source !== req) {
           req.unpipe(source as Transform);
           source.destroy();
         }
         res.once("finish", () => req.resume());
-        return next(failure);
-      }
-      req.body = body;
-      next();
+        reject(failure);
+      };
+      // A refusal, or anything else thrown (then answered 500 by the server), ends the reading.
+      const attempt = (step: () => void) => {
+        try {
+          step();
+        } catch (error) {
+          settle(error);
+        }
+      };
+      const onData = (chunk: Buffer) => attempt(() => reader.write(chunk));
+      const onEnd = () =>
+        attempt(() => {
+          const body = reader.end();
+          if (large && reader.bytes > options.limitBytes && !large.allowedWhen(body)) throw overLimit(options.limitBytes);
+          settle(null, body);
+        });
+      const onError = () => settle(new BodyRefusal(400, "Request body could not be read whole"));
+      source.on("data", onData).on("end", onEnd).on("error", onError);
+      if (source !== req) req.on("error", onError);
     });
-    // A refusal, or anything else thrown (then answered 500 by the app's handler), ends the reading.
-    const attempt = (step: () => void) => {
-      try {
-        step();
-      } catch (error) {
-        settle(error);
-      }
-    };
-    const onData = (chunk: Buffer) => attempt(() => reader.write(chunk));
-    const onEnd = () =>
-      attempt(() => {
-        const body = reader.end();
-        if (large && reader.bytes > options.limitBytes && !large.allowedWhen(body)) throw overLimit(options.limitBytes);
-        settle(null, body);
-      });
-    const onError = () => settle(new BodyRefusal(400, "Request body could not be read whole"));
-    source.on("data", onData).on("end", onEnd).on("error", onError);
-    if (source !== req) req.on("error", onError);
-  };
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { Router } from "express";
-import express from "express";
+import type { Route } from "../modules/module";
+import { sendJson } from "./http-error";
 
 /** A dependency the service needs to answer requests. */
 export interface ReadinessCheck {
@@ -30,21 +30,19 @@ async function probe(check: ReadinessCheck): Promise<[string, "up" | "down"]> {
  * `/health/live`: the process serves HTTP. `/health/ready`: every dependency answers; otherwise 503
  * naming what is down. Neither exposes versions.
  */
-export function healthRouter(checks: readonly ReadinessCheck[], isShuttingDown: () => boolean): Router {
-  const router = express.Router();
-  router.get("/health/live", (_req, res) => {
-    res.json({ status: "ok" });
-  });
-  router.get("/health/ready", async (_req, res) => {
-    const results = Object.fromEntries(await Promise.all(checks.map(probe)));
-    const down = Object.entries(results).filter(([, state]) => state === "down").map(([name]) => name);
-    if (isShuttingDown()) {
-      res.status(503).json({ status: "shutting_down", checks: results });
-    } else if (down.length > 0) {
-      res.status(503).json({ status: "unavailable", down, checks: results });
-    } else {
-      res.json({ status: "ok", checks: results });
-    }
-  });
-  return router;
+export function healthRoutes(checks: readonly ReadinessCheck[], isShuttingDown: () => boolean): Route[] {
+  return [
+    { method: "GET", path: "/health/live", handle: (_req, res) => sendJson(res, 200, { status: "ok" }) },
+    {
+      method: "GET",
+      path: "/health/ready",
+      async handle(_req, res) {
+        const results = Object.fromEntries(await Promise.all(checks.map(probe)));
+        const down = Object.entries(results).filter(([, state]) => state === "down").map(([name]) => name);
+        if (isShuttingDown()) sendJson(res, 503, { status: "shutting_down", checks: results });
+        else if (down.length > 0) sendJson(res, 503, { status: "unavailable", down, checks: results });
+        else sendJson(res, 200, { status: "ok", checks: results });
+      },
+    },
+  ];
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { SubgraphSdlDocument, UserEntitiesDocument } from "../support/generated/operations";
 import { startTestApp, type TestApp } from "../support/app";
 import { graphql, metricValue } from "../support/graphql";
+import { waitUntil } from "../support/wait";
 
 let t: TestApp;
 const ids: string[] = [];
@@ -25,6 +26,65 @@ describe("health", () => {
     const ready = await fetch(`${t.baseUrl}/health/ready`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: "ok", checks: { database: "up", redis: "up" } });
+  });
+});
+
+describe("the HTTP surface", () => {
+  const ALLOWED = "https://studio.apollographql.com"; // one of the default origins outside production
+  const sdl = JSON.stringify({ query: "{ _service { sdl } }" });
+
+  it("reflects an allowed Origin with Vary: Origin, and gives another origin, or none, no CORS header (the answer itself unchanged)", async () => {
+    const allowed = await post(sdl, { origin: ALLOWED });
+    expect([allowed.status, allowed.headers.get("access-control-allow-origin"), allowed.headers.get("vary")]).toEqual([200, ALLOWED, "Origin"]);
+    for (const headers of [{ origin: "https://evil.test" }, {}] as Record<string, string>[]) {
+      const other = await post(sdl, headers);
+      expect([other.status, other.headers.get("access-control-allow-origin"), other.headers.get("vary")]).toEqual([200, null, null]);
+    }
+  });
+
+  it("answers an allowed origin's preflight with 204, allowing the requested headers for 10 minutes; another origin's goes to Apollo, which refuses it", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${t.baseUrl}/graphql`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,authorization" } });
+    const allowed = await preflight(ALLOWED);
+    expect(allowed.status).toBe(204);
+    expect(await allowed.text()).toBe("");
+    expect(Object.fromEntries([...allowed.headers].filter(([name]) => name.startsWith("access-control-") || name === "vary" || name === "content-length"))).toEqual({
+      "access-control-allow-origin": ALLOWED,
+      "access-control-allow-methods": "GET,HEAD,PUT,PATCH,POST,DELETE",
+      "access-control-allow-headers": "content-type,authorization",
+      "access-control-max-age": "600",
+      "content-length": "0",
+      vary: "Origin, Access-Control-Request-Headers",
+    });
+    const other = await preflight("https://evil.test");
+    expect([other.status, other.headers.get("access-control-allow-origin")]).toEqual([400, null]);
+    expect(await other.text()).toMatch(/Cross-Site Request Forgery/);
+  });
+
+  it("gives every answer a request id, a 404 outside the routes in GraphQL's error shape, and answers HEAD on GET routes without a body", async () => {
+    expect((await fetch(`${t.baseUrl}/health/live`, { headers: { "x-request-id": "live-1" } })).headers.get("x-request-id")).toBe("live-1");
+    const missing = await fetch(`${t.baseUrl}/nowhere?x=1`, { headers: { "x-request-id": "missing-1" } });
+    expect([missing.status, missing.headers.get("content-type"), missing.headers.get("x-request-id")]).toEqual([404, "application/json; charset=utf-8", "missing-1"]);
+    expect(await missing.json()).toEqual({ errors: [{ message: "No such route", extensions: { code: "NOT_FOUND", requestId: "missing-1" } }] });
+    expect((await fetch(`${t.baseUrl}/graphql/more`, { method: "POST", headers: { "content-type": "application/json" }, body: sdl })).status).toBe(404);
+    for (const path of ["/health/live", "/metrics"]) {
+      const head = await fetch(`${t.baseUrl}${path}`, { method: "HEAD" });
+      expect([path, head.status, await head.text()]).toEqual([path, 200, ""]);
+    }
+  });
+
+  it("serves the landing page to a browser outside production, and refuses other methods on /graphql with 405", async () => {
+    const page = await fetch(`${t.baseUrl}/graphql`, { headers: { accept: "text/html" } });
+    expect([page.status, page.headers.get("content-type")]).toEqual([200, "text/html; charset=utf-8"]);
+    expect(await page.text()).toMatch(/<html/i);
+    const put = await fetch(`${t.baseUrl}/graphql`, { method: "PUT", headers: { "content-type": "application/json" }, body: sdl });
+    expect([put.status, put.headers.get("allow")]).toEqual([405, "GET, POST"]);
+  });
+
+  it("logs one line per answered request with its id, method, path (no query), status and duration", async () => {
+    await fetch(`${t.baseUrl}/graphql?ignored=1`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "logged-1" }, body: sdl });
+    const line = await waitUntil("the request's log line", async () => t.logs().find((l) => l.msg === "request" && l.requestId === "logged-1"));
+    expect(line).toMatchObject({ level: "info", method: "POST", path: "/graphql", status: 200, ms: expect.any(Number) });
   });
 });
 

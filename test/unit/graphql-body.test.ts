@@ -4,7 +4,7 @@ import { PassThrough, Readable } from "node:stream";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { gzipSync } from "node:zlib";
-import type { Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse } from "graphql";
 import { BodyRefusal, graphqlBody, onlyMutationOf, type GraphqlBodyOptions } from "../../src/http/graphql-body";
 import { JsonBodyReader } from "../../src/http/json-body-reader";
@@ -25,7 +25,7 @@ interface Outcome {
 }
 
 /**
- * Runs the middleware over a request whose body arrives as `chunks`, one a read. Past `readable`
+ * Runs the reader over a request whose body arrives as `chunks`, one a read. Past `readable`
  * chunks the request fails as soon as it is read further, so a refusal that comes from the chunks
  * before shows that the rest was never read.
  */
@@ -47,12 +47,13 @@ function run(options: GraphqlBodyOptions, chunks: Buffer[], { headers = {}, read
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const req = Object.assign(stream, { headers: { "content-type": "application/json", "content-length": String(total), ...SIGNED, ...headers } });
   const res = new EventEmitter();
-  return new Promise((resolve) => {
-    graphqlBody(options)(req as unknown as Request, res as unknown as Response, (error?: unknown) => {
-      if (error !== undefined && !(error instanceof BodyRefusal)) throw error;
-      resolve({ refusal: error as BodyRefusal | undefined, body: (req as unknown as Request).body, reads, readPast });
-    });
-  });
+  return graphqlBody(options)(req as unknown as IncomingMessage, res as unknown as ServerResponse).then(
+    (body) => ({ refusal: undefined, body, reads, readPast }),
+    (error: unknown) => {
+      if (!(error instanceof BodyRefusal)) throw error;
+      return { refusal: error, body: undefined, reads, readPast };
+    },
+  );
 }
 
 const at = (text: string | Buffer, ...cuts: number[]): Buffer[] => {
@@ -309,8 +310,8 @@ describe("the large value", () => {
   });
 });
 
-describe("the middleware", () => {
-  it("leaves bodies of other types unread and req.body undefined (Apollo answers them), and bodiless requests too", async () => {
+describe("the /graphql body reader", () => {
+  it("leaves bodies of other types unread and undefined (Apollo answers them), and bodiless requests too", async () => {
     for (const headers of [{ "content-type": "text/plain" }, { "content-type": "application/graphql" }, { "content-type": "" }]) {
       const outcome = await run(plain, at(`{"query":"{ a }"}`), { headers, readable: 0 });
       expect(outcome).toEqual({ refusal: undefined, body: undefined, reads: 0, readPast: false });
@@ -336,13 +337,14 @@ describe("the middleware", () => {
     expect((await run(plain, at("{}"), { headers: { "content-encoding": "compress" }, readable: 0 })).refusal).toMatchObject({ status: 415 });
   });
 
-  it("calls next in the request's async context (its request id), though from the stream's events", async () => {
+  it("resolves in the request's async context (its request id), though the body comes from the stream's events", async () => {
     const scope = new AsyncLocalStorage<string>();
     const seen: (string | undefined)[] = [];
     const options = { limitBytes: 10 };
     for (const body of [`{"a":1}`, `{"a":"${"b".repeat(20)}"}`]) {
       const req = Object.assign(new PassThrough(), { headers: { "content-type": "application/json", "content-length": "1" } });
-      const done = new Promise<void>((resolve) => scope.run("request-1", () => graphqlBody(options)(req as unknown as Request, new EventEmitter() as unknown as Response, () => (seen.push(scope.getStore()), resolve()))));
+      const observe = () => void seen.push(scope.getStore());
+      const done = scope.run("request-1", () => graphqlBody(options)(req as unknown as IncomingMessage, new EventEmitter() as unknown as ServerResponse).then(observe, observe));
       req.end(body); // from outside the request's context, as the socket's data comes
       await done;
     }
