@@ -6,11 +6,12 @@ import { benchAuthz } from "./authz";
 import { benchEntities } from "./entities";
 import { benchEvents } from "./events";
 import { benchRefusals } from "./refusals";
+import { benchSoak } from "./soak";
 import { benchSubscriptions } from "./subscriptions";
 import { benchTiming } from "./timing";
 import { benchUnitOfWork } from "./unit-of-work";
 
-const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals, subscriptions: benchSubscriptions, "unit-of-work": benchUnitOfWork };
+const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals, subscriptions: benchSubscriptions, "unit-of-work": benchUnitOfWork, soak: benchSoak };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH;
