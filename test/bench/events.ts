@@ -30,13 +30,15 @@ const UNITS = Number(process.env.BENCH_EVENTS_UOW ?? 2_000);
 /** Units of work in flight at once: the paced load's cap and the throughput rows' (the database pool has 10 connections). */
 const IN_FLIGHT = 16;
 const WARM_UP = 200;
+const DEFAULTS = loadConfig({ NODE_ENV: "test", REDIS_URL, DATABASE_URL: "postgresql://unused/unused", OUTBOX_BATCH_SIZE: process.env.OUTBOX_BATCH_SIZE });
 /** The relays' batch size: OUTBOX_BATCH_SIZE when set, else its default. */
-const BATCH_SIZE = loadConfig({ NODE_ENV: "test", REDIS_URL, DATABASE_URL: "postgresql://unused/unused", OUTBOX_BATCH_SIZE: process.env.OUTBOX_BATCH_SIZE }).OUTBOX_BATCH_SIZE;
+const BATCH_SIZE = DEFAULTS.OUTBOX_BATCH_SIZE;
+const RETENTION_S = DEFAULTS.QUEUE_RETENTION_S;
 
 type Row = [measure: string, figure: string, baseline: string, ratio: string];
 
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : "");
-const cpu = (cost: LoadCost, pg: number) => `node ${cost.cpuPercent.toFixed(0)}%, PostgreSQL ${pg.toFixed(0)}% of a core`;
+const cpu = (cost: LoadCost, others: Others) => `node ${cost.cpuPercent.toFixed(0)}%, PostgreSQL ${others.postgres.toFixed(0)}%, Redis ${others.redis.toFixed(0)}% of a core`;
 
 /** Runs `task` `n` times with `IN_FLIGHT` at once; returns the elapsed seconds. */
 async function pool(n: number, task: (i: number) => Promise<void>): Promise<number> {
@@ -74,7 +76,8 @@ class UserEvents {
   readonly queue: Queue;
 
   constructor(readonly prefix: string) {
-    this.queue = new Queue("user-events", { connection: this.connection, prefix });
+    // Jobs kept as the relay's are (the options go with each job).
+    this.queue = new Queue("user-events", { connection: this.connection, prefix, defaultJobOptions: { removeOnComplete: { age: RETENTION_S }, removeOnFail: { age: RETENTION_S } } });
   }
 
   /** Resolves once `n` jobs wait in the queue. */
@@ -94,31 +97,43 @@ class UserEvents {
   }
 }
 
-/** CPU seconds PostgreSQL's backends for `databaseUrl` have used (those connected now; /proc, this machine). */
-async function postgresCpuSeconds(databaseUrl: string): Promise<Map<number, number>> {
-  const name = new URL(databaseUrl).pathname.slice(1);
-  const { rows } = await withClient(databaseUrl, (c) => c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name]));
-  const used = new Map<number, number>();
-  for (const { pid } of rows) {
-    try {
-      // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): user and system time, in ticks of 1/100 s.
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-      used.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch {
-      // A backend that ended meanwhile.
-    }
+/** CPU seconds process `pid` has used (/proc: this machine), 0 once it has ended. */
+function cpuSeconds(pid: number): number {
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): user and system time, in ticks of 1/100 s.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
-  return used;
 }
 
-/** Starts watching PostgreSQL's backends of `databaseUrl`; the returned function reports their CPU as a share of one core. */
-async function watchPostgres(databaseUrl: string): Promise<() => Promise<number>> {
-  const before = await postgresCpuSeconds(databaseUrl);
+/** Redis's process and the database's backends (those connected to it now, if a database is named). */
+async function otherProcesses(redis: Redis, databaseUrl?: string): Promise<{ redis: number; postgres: number[] }> {
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.info("server"))?.[1]);
+  if (!databaseUrl) return { redis: redisPid, postgres: [] };
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const { rows } = await withClient(databaseUrl, (c) => c.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [name]));
+  return { redis: redisPid, postgres: rows.map((r) => r.pid) };
+}
+
+interface Others {
+  postgres: number;
+  redis: number;
+}
+
+/** Starts watching Redis and the database's backends; the returned function reports their CPU as shares of one core. */
+async function watchOthers(redis: Redis, databaseUrl?: string): Promise<() => Promise<Others>> {
+  const before = new Map<number, number>();
+  const watch = (pids: number[]) => pids.forEach((pid) => before.has(pid) || before.set(pid, cpuSeconds(pid)));
+  const at = await otherProcesses(redis, databaseUrl);
+  watch([at.redis, ...at.postgres]);
   const started = performance.now();
   return async () => {
-    const after = await postgresCpuSeconds(databaseUrl);
-    const seconds = [...after].reduce((sum, [pid, s]) => sum + s - (before.get(pid) ?? 0), 0);
-    return (seconds / ((performance.now() - started) / 1000)) * 100;
+    // Backends that connected meanwhile count from 0.
+    const now = await otherProcesses(redis, databaseUrl);
+    const share = (pid: number) => ((cpuSeconds(pid) - (before.get(pid) ?? 0)) / (performance.now() - started)) * 100_000;
+    return { redis: share(now.redis), postgres: [...new Set([...at.postgres, ...now.postgres])].reduce((sum, pid) => sum + share(pid), 0) };
   };
 }
 
@@ -152,9 +167,11 @@ async function orderKept(databaseUrl: string, ids: string[]): Promise<boolean> {
 }
 
 /** Baseline: BACKLOG jobs added straight to BullMQ with addBulk, BATCH_SIZE at a time, no database. */
-async function addBulkStraight(): Promise<number> {
+async function addBulkStraight(): Promise<{ rate: number; cost: string }> {
   const events = new UserEvents(`bench-${uniqueSuffix()}`);
   try {
+    const others = await watchOthers(events.connection);
+    const node = watchLoadCost();
     const started = performance.now();
     for (let done = 0; done < BACKLOG; done += BATCH_SIZE) {
       const jobs = Array.from({ length: Math.min(BATCH_SIZE, BACKLOG - done) }, () => {
@@ -164,7 +181,8 @@ async function addBulkStraight(): Promise<number> {
       });
       await events.queue.addBulk(jobs);
     }
-    return BACKLOG / ((performance.now() - started) / 1000);
+    const rate = BACKLOG / ((performance.now() - started) / 1000);
+    return { rate, cost: cpu(node(), await others()) };
   } finally {
     await events.close();
   }
@@ -180,18 +198,17 @@ async function drain(relays: number, baseline: number): Promise<Row[]> {
       await c.query(FILL, [Math.ceil(BACKLOG / EVENTS_PER_USER), BACKLOG]);
       await c.query("ANALYZE outbox_events");
     });
-    const postgres = await watchPostgres(databaseUrl);
+    const others = await watchOthers(events.connection, databaseUrl);
     const node = watchLoadCost();
     const started = performance.now();
     for (const app of apps) app.platform.events.relay.start();
     await events.until(BACKLOG);
     const rate = BACKLOG / ((performance.now() - started) / 1000);
     const cost = node();
-    const pg = await postgres();
     const ordered = await orderKept(databaseUrl, await events.idsInOrder());
     return [
       [`backlog → user-events, ${relays} relay(s)`, `${rate.toFixed(0)} events/s`, `${baseline.toFixed(0)} jobs/s`, ratio(rate, baseline)],
-      [`… its cost, order per user`, `${cpu(cost, pg)}; ${ordered ? "kept" : "**broken**"}`, "", ""],
+      [`… its cost, order per user`, `${cpu(cost, await others())}; ${ordered ? "kept" : "**broken**"}`, "", ""],
     ];
   } finally {
     for (const app of apps) await app.stop();
@@ -211,14 +228,13 @@ async function latency(relays: number): Promise<Row[]> {
     await events.until(WARM_UP);
     const total = Math.round(RATE * SECONDS);
     const committedAt = new Map<string, number>();
-    const postgres = await watchPostgres(databaseUrl);
+    const others = await watchOthers(events.connection, databaseUrl);
     const node = watchLoadCost();
     const seconds = await pace(total, RATE, IN_FLIGHT, async (i) => {
       committedAt.set(await register(appOf(i), true), Date.now());
     });
     await events.until(WARM_UP + total);
     const cost = node();
-    const pg = await postgres();
     const jobs = await events.queue.getWaiting(0, -1);
     // A job's timestamp is BullMQ's, taken in the relay as it adds the job.
     const latencies = jobs.flatMap((j) => (committedAt.has(j.id as string) ? [j.timestamp - (committedAt.get(j.id as string) as number)] : [])).sort((a, b) => a - b);
@@ -226,7 +242,7 @@ async function latency(relays: number): Promise<Row[]> {
     return [
       [`commit → job, ${relays} relay(s): units of work committed`, `${total} at ${(total / seconds).toFixed(0)}/s (paced ${RATE}/s)`, "", ratio(total / seconds, RATE)],
       ["… commit → job p50 / p99 / max", `${p(50)} / ${p(99)} / ${latencies.at(-1) ?? 0} ms`, "p99 100 ms (goal)", ratio(percentile(latencies, 99), 100)],
-      ["… its cost", cpu(cost, pg), "", ""],
+      ["… its cost", cpu(cost, await others()), "", ""],
     ];
   } finally {
     for (const app of apps) await app.stop();
@@ -238,19 +254,20 @@ async function latency(relays: number): Promise<Row[]> {
 /** What an app with nothing to do spends on its relay and chainer polling every IDLE_POLL_MS. */
 async function idle(): Promise<Row> {
   const databaseUrl = freshDatabaseUrl("benchidle");
-  const [app] = await startApps(1, databaseUrl, `bench-${uniqueSuffix()}`, { OUTBOX_POLL_INTERVAL_MS: IDLE_POLL_MS });
+  const events = new UserEvents(`bench-${uniqueSuffix()}`);
+  const [app] = await startApps(1, databaseUrl, events.prefix, { OUTBOX_POLL_INTERVAL_MS: IDLE_POLL_MS });
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const queries = async () => (await (app as App).metrics.dbQueries.get()).values.reduce((sum, v) => sum + v.value, 0);
     const before = await queries();
-    const postgres = await watchPostgres(databaseUrl);
+    const others = await watchOthers(events.connection, databaseUrl);
     const node = watchLoadCost();
     await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
     const cost = node();
-    const pg = await postgres();
-    return [`idle app, OUTBOX_POLL_INTERVAL_MS=${IDLE_POLL_MS}`, `${cpu(cost, pg)}; ${(((await queries()) - before) / IDLE_SECONDS).toFixed(0)} statements/s`, "", ""];
+    return [`idle app, OUTBOX_POLL_INTERVAL_MS=${IDLE_POLL_MS}`, `${cpu(cost, await others())}; ${(((await queries()) - before) / IDLE_SECONDS).toFixed(0)} statements/s`, "", ""];
   } finally {
     await (app as App).stop();
+    await events.close();
     await dropDatabase(databaseUrl);
   }
 }
@@ -278,7 +295,7 @@ export async function benchEvents(): Promise<void> {
   const rows: Row[] = [];
   if (BACKLOG > 0) {
     const baseline = await addBulkStraight();
-    rows.push(["baseline: addBulk straight to BullMQ", `${baseline.toFixed(0)} jobs/s`, "", ""], ...(await drain(1, baseline)), ...(await drain(2, baseline)));
+    rows.push(["baseline: addBulk straight to BullMQ", `${baseline.rate.toFixed(0)} jobs/s`, "", ""], ["… its cost", baseline.cost, "", ""], ...(await drain(1, baseline.rate)), ...(await drain(2, baseline.rate)));
   }
   if (RATE > 0 && SECONDS > 0) rows.push(...(await latency(1)), ...(await latency(2)));
   if (IDLE_SECONDS > 0) rows.push(await idle());
@@ -286,7 +303,7 @@ export async function benchEvents(): Promise<void> {
   process.stdout.write(
     [
       `Node ${process.version}; OUTBOX_BATCH_SIZE=${BATCH_SIZE}. Backlog: ${BACKLOG} events of ${Math.ceil(BACKLOG / EVENTS_PER_USER)} users (${EVENTS_PER_USER} each, interleaved), inserted before the relays start.`,
-      `Latency: each unit of work inserts a user and publishes user.registered with an audit record, at most ${IN_FLIGHT} in flight; two relays: two apps on one database, taking the commits in turn. CPU: this process (app and bench) and the database's backends.`,
+      `Latency: each unit of work inserts a user and publishes user.registered with an audit record, at most ${IN_FLIGHT} in flight; two relays: two apps on one database, taking the commits in turn. CPU: this process (app and bench), the database's backends, Redis.`,
       "| measure | figure | baseline | ratio |",
       "| --- | --- | --- | --- |",
       ...rows.map((r) => `| ${r.join(" | ")} |`),
