@@ -31,11 +31,12 @@ const WITHOUT_NOTIFICATION_SECRETS = sql`CASE WHEN destination = ${NOTIFICATIONS
   ELSE payload END`;
 
 /**
- * SQL: outbox row `p` comes before row `o` in delivery order and is undelivered (pending or
- * parked), so `o` must wait for it: the same aggregate and destination, committed earlier.
+ * SQL: undelivered outbox row `o` must wait for row `p`, undelivered too (pending or parked), which
+ * comes before it in delivery order: the same aggregate and destination, committed earlier. (Both
+ * rows named undelivered, either side can be found in the partial index of undelivered rows.)
  */
 export const WAITS_FOR = sql`p.aggregate_type = o.aggregate_type AND p.aggregate_id = o.aggregate_id
-  AND p.destination = o.destination AND p.seq < o.seq AND p.published_at IS NULL`;
+  AND p.destination = o.destination AND p.seq < o.seq AND p.published_at IS NULL AND o.published_at IS NULL`;
 
 /** Delay before attempt `attempts + 1` of a failed message: exponential, capped. */
 export function backoffMs(attempts: number, baseMs: number): number {
