@@ -5,12 +5,13 @@ import { benchAuth } from "./auth";
 import { benchAuthz } from "./authz";
 import { benchEntities } from "./entities";
 import { benchEvents } from "./events";
+import { benchFootprint } from "./footprint";
 import { benchRefusals } from "./refusals";
 import { benchSubscriptions } from "./subscriptions";
 import { benchTiming } from "./timing";
 import { benchUnitOfWork } from "./unit-of-work";
 
-const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals, subscriptions: benchSubscriptions, "unit-of-work": benchUnitOfWork };
+const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals, subscriptions: benchSubscriptions, "unit-of-work": benchUnitOfWork, footprint: benchFootprint };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH;
