@@ -22,6 +22,8 @@ export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
+  /** Requests completed. */
+  requests: number;
   failures: number;
 }
 
@@ -49,7 +51,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     ...(spec.body ? { body: spec.body } : {}),
     ...(requests ? { requests } : {}),
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, failures: failures + result.non2xx + result.errors };
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total, failures: failures + result.non2xx + result.errors };
 }
 
 /** Runs the load from a child process; fails when any request failed. */

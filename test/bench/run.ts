@@ -5,13 +5,14 @@ import { benchAuth } from "./auth";
 import { benchAuthz } from "./authz";
 import { benchEntities } from "./entities";
 import { benchEvents } from "./events";
+import { benchFootprint } from "./footprint";
 import { benchRefusals } from "./refusals";
 import { benchSoak } from "./soak";
 import { benchSubscriptions } from "./subscriptions";
 import { benchTiming } from "./timing";
 import { benchUnitOfWork } from "./unit-of-work";
 
-const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals, subscriptions: benchSubscriptions, "unit-of-work": benchUnitOfWork, soak: benchSoak };
+const benches: Record<string, () => Promise<void>> = { entities: benchEntities, events: benchEvents, auth: benchAuth, authz: benchAuthz, timing: benchTiming, refusals: benchRefusals, subscriptions: benchSubscriptions, "unit-of-work": benchUnitOfWork, footprint: benchFootprint, soak: benchSoak };
 
 async function main(): Promise<void> {
   const only = process.env.BENCH;

@@ -118,8 +118,8 @@ class Teardown {
   }
 }
 
-/** Every key of this run (queues, pub/sub, rate limits) is removed from the shared Redis. */
-async function deleteKeys(pattern: string): Promise<void> {
+/** Every key of this run (queues, pub/sub, rate limits) is removed from the shared Redis (the footprint and soak benches use it too). */
+export async function deleteKeys(pattern: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {
     let cursor = "0";
