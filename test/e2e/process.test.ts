@@ -146,7 +146,8 @@ describe("npm start under a process manager (service mode)", () => {
     const port = await freePort();
     const live = () => fetch(`http://127.0.0.1:${port}/health/live`);
     const npm = spawnNpmStart({ PORT: String(port), DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "info" });
-    await npm.waitFor(READY, 60_000); // the build (prestart) comes first
+    // The build (prestart) comes first: a type-checked tsc build takes over a minute on two busy cores.
+    await npm.waitFor(READY, 180_000);
     expect((await live()).status).toBe(200);
     service = descendants(npm.child.pid as number);
     npm.child.kill("SIGTERM");
@@ -155,5 +156,5 @@ describe("npm start under a process manager (service mode)", () => {
     await expect(live()).rejects.toThrow();
     expect(npm.output()).toMatch(/"signal":"SIGTERM".*shutting down/);
     expect(exit).toEqual({ code: 0, signal: null });
-  }, 90_000);
+  }, 210_000);
 });

@@ -31,6 +31,15 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** The query metrics count the statements sent without Prisma too. */
+function observedSql(client: SqlClient, metrics: Metrics): SqlClient {
+  client.onQuery((_text, seconds) => {
+    metrics.dbQueries.inc();
+    metrics.dbQueryDuration.observe(seconds);
+  });
+  return client;
+}
+
 function createPrisma(adapter: PrismaPg | PrismaPGlite, metrics: Metrics): Prisma {
   // "minimal": no call-site capture on every query (the stack of an unexpected error is logged anyway).
   const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }], errorFormat: "minimal" });
@@ -50,7 +59,7 @@ async function openPostgres(config: Config, logger: Logger, metrics: Metrics): P
   const prisma = createPrisma(new PrismaPg(pool), metrics);
   return {
     prisma,
-    sql: pgSqlClient(pool),
+    sql: observedSql(pgSqlClient(pool), metrics),
     async migrate() {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -81,7 +90,7 @@ async function openEmbedded(config: Config, logger: Logger, metrics: Metrics): P
   const prisma = createPrisma(new PrismaPGlite(lite), metrics);
   return {
     prisma,
-    sql: liteSqlClient(lite),
+    sql: observedSql(liteSqlClient(lite), metrics),
     migrate: () => migrate(lite, logger, undefined, config.MIGRATION_LOCK_TIMEOUT_MS),
     async ping() {
       await lite.query("SELECT 1");

@@ -29,6 +29,20 @@ export interface SqlClient {
   query: Query;
   /** `work` inside BEGIN … COMMIT on one pooled connection; ROLLBACK when it throws. */
   transaction<T>(work: (query: Query) => Promise<T>): Promise<T>;
+  /** Calls `listener` after each statement with its text and duration (the query metrics; tests). */
+  onQuery(listener: QueryListener): void;
+}
+
+export type QueryListener = (text: string, seconds: number) => void;
+
+/** Runs statements through `run`, timing each for the listeners. */
+function observed(run: (statement: Statement) => Promise<unknown[]>, listeners: QueryListener[]): Query {
+  return async <R>(statement: Statement) => {
+    const started = performance.now();
+    const rows = await run(statement);
+    for (const listener of listeners) listener(statement.text, (performance.now() - started) / 1000);
+    return rows as R[];
+  };
 }
 
 /** Statements get a server-side prepared name per text (parsed once per connection), up to this many texts. */
@@ -50,13 +64,10 @@ export function pgSqlClient(pool: PgPool): SqlClient {
     if (name === undefined && names.size < MAX_PREPARED) names.set(text, (name = `s${names.size}`));
     return name;
   };
-  const on =
-    (queryable: PgQueryable): Query =>
-    async <R>(statement: Statement) => {
-      const { text, values } = statement;
-      return (await queryable.query({ name: nameOf(text), text, values })).rows as R[];
-    };
+  const listeners: QueryListener[] = [];
+  const on = (queryable: PgQueryable): Query => observed(async ({ text, values }) => (await queryable.query({ name: nameOf(text), text, values })).rows, listeners);
   return {
+    onQuery: (listener) => void listeners.push(listener),
     query: on(pool),
     async transaction(work) {
       const client = await pool.connect();
@@ -84,8 +95,10 @@ interface Lite {
 
 /** Embedded mode: PGlite (one connection; its transactions queue). */
 export function liteSqlClient(lite: Lite): SqlClient {
+  const listeners: QueryListener[] = [];
   return {
-    query: async <R>(statement: Statement) => (await lite.query<R>(statement.text, statement.values)).rows,
-    transaction: (work) => lite.transaction((tx) => work(async <R>(statement: Statement) => (await tx.query<R>(statement.text, statement.values)).rows)),
+    onQuery: (listener) => void listeners.push(listener),
+    query: observed(async (statement) => (await lite.query(statement.text, statement.values)).rows, listeners),
+    transaction: (work) => lite.transaction((tx) => work(observed(async (statement) => (await tx.query(statement.text, statement.values)).rows, listeners))),
   };
 }
