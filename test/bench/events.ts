@@ -8,13 +8,15 @@
 // - what an idle app's relay and chainer cost, polling every BENCH_EVENTS_IDLE_POLL_MS (default 20),
 //   watched for BENCH_EVENTS_IDLE_S (default 5);
 // - units of work a second with auditing on and off, BENCH_EVENTS_UOW each (default 2,000).
-// A count of 0 skips its part; OUTBOX_BATCH_SIZE, when set, is the relays' and the baseline's batch size.
+// A count of 0 skips its part; OUTBOX_BATCH_SIZE, when set, is the relays' and the baseline's batch size;
+// OUTBOX_RELAY_CONCURRENCY, when set, each relay's lanes.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { sql } from "../../src/platform/db/database";
 import { createLogger } from "../../src/platform/logging/logger";
 import { dropDatabase, withClient } from "../support/db";
 import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";
@@ -30,9 +32,10 @@ const UNITS = Number(process.env.BENCH_EVENTS_UOW ?? 2_000);
 /** Units of work in flight at once: the paced load's cap and the throughput rows' (the database pool has 10 connections). */
 const IN_FLIGHT = 16;
 const WARM_UP = 200;
-const DEFAULTS = loadConfig({ NODE_ENV: "test", REDIS_URL, DATABASE_URL: "postgresql://unused/unused", OUTBOX_BATCH_SIZE: process.env.OUTBOX_BATCH_SIZE });
-/** The relays' batch size: OUTBOX_BATCH_SIZE when set, else its default. */
+const DEFAULTS = loadConfig({ NODE_ENV: "test", REDIS_URL, DATABASE_URL: "postgresql://unused/unused", OUTBOX_BATCH_SIZE: process.env.OUTBOX_BATCH_SIZE, OUTBOX_RELAY_CONCURRENCY: process.env.OUTBOX_RELAY_CONCURRENCY });
+/** The relays' batch size and lanes: OUTBOX_BATCH_SIZE and OUTBOX_RELAY_CONCURRENCY when set, else their defaults. */
 const BATCH_SIZE = DEFAULTS.OUTBOX_BATCH_SIZE;
+const CONCURRENCY = DEFAULTS.OUTBOX_RELAY_CONCURRENCY;
 const RETENTION_S = DEFAULTS.QUEUE_RETENTION_S;
 
 type Row = [measure: string, figure: string, baseline: string, ratio: string];
@@ -56,16 +59,17 @@ async function pool(n: number, task: (i: number) => Promise<void>): Promise<numb
 async function startApps(count: number, databaseUrl: string, queuePrefix: string, env: Record<string, string>): Promise<App[]> {
   const apps: App[] = [];
   for (let i = 0; i < count; i += 1) {
-    const config = loadConfig({ NODE_ENV: "test", REDIS_URL, LOG_LEVEL: "error", DATABASE_URL: databaseUrl, QUEUE_PREFIX: queuePrefix, OUTBOX_BATCH_SIZE: String(BATCH_SIZE), ...env });
+    const config = loadConfig({ NODE_ENV: "test", REDIS_URL, LOG_LEVEL: "error", DATABASE_URL: databaseUrl, QUEUE_PREFIX: queuePrefix, OUTBOX_BATCH_SIZE: String(BATCH_SIZE), OUTBOX_RELAY_CONCURRENCY: String(CONCURRENCY), ...env });
     apps.push(await createApp(config, { logger: createLogger({ level: "error" }), redisPrefix: `bench:${uniqueSuffix()}:` }));
   }
   return apps;
 }
 
+/** A registration's unit of work (on pg, as registration runs): the user row, user.registered and, if `audit`, its audit record. */
 const register = (app: App, audit: boolean) =>
-  app.platform.events.unitOfWork.run({ actor: { type: "system", id: null } }, async (scope) => {
+  app.platform.events.unitOfWork.runSql({ actor: { type: "system", id: null } }, async (scope) => {
     const userId = randomUUID();
-    await scope.tx.user.create({ data: { id: userId, email: `${userId}@example.test` } });
+    await scope.query(sql`INSERT INTO users (id, email, updated_at) VALUES (${userId}::uuid, ${`${userId}@example.test`}, now())`);
     if (audit) scope.audit({ action: "user.register", subjectType: "user", subjectId: userId });
     return scope.publish("user.registered", userId, { email: `${userId}@example.test`, locale: "en" });
   });
@@ -302,7 +306,7 @@ export async function benchEvents(): Promise<void> {
   if (UNITS > 0) rows.push(...(await auditCost()));
   process.stdout.write(
     [
-      `Node ${process.version}; OUTBOX_BATCH_SIZE=${BATCH_SIZE}. Backlog: ${BACKLOG} events of ${Math.ceil(BACKLOG / EVENTS_PER_USER)} users (${EVENTS_PER_USER} each, interleaved), inserted before the relays start.`,
+      `Node ${process.version}; OUTBOX_BATCH_SIZE=${BATCH_SIZE}, OUTBOX_RELAY_CONCURRENCY=${CONCURRENCY}. Backlog: ${BACKLOG} events of ${Math.ceil(BACKLOG / EVENTS_PER_USER)} users (${EVENTS_PER_USER} each, interleaved), inserted before the relays start.`,
       `Latency: each unit of work inserts a user and publishes user.registered with an audit record, at most ${IN_FLIGHT} in flight; two relays: two apps on one database, taking the commits in turn. CPU: this process (app and bench), the database's backends, Redis.`,
       "| measure | figure | baseline | ratio |",
       "| --- | --- | --- | --- |",

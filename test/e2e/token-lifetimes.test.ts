@@ -106,8 +106,8 @@ describe("issue 10 item 14: SECURITY 32: a parked notification", () => {
       });
       // A transport that refuses every message: one attempt, then parked.
       const refusing = { deliver: async (messages: { id: string }[]) => new Map(messages.map((m) => [m.id, new Error("refused")])), close: async () => undefined };
-      const options = { batchSize: 10, pollIntervalMs: 1000, maxAttempts: 1, backoffBaseMs: 1, retentionMs: 3_600_000 };
-      const relay = new OutboxRelay(prisma, refusing, t.app.platform.events.handlers, options, systemClock, createLogger({ level: "silent" }), t.app.metrics);
+      const options = { batchSize: 10, pollIntervalMs: 1000, maxAttempts: 1, backoffBaseMs: 1, retentionMs: 3_600_000, concurrency: 1, deliveryTimeoutMs: 5_000 };
+      const relay = new OutboxRelay(t.app.platform.database.sql, refusing, t.app.platform.events.handlers, options, systemClock, createLogger({ level: "silent" }), t.app.metrics);
       expect(await relay.relayOnce()).toBe(1);
       const row = await prisma.outboxEvent.findFirstOrThrow({ where: { destination: "notifications", name: "password-reset" } });
       expect(row.parkedAt).not.toBeNull();

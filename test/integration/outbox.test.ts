@@ -1,6 +1,10 @@
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
+import { systemClock } from "../../src/platform/clock";
 import { InvalidEventError } from "../../src/platform/events/catalogue";
+import { TransportUnavailableError } from "../../src/platform/events/outbox";
+import { OutboxRelay } from "../../src/platform/events/relay";
+import { createLogger } from "../../src/platform/logging/logger";
 import type { Origin } from "../../src/platform/events/unit-of-work";
 import { startTestApp, type TestApp } from "../support/app";
 import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";
@@ -146,6 +150,65 @@ describe("two relays at once", () => {
   }, 60_000);
 });
 
+describe("a relay's lanes", () => {
+  it("keep each aggregate's order and deliver each event once across two relays of four lanes, batches of five, however long each delivery takes", async () => {
+    const t = await startTestApp({ OUTBOX_RELAY: "false" });
+    const relays: OutboxRelay[] = [];
+    try {
+      // Six events for each of twenty users, interleaved, all committed before any relay runs.
+      const users = Array.from({ length: 20 }, () => randomUUID());
+      const committed = new Map(users.map((u) => [u, [] as string[]]));
+      for (let k = 0; k < 6; k += 1) {
+        for (const u of users) committed.get(u)?.push(await t.app.platform.events.unitOfWork.runSql(origin, async (scope) => scope.publish("user.updated", u, { fields: ["name"] })));
+      }
+      // A transport taking 0 to 30 ms a batch: later batches often finish first.
+      const delivered: { id: string; aggregateId: string }[] = [];
+      const transport = {
+        deliver: async (messages: { id: string; payload: unknown }[]) => {
+          await new Promise((r) => setTimeout(r, randomInt(30)));
+          delivered.push(...messages.map((m) => ({ id: m.id, aggregateId: (m.payload as { aggregateId: string }).aggregateId })));
+          return new Map<string, Error>();
+        },
+        close: async () => undefined,
+      };
+      const options = { batchSize: 5, pollIntervalMs: 50, maxAttempts: 3, backoffBaseMs: 1, retentionMs: 3_600_000, concurrency: 4, deliveryTimeoutMs: 5_000 };
+      for (let i = 0; i < 2; i += 1) relays.push(new OutboxRelay(t.app.platform.database.sql, transport, t.app.platform.events.handlers, options, systemClock, createLogger({ level: "silent" }), t.app.metrics));
+      for (const relay of relays) relay.start();
+      await waitUntil("the outbox to drain", async () => (await pending(t)) === 0);
+      expect(delivered).toHaveLength(120);
+      for (const u of users) expect(delivered.filter((m) => m.aggregateId === u).map((m) => m.id)).toEqual(committed.get(u));
+    } finally {
+      await Promise.all(relays.map((relay) => relay.stop()));
+      await t.stop();
+    }
+  });
+
+  it("roll a batch back, counting no attempt, when the transport does not answer in time; it goes on the next round", async () => {
+    const t = await startTestApp({ OUTBOX_RELAY: "false" });
+    try {
+      const id = await register(t);
+      let hang = true;
+      const delivered: string[] = [];
+      const transport = {
+        deliver: (messages: { id: string }[]) => (hang ? new Promise<Map<string, Error>>(() => undefined) : (delivered.push(...messages.map((m) => m.id)), Promise.resolve(new Map()))),
+        close: async () => undefined,
+      };
+      const options = { batchSize: 10, pollIntervalMs: 1000, maxAttempts: 3, backoffBaseMs: 1, retentionMs: 3_600_000, concurrency: 1, deliveryTimeoutMs: 200 };
+      const relay = new OutboxRelay(t.app.platform.database.sql, transport, t.app.platform.events.handlers, options, systemClock, createLogger({ level: "silent" }), t.app.metrics);
+      await expect(relay.relayOnce()).rejects.toThrow(new TransportUnavailableError("the transport did not answer within 200 ms"));
+      const row = () => t.app.platform.database.prisma.outboxEvent.findUniqueOrThrow({ where: { id } });
+      expect(await row()).toMatchObject({ attempts: 0, publishedAt: null, parkedAt: null, lastError: null });
+      hang = false;
+      expect(await relay.relayOnce()).toBe(1);
+      expect(delivered).toEqual([id]);
+      expect(await row()).toMatchObject({ attempts: 1, lastError: null, parkedAt: null });
+      expect((await row()).publishedAt).not.toBeNull();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe("internal consumers", () => {
   it("retry a failing handler with backoff and park it, holding back neither other consumers nor the queue", async () => {
     const t = await startTestApp({ ...FAST, OUTBOX_MAX_ATTEMPTS: "3", OUTBOX_BACKOFF_MS: "100" });
@@ -233,7 +296,7 @@ describe("internal consumers", () => {
       });
       const envelope = { id: randomUUID(), type: "user.registered", version: 1, occurredAt: new Date().toISOString(), aggregateType: "user", aggregateId: randomUUID(), actorId: null, data: {} };
       const message = { id: randomUUID(), destination: "handler:once", name: "user.registered", payload: envelope, attempts: 0 };
-      const deliver = (m: typeof message) => t.app.platform.database.prisma.$transaction((tx) => t.app.platform.events.handlers.deliver([m], tx));
+      const deliver = (m: typeof message) => t.app.platform.database.sql.transaction((query) => t.app.platform.events.handlers.deliver([m], query));
       expect(await deliver(message)).toEqual(new Map());
       expect(await deliver({ ...message, id: randomUUID() })).toEqual(new Map());
       expect(runs).toBe(1);

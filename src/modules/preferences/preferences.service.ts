@@ -1,5 +1,5 @@
 import type { Viewer } from "../../graphql/context";
-import type { Tx } from "../../platform/db/database";
+import { sql, type Tx } from "../../platform/db/database";
 import type { NotificationScreen } from "../../platform/events/notifications";
 import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
 import { BadUserInputError } from "../../shared/errors";
@@ -86,13 +86,13 @@ export class PreferencesService {
    * turned on an opt-in one). One query per batch, in the relay's transaction. A recipient who is
    * no user has no preferences: their mail goes.
    */
-  readonly screen: NotificationScreen = async (notifications, tx) => {
+  readonly screen: NotificationScreen = async (notifications, query) => {
     const recipients = JSON.stringify(notifications.map(({ id, to }) => ({ id, email: to })));
-    const rows = await tx.$queryRaw<{ id: string; notifications: NotificationChoice[] | null }[]>`
+    const rows = await query<{ id: string; notifications: NotificationChoice[] | null }>(sql`
       SELECT n.id::text AS id, p.notifications
       FROM jsonb_to_recordset(${recipients}::jsonb) AS n(id uuid, email citext)
       JOIN users u ON u.email = n.email
-      LEFT JOIN user_preferences p ON p.user_id = u.id`;
+      LEFT JOIN user_preferences p ON p.user_id = u.id`);
     const topics = new Map(notifications.map((n) => [n.id, n.topic]));
     const unwanted = new Map<string, string>();
     for (const row of rows) {

@@ -9,7 +9,7 @@ import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import { EventHandlers } from "./handlers";
 import type { Transport } from "./outbox";
-import { OutboxRelay, WAITS_FOR } from "./relay";
+import { DELIVERY_TIMEOUT_MS, OutboxRelay, WAITS_FOR } from "./relay";
 import { UnitOfWork } from "./unit-of-work";
 
 /** The event backbone of one app: unit of work, internal consumers, relay and audit chainer. */
@@ -28,10 +28,10 @@ export function createEvents(options: { config: Config; prisma: Prisma; sql: Sql
   const { config, prisma, sql, transport, clock, logger, metrics } = options;
   const handlers = new EventHandlers();
   const relay = new OutboxRelay(
-    prisma,
+    sql,
     transport,
     handlers,
-    { batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, maxAttempts: config.OUTBOX_MAX_ATTEMPTS, backoffBaseMs: config.OUTBOX_BACKOFF_MS, retentionMs: config.OUTBOX_RETENTION_S * 1000 },
+    { batchSize: config.OUTBOX_BATCH_SIZE, pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS, maxAttempts: config.OUTBOX_MAX_ATTEMPTS, backoffBaseMs: config.OUTBOX_BACKOFF_MS, retentionMs: config.OUTBOX_RETENTION_S * 1000, concurrency: config.OUTBOX_RELAY_CONCURRENCY, deliveryTimeoutMs: DELIVERY_TIMEOUT_MS },
     clock,
     logger,
     metrics,

@@ -1,10 +1,16 @@
-import type { Tx } from "../db/database";
+import { sql } from "../db/database";
+import type { Query } from "../db/sql";
 import { notificationTemplates } from "../../modules/declarations";
 import type { EventEnvelope, EventType } from "./catalogue";
 import { ALWAYS_EMAILED_TOPIC, type Notification, type NotificationScreen, type NotificationTemplates, type ScreenedNotification } from "./notifications";
 import { HANDLER_PREFIX, TransportUnavailableError, type OutboxMessage } from "./outbox";
 
-export type EventHandler<T extends EventType> = (event: EventEnvelope<T>, tx: Tx) => Promise<void>;
+/** Handles one event; `query` runs statements in the relay's transaction (its writes commit with the delivery). */
+export type EventHandler<T extends EventType> = (event: EventEnvelope<T>, query: Query) => Promise<void>;
+
+const SAVEPOINT = sql`SAVEPOINT event_handler`;
+const RELEASE = sql`RELEASE SAVEPOINT event_handler`;
+const ROLLBACK_TO = sql`ROLLBACK TO SAVEPOINT event_handler`;
 
 /**
  * Internal consumers: idempotent handlers by event type, the same in embedded and service mode.
@@ -32,7 +38,7 @@ export class EventHandlers {
     return [...(this.handlers.get(type)?.keys() ?? [])].map((consumer) => HANDLER_PREFIX + consumer);
   }
 
-  async deliver(messages: OutboxMessage[], tx: Tx): Promise<Map<string, Error>> {
+  async deliver(messages: OutboxMessage[], query: Query): Promise<Map<string, Error>> {
     const failures = new Map<string, Error>();
     for (const message of messages) {
       const consumer = message.destination.slice(HANDLER_PREFIX.length);
@@ -42,13 +48,13 @@ export class EventHandlers {
         continue;
       }
       const event = message.payload as EventEnvelope;
-      await tx.$executeRawUnsafe("SAVEPOINT event_handler");
+      await query(SAVEPOINT);
       try {
-        const inserted = await tx.$executeRaw`INSERT INTO processed_events (consumer, event_id) VALUES (${consumer}, ${event.id}::uuid) ON CONFLICT DO NOTHING`;
-        if (inserted === 1) await handler(event, tx);
-        await tx.$executeRawUnsafe("RELEASE SAVEPOINT event_handler");
+        const inserted = await query(sql`INSERT INTO processed_events (consumer, event_id) VALUES (${consumer}, ${event.id}::uuid) ON CONFLICT DO NOTHING RETURNING 1`);
+        if (inserted.length === 1) await handler(event, query);
+        await query(RELEASE);
       } catch (error) {
-        await tx.$executeRawUnsafe("ROLLBACK TO SAVEPOINT event_handler");
+        await query(ROLLBACK_TO);
         // A dependency is down (not this message's fault): the relay retries later, counting nothing.
         if (error instanceof TransportUnavailableError) throw error;
         failures.set(message.id, error instanceof Error ? error : new Error(String(error)));
@@ -67,7 +73,7 @@ export class EventHandlers {
   }
 
   /** The notifications among `messages` that a screen stops, by outbox id, each with why. */
-  async screened(messages: OutboxMessage[], tx: Tx): Promise<Map<string, string>> {
+  async screened(messages: OutboxMessage[], query: Query): Promise<Map<string, string>> {
     if (this.screens.length === 0) return new Map();
     const candidates = messages.flatMap((m): ScreenedNotification[] => {
       const { to, template } = m.payload as Notification;
@@ -76,7 +82,7 @@ export class EventHandlers {
     });
     if (candidates.length === 0) return new Map();
     const stopped = new Map<string, string>();
-    for (const screen of this.screens) for (const [id, why] of await screen(candidates, tx)) stopped.set(id, why);
+    for (const screen of this.screens) for (const [id, why] of await screen(candidates, query)) stopped.set(id, why);
     return stopped;
   }
 }

@@ -1,4 +1,4 @@
-import type { Tx } from "../db/database";
+import type { Query } from "../db/sql";
 import type { notificationTemplates } from "../../modules/declarations";
 
 /**
@@ -49,4 +49,4 @@ export interface ScreenedNotification {
  * Decides, at delivery and inside the relay's transaction, which notifications not to send: their
  * outbox ids, each with why (recorded on the row). Anything it does not name is sent.
  */
-export type NotificationScreen = (notifications: readonly ScreenedNotification[], tx: Tx) => Promise<Map<string, string>>;
+export type NotificationScreen = (notifications: readonly ScreenedNotification[], query: Query) => Promise<Map<string, string>>;

@@ -1,6 +1,7 @@
 import { BackgroundLoop } from "../background-loop";
 import type { Clock } from "../clock";
-import { sql, type Prisma, type Tx } from "../db/database";
+import { sql } from "../db/database";
+import type { SqlClient } from "../db/sql";
 import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import type { EventHandlers } from "./handlers";
@@ -13,6 +14,10 @@ export interface RelayOptions {
   backoffBaseMs: number;
   /** How long delivered messages (and consumers' processed-event records) are kept. */
   retentionMs: number;
+  /** Batches one relay has in flight at once, each in its own transaction (its own pooled connection). */
+  concurrency: number;
+  /** A transport that has not answered in this long is taken as unreachable: the batch rolls back and is tried again (no attempt counted). */
+  deliveryTimeoutMs: number;
 }
 
 /** How often the relay deletes what has outlived the retention. */
@@ -20,6 +25,9 @@ const SWEEP_EVERY_MS = 10 * 60_000;
 const SWEEP_BATCH = 5_000;
 
 const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** The relay's `deliveryTimeoutMs` in an app: what Prisma's interactive transaction allowed the relay before. */
+export const DELIVERY_TIMEOUT_MS = 60_000;
 
 /**
  * An outbox row's payload as kept once it is delivered or parked: a notification keeps the names
@@ -51,18 +59,77 @@ interface ClaimedRow {
   attempts: number;
 }
 
+/** What becomes of one claimed row: delivered (no error), not sent (why), or failed (error, next attempt, parked). */
+interface Outcome {
+  id: string;
+  error: string | null;
+  next: string | null;
+  parked: string | null;
+  notSent: string | null;
+}
+
+const CLAIM = (limit: number) => sql`
+  SELECT o.id, o.destination, o.name, o.payload, o.attempts
+  FROM outbox_events o
+  WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= now()
+    AND NOT EXISTS (SELECT 1 FROM outbox_events p WHERE ${WAITS_FOR})
+  ORDER BY o.seq
+  LIMIT ${limit}
+  FOR UPDATE SKIP LOCKED`;
+
+/**
+ * Every claimed row's outcome in one statement: a delivered (or not sent) row is marked published
+ * and loses its notification secrets; a failed one counts the attempt, waits until `next` and is
+ * parked (losing them too) at its last attempt.
+ */
+const RECORD = (outcomes: readonly Outcome[]) => sql`
+  UPDATE outbox_events SET
+    attempts = attempts + 1,
+    published_at = CASE WHEN m.error IS NULL THEN now() END,
+    last_error = COALESCE(m.error, last_error),
+    next_attempt_at = COALESCE(m.next, next_attempt_at),
+    parked_at = m.parked,
+    payload = CASE WHEN m.error IS NULL OR m.parked IS NOT NULL THEN ${WITHOUT_NOTIFICATION_SECRETS} ELSE payload END
+      || CASE WHEN m."notSent" IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('notSent', m."notSent") END
+  FROM jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb) AS m(id uuid, error text, next timestamptz, parked timestamptz, "notSent" text)
+  WHERE outbox_events.id = m.id`;
+
+/** One of the relay's loops: claims and delivers batches until stopped. */
+class Lane extends BackgroundLoop {
+  constructor(
+    intervalMs: number,
+    private readonly round: () => Promise<number>,
+    private readonly failed: (error: unknown, failures: number) => void,
+  ) {
+    super(intervalMs);
+  }
+
+  protected step(): Promise<number> {
+    return this.round();
+  }
+
+  protected onError(error: unknown, failures: number): void {
+    this.failed(error, failures);
+  }
+}
+
 /**
  * Moves committed outbox rows to their transport: queues (BullMQ or the log) and internal
  * consumers. Wakes on NOTIFY (or `wake()`) and polls as a fallback. Several relays may run at
- * once: each claims rows with FOR UPDATE SKIP LOCKED, and only a row with no earlier undelivered
- * row of the same aggregate and destination, so each aggregate's messages leave in order. A
- * failed message is retried with exponential backoff and parked after `maxAttempts`; a parked
- * message, undelivered, holds back its aggregate's later messages on that destination until it is
- * replayed. An unreachable transport (Redis down) costs no attempt: the relay waits and tries again.
+ * once, and each has `concurrency` lanes: every batch is claimed in a transaction of its own with
+ * FOR UPDATE SKIP LOCKED, and only rows with no earlier undelivered row of the same aggregate and
+ * destination, so each aggregate's messages leave in order while one lane's batch is in Redis and
+ * another's in the database. A failed message is retried with exponential backoff and parked after
+ * `maxAttempts`; a parked message, undelivered, holds back its aggregate's later messages on that
+ * destination until it is replayed. An unreachable transport (Redis down) costs no attempt: the
+ * relay waits and tries again. The first lane polls and sweeps; a lane that fills its batch wakes the next.
  */
-export class OutboxRelay extends BackgroundLoop {
+export class OutboxRelay {
+  private readonly lanes: Lane[];
+  private lastSweep = 0;
+
   constructor(
-    private readonly prisma: Prisma,
+    private readonly sqlClient: SqlClient,
     private readonly transport: Transport,
     private readonly handlers: EventHandlers,
     private readonly options: RelayOptions,
@@ -70,18 +137,33 @@ export class OutboxRelay extends BackgroundLoop {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
-    super(options.pollIntervalMs);
+    this.lanes = Array.from({ length: options.concurrency }, (_, i) => new Lane(options.pollIntervalMs, () => this.round(i), (error, failures) => this.failed(error, failures)));
   }
 
-  private lastSweep = 0;
+  start(): void {
+    for (const lane of this.lanes) lane.start();
+  }
 
-  protected async step(): Promise<number> {
-    const now = this.clock.now().getTime();
-    if (now - this.lastSweep >= SWEEP_EVERY_MS) {
-      this.lastSweep = now;
-      await this.sweep();
+  /** Wakes the first lane (after a commit); the others follow while batches come full. */
+  wake(): void {
+    this.lanes[0]?.wake();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.stop()));
+  }
+
+  private async round(lane: number): Promise<number> {
+    if (lane === 0) {
+      const now = this.clock.now().getTime();
+      if (now - this.lastSweep >= SWEEP_EVERY_MS) {
+        this.lastSweep = now;
+        await this.sweep();
+      }
     }
-    return this.relayOnce();
+    const found = await this.relayOnce();
+    if (found === this.options.batchSize) this.lanes[lane + 1]?.wake();
+    return found;
   }
 
   /**
@@ -92,86 +174,73 @@ export class OutboxRelay extends BackgroundLoop {
    */
   async sweep(): Promise<number> {
     const cutoff = new Date(this.clock.now().getTime() - this.options.retentionMs);
+    const query = this.sqlClient.query;
     let deleted = 0;
     for (;;) {
-      const n = await this.prisma.$executeRaw`
-        DELETE FROM outbox_events WHERE id IN (
-          SELECT id FROM outbox_events WHERE published_at < ${cutoff} LIMIT ${SWEEP_BATCH})`;
+      const [row] = await query<{ n: number }>(sql`
+        WITH gone AS (DELETE FROM outbox_events WHERE id IN (
+          SELECT id FROM outbox_events WHERE published_at < ${cutoff} LIMIT ${SWEEP_BATCH}) RETURNING 1)
+        SELECT count(*)::int AS n FROM gone`);
+      const n = row?.n ?? 0;
       deleted += n;
       if (n < SWEEP_BATCH) break;
     }
-    await this.prisma.$executeRaw`DELETE FROM processed_events WHERE processed_at < ${cutoff}`;
+    await query(sql`DELETE FROM processed_events WHERE processed_at < ${cutoff}`);
     // Single-use tokens (links, MFA challenges with the attempt they were bound to) go once expired
     // for as long: personal data kept no longer than the messages that carried it.
-    await this.prisma.$executeRaw`DELETE FROM single_use_tokens WHERE expires_at < ${cutoff}`;
+    await query(sql`DELETE FROM single_use_tokens WHERE expires_at < ${cutoff}`);
     return deleted;
   }
 
-  protected onError(error: unknown, failures: number): void {
+  private failed(error: unknown, failures: number): void {
     const level = error instanceof TransportUnavailableError ? "warn" : "error";
     if (failures === 1 || failures % 50 === 0) this.logger[level]({ err: { message: (error as Error).message }, failures }, "outbox relay cannot deliver; retrying");
   }
 
-  /** Claims and delivers one batch; returns how many messages it handled. */
-  async relayOnce(): Promise<number> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const rows = await tx.$queryRaw<ClaimedRow[]>`
-          SELECT o.id, o.destination, o.name, o.payload, o.attempts
-          FROM outbox_events o
-          WHERE o.published_at IS NULL AND o.parked_at IS NULL AND o.next_attempt_at <= now()
-            AND NOT EXISTS (SELECT 1 FROM outbox_events p WHERE ${WAITS_FOR})
-          ORDER BY o.seq
-          LIMIT ${this.options.batchSize}
-          FOR UPDATE SKIP LOCKED`;
-        if (rows.length === 0) return 0;
-        const messages: OutboxMessage[] = rows;
-        // Notifications the recipient does not want (a screen decides, at delivery) go nowhere and
-        // leave the outbox as delivered, their row saying why.
-        const unwanted = await this.handlers.screened(messages.filter((m) => m.destination === NOTIFICATIONS), tx);
-        const toHandlers = messages.filter((m) => m.destination.startsWith(HANDLER_PREFIX));
-        const toTransport = messages.filter((m) => !m.destination.startsWith(HANDLER_PREFIX) && !unwanted.has(m.id));
-        const failures = new Map([...(await this.transport.deliver(toTransport)), ...(await this.handlers.deliver(toHandlers, tx))]);
-        const delivered = messages.filter((m) => !failures.has(m.id)).map((m) => m.id);
-        if (delivered.length > 0) {
-          await tx.$executeRaw`
-            UPDATE outbox_events SET published_at = now(), attempts = attempts + 1, payload = ${WITHOUT_NOTIFICATION_SECRETS}
-            WHERE id = ANY(${delivered}::uuid[])`;
-        }
-        if (unwanted.size > 0) await this.recordNotSent(tx, messages, unwanted);
-        for (const m of messages) {
-          if (unwanted.has(m.id)) continue;
-          const labels = { destination: m.destination };
-          const error = failures.get(m.id);
-          if (!error) {
-            this.metrics.outboxPublished.inc(labels);
-            continue;
-          }
-          this.metrics.outboxFailed.inc(labels);
-          const attempts = m.attempts + 1;
-          const park = attempts >= this.options.maxAttempts;
-          const next = new Date(this.clock.now().getTime() + backoffMs(attempts, this.options.backoffBaseMs));
-          await tx.$executeRaw`
-            UPDATE outbox_events SET attempts = ${attempts}, last_error = ${error.message.slice(0, 2000)},
-              next_attempt_at = ${next}, parked_at = ${park ? this.clock.now() : null}, payload = ${park ? WITHOUT_NOTIFICATION_SECRETS : sql`payload`}
-            WHERE id = ${m.id}::uuid`;
-          this.logger[park ? "error" : "warn"]({ outboxId: m.id, destination: m.destination, type: m.name, attempts, err: { message: error.message } }, park ? "message parked after repeated failures" : "message delivery failed; will retry");
-        }
-        return messages.length;
-      },
-      { timeout: 60_000, maxWait: 10_000 },
-    );
+  /** Claims and delivers one batch in one transaction; returns how many messages it handled. */
+  relayOnce(): Promise<number> {
+    return this.sqlClient.transaction(async (query) => {
+      const messages: OutboxMessage[] = await query<ClaimedRow>(CLAIM(this.options.batchSize));
+      if (messages.length === 0) return 0;
+      // Notifications the recipient does not want (a screen decides, at delivery) go nowhere and
+      // leave the outbox as delivered, their row saying why.
+      const unwanted = await this.handlers.screened(messages.filter((m) => m.destination === NOTIFICATIONS), query);
+      const toHandlers = messages.filter((m) => m.destination.startsWith(HANDLER_PREFIX));
+      const toTransport = messages.filter((m) => !m.destination.startsWith(HANDLER_PREFIX) && !unwanted.has(m.id));
+      const failures = new Map([...(await this.deliverInTime(toTransport)), ...(await this.handlers.deliver(toHandlers, query))]);
+      await query(RECORD(messages.map((m) => this.outcome(m, failures.get(m.id), unwanted.get(m.id)))));
+      for (const m of messages) if (unwanted.has(m.id)) this.logger.debug({ outboxId: m.id, template: m.name, why: unwanted.get(m.id) }, "notification not sent");
+      return messages.length;
+    });
   }
 
-  /** Marks screened notifications `notSent` (why) on their row, and logs each at debug level (no address). */
-  private async recordNotSent(tx: Tx, messages: OutboxMessage[], unwanted: Map<string, string>): Promise<void> {
-    const marks = [...unwanted].map(([id, why]) => ({ id, why }));
-    await tx.$executeRaw`
-      UPDATE outbox_events o SET payload = o.payload || jsonb_build_object('notSent', m.why)
-      FROM jsonb_to_recordset(${JSON.stringify(marks)}::jsonb) AS m(id uuid, why text) WHERE o.id = m.id`;
-    for (const m of messages) {
-      const why = unwanted.get(m.id);
-      if (why) this.logger.debug({ outboxId: m.id, template: m.name, why }, "notification not sent");
+  /** The transport's delivery, or TransportUnavailableError when it does not answer within `deliveryTimeoutMs`. */
+  private async deliverInTime(messages: OutboxMessage[]): Promise<Map<string, Error>> {
+    if (messages.length === 0) return new Map();
+    const ms = this.options.deliveryTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TransportUnavailableError(`the transport did not answer within ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([this.transport.deliver(messages), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  /** Counts and logs what became of `m`, and says how its row is to change. */
+  private outcome(m: OutboxMessage, error: Error | undefined, notSent: string | undefined): Outcome {
+    const labels = { destination: m.destination };
+    if (!error) {
+      if (notSent === undefined) this.metrics.outboxPublished.inc(labels);
+      return { id: m.id, error: null, next: null, parked: null, notSent: notSent ?? null };
+    }
+    this.metrics.outboxFailed.inc(labels);
+    const attempts = m.attempts + 1;
+    const park = attempts >= this.options.maxAttempts;
+    const now = this.clock.now().getTime();
+    this.logger[park ? "error" : "warn"]({ outboxId: m.id, destination: m.destination, type: m.name, attempts, err: { message: error.message } }, park ? "message parked after repeated failures" : "message delivery failed; will retry");
+    return { id: m.id, error: error.message.slice(0, 2000), next: new Date(now + backoffMs(attempts, this.options.backoffBaseMs)).toISOString(), parked: park ? new Date(now).toISOString() : null, notSent: null };
   }
 }
