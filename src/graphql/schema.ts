@@ -1,11 +1,10 @@
 import "reflect-metadata";
 import { buildSubgraphSchema, printSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
-import { entitiesResolver } from "@apollo/subgraph/dist/types";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
-import { parse, printSchema, type GraphQLResolveInfo, type GraphQLSchema } from "graphql";
+import { parse, printSchema, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-graphql";
-import type { Module } from "../modules/module";
+import type { Module, ReferenceResolver } from "../modules/module";
 import type { PubSub } from "../platform/pubsub/pubsub";
 import { createAuthChecker, requirementChecks, type RefusalRecorder } from "./auth-checker";
 import { AUTHORIZATION_DIRECTIVES, withRouterDirectives } from "./router-directives";
@@ -35,11 +34,40 @@ function checkRepresentations(representations: readonly unknown[], entityTypes: 
 }
 
 /**
+ * `_entities`' values: each type's references resolved by one call of its module's resolver, each
+ * value in its representation's place and named for `_Entity` (`__typename`, not enumerable, as
+ * Apollo's resolver does). When a type's resolver fails, each of its places holds the error, so
+ * each reference gets it at its own path, as when Apollo resolved them one by one.
+ */
+export async function resolveEntities(representations: readonly Record<string, unknown>[], resolvers: Readonly<Record<string, ReferenceResolver>>, context: Context): Promise<unknown[]> {
+  const byType = new Map<string, number[]>();
+  representations.forEach((representation, i) => {
+    const type = representation.__typename as string;
+    const places = byType.get(type);
+    if (places) places.push(i);
+    else byType.set(type, [i]);
+  });
+  const values = new Array<unknown>(representations.length);
+  await Promise.all(
+    [...byType].map(async ([type, places]) => {
+      const resolve = resolvers[type] as ReferenceResolver;
+      const resolved = await resolve(places.map((i) => representations[i] as Record<string, unknown>), context).catch((error: unknown) => places.map(() => (error instanceof Error ? error : new Error(String(error)))));
+      places.forEach((place, k) => {
+        const value = resolved[k] ?? null;
+        if (typeof value === "object" && value !== null && !(value instanceof Error)) Object.defineProperty(value, "__typename", { value: type });
+        values[place] = value;
+      });
+    }),
+  );
+  return values;
+}
+
+/**
  * The modules' resolvers → type-graphql (resolver instances by their class; `@Authorized` decided by
  * the auth checker) → SDL with directives → @apollo/subgraph, which adds `_service`, `_entities` and
- * the `_Any`/`_Entity` types. `_entities` checks its representations first; each entity's
- * `__resolveReference` is its module's (through the request's loaders, so any number of
- * references costs one query).
+ * the `_Any`/`_Entity` types. `_entities` checks its representations first, then gives each
+ * module all the references to its type at once (`resolveEntities`: any number costs one query, and
+ * no promise a reference).
  */
 export async function buildFederatedSchema(modules: readonly Module[], pubSub: PubSub, clock: Clock, refused?: RefusalRecorder): Promise<GraphQLSchema> {
   const instances = new Map<unknown, object>(modules.flatMap((module) => module.resolvers.map((resolver) => [resolver.constructor, resolver] as const)));
@@ -63,12 +91,11 @@ export async function buildFederatedSchema(modules: readonly Module[], pubSub: P
   const entityResolvers = {
     Query: {
       ...(resolvers.Query as object),
-      _entities: (_source: unknown, { representations }: { representations: readonly unknown[] }, context: Context, info: GraphQLResolveInfo) => {
+      _entities: (_source: unknown, { representations }: { representations: readonly unknown[] }, context: Context) => {
         checkRepresentations(representations, Object.keys(entities));
-        return entitiesResolver({ representations, context, info });
+        return resolveEntities(representations as readonly Record<string, unknown>[], entities, context);
       },
     },
-    ...Object.fromEntries(Object.entries(entities).map(([type, resolve]) => [type, { ...(resolvers[type] as object), __resolveReference: resolve }])),
   } as GraphQLResolverMap<Context>;
   return buildSubgraphSchema([{ typeDefs, resolvers: { ...resolvers, ...entityResolvers } }]);
 }

@@ -37,8 +37,11 @@ export interface Kernel {
   jobs: Jobs;
 }
 
-/** How a module resolves references to one of its federated entities (`_entities`). */
-export type ReferenceResolver = (reference: Record<string, unknown>, context: Context) => Promise<unknown>;
+/**
+ * How a module resolves references to one of its federated entities (`_entities`): every reference
+ * of a request to that type in one call, resolving with a value (or null) for each, in their order.
+ */
+export type ReferenceResolver = (references: readonly Record<string, unknown>[], context: Context) => Promise<readonly unknown[]>;
 
 /**
  * An HTTP route a module serves outside GraphQL (webhooks, redirects, documents), as a plain

@@ -41,7 +41,7 @@ export function usersModule(kernel: Pick<Kernel, "prisma" | "sql">): Module<User
     name: "users",
     api: { publicUsers, personalData: new PersonalDataRegistry(), usePrivateReaders },
     resolvers: [new UserResolver(publicUsers, privateFor), new UserPrivateResolver()],
-    entities: { User: (reference, context) => context.loaders.get(publicUsers).load(reference.id as string) },
+    entities: { User: (references) => service.findPublicByIds(references.map((reference) => reference.id as string)) },
   };
 }
 
