@@ -106,6 +106,8 @@ describe("hashing threads", () => {
     const before = threadNices().filter((nice) => nice === HASHING_NICE).length;
     const hasher = new PasswordHasher(4, 3);
     try {
+      // Threads start as work needs them: none before the first operation.
+      expect(threadNices().filter((nice) => nice === HASHING_NICE).length).toBe(before);
       const hash = await hasher.hash("Correct-Horse-42!");
       const results = await Promise.all(Array.from({ length: 7 }, (_, i) => hasher.verify(i % 2 ? "Correct-Horse-42!" : "wrong", hash)));
       expect(results).toEqual([false, true, false, true, false, true, false]);

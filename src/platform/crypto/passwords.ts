@@ -95,7 +95,6 @@ export class PasswordHasher {
     private readonly observer: HashingObserver = {},
     private readonly maxWaiting = Number.POSITIVE_INFINITY,
   ) {
-    for (let i = 0; i < threads; i += 1) this.slots.push(this.spawn());
     this.dummy = dummyHash(cost);
   }
 
@@ -161,11 +160,16 @@ export class PasswordHasher {
     return new RateLimitedError(1);
   }
 
+  /** Gives waiting jobs to free threads, starting threads (up to `threads`) as work first needs them: an instance that never hashes keeps none. */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (slot.job) continue;
-      const job = this.queue.shift();
-      if (!job) break;
+    while (this.queue.length > 0) {
+      let slot = this.slots.find((candidate) => !candidate.job);
+      if (!slot) {
+        if (this.slots.length >= this.threads) break;
+        slot = this.spawn();
+        this.slots.push(slot);
+      }
+      const job = this.queue.shift() as Job;
       job.dequeued();
       slot.job = job;
       slot.worker.postMessage(job.request);
