@@ -1,6 +1,7 @@
 // Federation entity resolution against a baseline measured in the same run (part of npm run bench).
 // Starts the real app (service mode, fresh database, 1,000 users) and a bare node:http + pg server
-// running the same SQL, loads both with autocannon and prints req/s, p50/p99 and the ratio.
+// running the same SQL, loads both with autocannon in turn (BENCH_ROUNDS rounds, default 3) and prints
+// the medians of req/s, p50/p99 and of the rounds' ratios.
 import { randomInt, randomUUID } from "node:crypto";
 import { load, type LoadResult } from "./load";
 import { createApp } from "../../src/app";
@@ -11,6 +12,7 @@ import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";
 import { startBaseline } from "./baseline";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 16;
 const USERS = 1000;
 
@@ -45,6 +47,11 @@ async function check(url: string, scenario: Scenario): Promise<void> {
   if (JSON.stringify(got) !== JSON.stringify(scenario.expected)) throw new Error(`${url} answered ${scenario.name} wrongly: ${JSON.stringify(data).slice(0, 200)}`);
 }
 
+const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? 0;
+
+/** Each figure's median over the rounds. */
+const medianOf = (results: LoadResult[]): Pick<LoadResult, "rps" | "p50" | "p99"> => ({ rps: median(results.map((r) => r.rps)), p50: median(results.map((r) => r.p50)), p99: median(results.map((r) => r.p99)) });
+
 /** Loads from a child process (see load.ts), so the load generator never shares the server's event loop. */
 function loadScenario(url: string, scenario: Scenario, seconds: number): Promise<LoadResult> {
   return load({ url, body: scenario.body, connections: CONNECTIONS, seconds });
@@ -66,20 +73,23 @@ export async function benchEntities(): Promise<void> {
     });
     const rows: string[] = [];
     for (const scenario of scenarios(ids)) {
-      const results: LoadResult[] = [];
       for (const url of [appUrl, baseline.url]) {
         await check(url, scenario);
         await loadScenario(url, scenario, 1); // warm-up, discarded
-        results.push(await loadScenario(url, scenario, DURATION_S));
       }
-      const [a, b] = results as [LoadResult, LoadResult];
-      rows.push(`| ${scenario.name} | ${a.rps.toFixed(0)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${(a.rps / b.rps).toFixed(2)}x |`);
+      // App and baseline in turn, ROUNDS times: each round's ratio compares runs seconds apart.
+      const rounds: [LoadResult, LoadResult][] = [];
+      for (let round = 0; round < ROUNDS; round += 1) rounds.push([await loadScenario(appUrl, scenario, DURATION_S), await loadScenario(baseline.url, scenario, DURATION_S)]);
+      const a = medianOf(rounds.map(([app]) => app));
+      const b = medianOf(rounds.map(([, base]) => base));
+      const ratio = median(rounds.map(([app, base]) => app.rps / base.rps));
+      rows.push(`| ${scenario.name} | ${a.rps.toFixed(0)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${ratio.toFixed(2)}x |`);
       process.stdout.write(`${rows[rows.length - 1]}\n`);
     }
     process.stdout.write(
       [
         "",
-        `Node ${process.version}, ${CONNECTIONS} connections, ${DURATION_S} s per run after 1 s warm-up; app and baseline in the same process, same database; autocannon in a child process.`,
+        `Node ${process.version}, ${CONNECTIONS} connections; app and baseline in turn, ${ROUNDS} rounds of ${DURATION_S} s each after 1 s warm-up: medians of the rounds' figures, and the median of the rounds' ratios; app and baseline in the same process, same database; autocannon in a child process.`,
         "| scenario | app req/s | app p50 ms | app p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | app/baseline |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ...rows,
