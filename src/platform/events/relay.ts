@@ -26,6 +26,9 @@ const SWEEP_BATCH = 5_000;
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 
+/** How seldom a lane after the first polls by itself: it works when the lane before it fills a batch and wakes it. */
+const LANE_POLL_MS = 60_000;
+
 /** The relay's `deliveryTimeoutMs` in an app: what Prisma's interactive transaction allowed the relay before. */
 export const DELIVERY_TIMEOUT_MS = 60_000;
 
@@ -122,7 +125,8 @@ class Lane extends BackgroundLoop {
  * another's in the database. A failed message is retried with exponential backoff and parked after
  * `maxAttempts`; a parked message, undelivered, holds back its aggregate's later messages on that
  * destination until it is replayed. An unreachable transport (Redis down) costs no attempt: the
- * relay waits and tries again. The first lane polls and sweeps; a lane that fills its batch wakes the next.
+ * relay waits and tries again. The first lane polls and sweeps; a lane that fills its batch wakes the
+ * next, and the others poll only every LANE_POLL_MS, so an idle relay costs what a one-lane relay does.
  */
 export class OutboxRelay {
   private readonly lanes: Lane[];
@@ -137,7 +141,10 @@ export class OutboxRelay {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
   ) {
-    this.lanes = Array.from({ length: options.concurrency }, (_, i) => new Lane(options.pollIntervalMs, () => this.round(i), (error, failures) => this.failed(error, failures)));
+    this.lanes = Array.from(
+      { length: options.concurrency },
+      (_, i) => new Lane(i === 0 ? options.pollIntervalMs : Math.max(options.pollIntervalMs, LANE_POLL_MS), () => this.round(i), (error, failures) => this.failed(error, failures)),
+    );
   }
 
   start(): void {
