@@ -10,7 +10,7 @@ import { createAuthChecker, requirementChecks, type RefusalRecorder } from "./au
 import { AUTHORIZATION_DIRECTIVES, withRouterDirectives } from "./router-directives";
 import type { Clock } from "../platform/clock";
 import type { Context } from "./context";
-import { BadUserInputError, type FieldProblem } from "../shared/errors";
+import { BadUserInputError, asError, type FieldProblem } from "../shared/errors";
 
 /** Federation 2 directives this subgraph uses: keys, and the router's authorization directives (v2.5+). */
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ${JSON.stringify(["@key", ...AUTHORIZATION_DIRECTIVES])})`;
@@ -51,7 +51,7 @@ export async function resolveEntities(representations: readonly Record<string, u
   await Promise.all(
     [...byType].map(async ([type, places]) => {
       const resolve = resolvers[type] as ReferenceResolver;
-      const resolved = await resolve(places.map((i) => representations[i] as Record<string, unknown>), context).catch((error: unknown) => places.map(() => (error instanceof Error ? error : new Error(String(error)))));
+      const resolved = await resolve(places.map((i) => representations[i] as Record<string, unknown>), context).catch((error: unknown) => places.map(() => asError(error)));
       places.forEach((place, k) => {
         const value = resolved[k] ?? null;
         if (typeof value === "object" && value !== null && !(value instanceof Error)) Object.defineProperty(value, "__typename", { value: type });

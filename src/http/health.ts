@@ -1,4 +1,5 @@
 import type { Route } from "../modules/module";
+import { withTimeout } from "../shared/time";
 import { sendJson } from "./http-error";
 
 /** A dependency the service needs to answer requests. */
@@ -10,19 +11,11 @@ export interface ReadinessCheck {
 const CHECK_TIMEOUT_MS = 2000;
 
 async function probe(check: ReadinessCheck): Promise<[string, "up" | "down"]> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      check.check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), CHECK_TIMEOUT_MS);
-      }),
-    ]);
+    await withTimeout(check.check(), CHECK_TIMEOUT_MS, () => new Error("timeout"));
     return [check.name, "up"];
   } catch {
     return [check.name, "down"];
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -59,3 +59,8 @@ export class RateLimitedError extends AppError {
     return { retryAfter: this.retryAfterSeconds };
   }
 }
+
+/** What was thrown, as an Error (a thrown non-Error becomes one with its text). */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}

@@ -10,6 +10,7 @@ import { createLogger } from "../../src/platform/logging/logger";
 import { dropDatabase } from "../support/db";
 import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";
 import { startBaseline } from "./baseline";
+import { percentile } from "./measure";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -47,7 +48,7 @@ async function check(url: string, scenario: Scenario): Promise<void> {
   if (JSON.stringify(got) !== JSON.stringify(scenario.expected)) throw new Error(`${url} answered ${scenario.name} wrongly: ${JSON.stringify(data).slice(0, 200)}`);
 }
 
-const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] ?? 0;
+const median = (values: number[]): number => percentile([...values].sort((x, y) => x - y), 50);
 
 /** Each figure's median over the rounds. */
 const medianOf = (results: LoadResult[]): Pick<LoadResult, "rps" | "p50" | "p99"> => ({ rps: median(results.map((r) => r.rps)), p50: median(results.map((r) => r.p50)), p99: median(results.map((r) => r.p99)) });

@@ -3,6 +3,7 @@ import type { Query } from "../db/sql";
 import { notificationTemplates } from "../../modules/declarations";
 import type { EventEnvelope, EventType } from "./catalogue";
 import { ALWAYS_EMAILED_TOPIC, type Notification, type NotificationScreen, type NotificationTemplates, type ScreenedNotification } from "./notifications";
+import { asError } from "../../shared/errors";
 import { HANDLER_PREFIX, TransportUnavailableError, type OutboxMessage } from "./outbox";
 
 /** Handles one event; `query` runs statements in the relay's transaction (its writes commit with the delivery). */
@@ -57,7 +58,7 @@ export class EventHandlers {
         await query(ROLLBACK_TO);
         // A dependency is down (not this message's fault): the relay retries later, counting nothing.
         if (error instanceof TransportUnavailableError) throw error;
-        failures.set(message.id, error instanceof Error ? error : new Error(String(error)));
+        failures.set(message.id, asError(error));
       }
     }
     return failures;

@@ -5,6 +5,7 @@ import type { SqlClient } from "../db/sql";
 import type { Logger } from "../logging/logger";
 import type { Metrics } from "../metrics/metrics";
 import type { EventHandlers } from "./handlers";
+import { withTimeout } from "../../shared/time";
 import { HANDLER_PREFIX, NOTIFICATIONS, TransportUnavailableError, type OutboxMessage, type Transport } from "./outbox";
 
 export interface RelayOptions {
@@ -52,14 +53,6 @@ export const WAITS_FOR = sql`p.aggregate_type = o.aggregate_type AND p.aggregate
 /** Delay before attempt `attempts + 1` of a failed message: exponential, capped. */
 export function backoffMs(attempts: number, baseMs: number): number {
   return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempts - 1));
-}
-
-interface ClaimedRow {
-  id: string;
-  destination: string;
-  name: string;
-  payload: unknown;
-  attempts: number;
 }
 
 /** What becomes of one claimed row: delivered (no error), not sent (why), or failed (error, next attempt, parked). */
@@ -207,7 +200,7 @@ export class OutboxRelay {
   /** Claims and delivers one batch in one transaction; returns how many messages it handled. */
   relayOnce(): Promise<number> {
     return this.sqlClient.transaction(async (query) => {
-      const messages: OutboxMessage[] = await query<ClaimedRow>(CLAIM(this.options.batchSize));
+      const messages = await query<OutboxMessage>(CLAIM(this.options.batchSize));
       if (messages.length === 0) return 0;
       // Notifications the recipient does not want (a screen decides, at delivery) go nowhere and
       // leave the outbox as delivered, their row saying why.
@@ -225,15 +218,7 @@ export class OutboxRelay {
   private async deliverInTime(messages: OutboxMessage[]): Promise<Map<string, Error>> {
     if (messages.length === 0) return new Map();
     const ms = this.options.deliveryTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TransportUnavailableError(`the transport did not answer within ${ms} ms`)), ms);
-    });
-    try {
-      return await Promise.race([this.transport.deliver(messages), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withTimeout(this.transport.deliver(messages), ms, () => new TransportUnavailableError(`the transport did not answer within ${ms} ms`));
   }
 
   /** Counts and logs what became of `m`, and says how its row is to change. */

@@ -1,6 +1,7 @@
 import { untilNext } from "../../../platform/jobs/jobs";
 import { BrokerRefusedInput, BrokerSessionEndedError, BrokerUnavailableError, type Broker, type BrokerProfile } from "../broker";
 import { KiteClient, type KiteClientOptions } from "./kite.client";
+import { asError } from "../../../shared/errors";
 import { KiteInputError, KiteRefusedError, KiteSessionExpiredError, KiteUnavailableError } from "./kite.errors";
 import type { KiteProfile } from "./kite.model";
 
@@ -20,7 +21,7 @@ function translated(error: unknown): Error {
   }
   // Without Kite's own envelope the refusal is not Kite's judgement of the credentials (a proxy, a WAF): the broker counts as unavailable.
   if (error instanceof KiteRefusedError) return error.errorType ? new BrokerRefusedInput("apiKey", `was refused by Kite (${error.errorType})`) : new BrokerUnavailableError();
-  return error instanceof Error ? error : new Error(String(error));
+  return asError(error);
 }
 
 async function kite<T>(call: () => Promise<T>): Promise<T> {
