@@ -32,6 +32,7 @@ export abstract class BackgroundLoop {
     this.wakeUp?.();
   }
 
+  /** Resolves once the round under way (if any) has finished; no further round or sleep follows it. */
   async stop(): Promise<void> {
     this.running = false;
     this.wakeUp?.();
@@ -49,7 +50,8 @@ export abstract class BackgroundLoop {
         failures += 1;
         this.onError(error, failures);
       }
-      if (failures === 0 && this.moreWaiting(found)) continue;
+      // A stop that came while the step ran found no sleep to cut short: it must not wait out a whole interval.
+      if (!this.running || (failures === 0 && this.moreWaiting(found))) continue;
       await this.sleep(failures > 0 ? Math.min(this.intervalMs, 50 * 2 ** Math.min(failures, 6)) : this.intervalMs);
     }
   }
