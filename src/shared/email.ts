@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Prisma } from "../platform/db/database";
+import { sql, type Prisma, type Sql } from "../platform/db/database";
 
 /** One character of a local part: RFC 5322 `atext`, or any non-ASCII character that is not a control, format or space character (RFC 6531 `UTF8-non-ascii`). */
 const LOCAL_CHARACTER = "(?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]|[^\\0-\\x7F\\p{C}\\p{Z}])";
@@ -29,6 +29,9 @@ export const emailAddress = z.email({ pattern: EMAIL_PATTERN }).max(254).meta({ 
  * unknown address costs what a known one does.
  */
 export async function emailKey(db: Pick<Prisma, "$queryRaw">, email: string): Promise<string> {
-  const [{ key }] = await db.$queryRaw<[{ key: string }]>`SELECT lower(${email}::text) AS key`;
+  const [{ key }] = await db.$queryRaw<[{ key: string }]>`SELECT ${emailKeyOf(email)} AS key`;
   return key;
 }
+
+/** `emailKey` as an expression, for a statement that reads it with other things (login's lookup). */
+export const emailKeyOf = (email: string): Sql => sql`lower(${email}::text)`;

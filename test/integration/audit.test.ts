@@ -83,6 +83,19 @@ describe("audit chain", () => {
     }
   });
 
+  it("extends the chain from its head batch after batch, past the ninth link (the head is the highest sequence number, not the last in text order)", async () => {
+    const t = await startTestApp({ OUTBOX_RELAY: "false", AUDIT_CHECKPOINT_EVERY: "5" });
+    try {
+      for (let batch = 0; batch < 12; batch += 1) {
+        await addRecords(t, 1);
+        expect(await t.app.platform.events.chainer.chainOnce()).toBe(1);
+      }
+      expect(await verify(t)).toEqual({ ok: true, links: 12, checkpoints: 2, unchained: 0 });
+    } finally {
+      await t.stop();
+    }
+  });
+
   it.each([
     ["an edited record", `UPDATE audit_events SET action = 'innocent' WHERE id = ${auditIdAt(3)}`, "3", /does not match its hash/],
     ["a deleted record", `DELETE FROM audit_events WHERE id = ${auditIdAt(3)}`, "3", /is missing/],

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { parseUuid } from "../../shared/ids";
 import type { ClientCaller, Viewer } from "../../graphql/context";
+import { sql } from "../../platform/db/database";
 import type { Origin } from "../../platform/events/unit-of-work";
 import { announce, listen, type PubSub } from "../../platform/pubsub/pubsub";
 import { BadUserInputError, ForbiddenError, NotFoundError } from "../../shared/errors";
@@ -53,7 +54,7 @@ export interface Principal {
   origin?: Pick<Origin, "ipAddress" | "country">;
 }
 
-export type AuthzServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock" | "logger"> & {
+export type AuthzServiceDeps = Pick<Kernel, "prisma" | "sql" | "unitOfWork" | "clock" | "logger"> & {
   pubSub: PubSub;
   guards: ReadonlyMap<string, ResourceGuard>;
   /** Cedar's `principal.kycStatus` (the KYC module's answer; "NONE" until one is given). */
@@ -62,6 +63,24 @@ export type AuthzServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "clock" | 
 
 const allow = (reason: string): PermissionDecision => ({ allowed: true, reason });
 const deny = (reason: string): PermissionDecision => ({ allowed: false, reason });
+
+interface SubjectRow {
+  active: boolean;
+  emailVerified: boolean;
+  roles: string[];
+  grants: { id: string; permission: string; expiresAtMs: number | null }[];
+}
+
+/**
+ * A user's account state, roles and grants in one prepared statement (every login, refresh after a
+ * change and uncached decision reads it): the lists as JSON, which pg and PGlite both parse.
+ */
+const subjectStatement = (userId: string) => sql`
+  SELECT u.status = 'ACTIVE' AND u.deleted_at IS NULL AS active, u.email_verified_at IS NOT NULL AS "emailVerified",
+         coalesce((SELECT json_agg(r.role) FROM user_roles r WHERE r.user_id = u.id), '[]') AS roles,
+         coalesce((SELECT json_agg(json_build_object('id', g.id, 'permission', g.permission, 'expiresAtMs', (extract(epoch FROM g.expires_at) * 1000)::bigint))
+                   FROM permission_grants g WHERE g.user_id = u.id), '[]') AS grants
+  FROM users u WHERE u.id = ${userId}::uuid`;
 
 /**
  * Roles, grants and policies, and the decisions made from them: deny by default; a DENY policy
@@ -106,14 +125,11 @@ export class AuthzService {
     const cached = this.subjects.get(userId);
     if (cached && cached.until > this.now()) return cached.value;
     if (this.subjects.size >= SUBJECT_CACHE_SIZE) this.subjects.delete(this.subjects.keys().next().value as string);
-    const value = Promise.all([
-      this.deps.prisma.user.findUnique({ where: { id: userId }, select: { status: true, deletedAt: true, emailVerifiedAt: true, roles: { select: { role: true } }, grants: { select: { id: true, permission: true, expiresAt: true } } } }),
-      this.deps.kycStatus.of?.(userId) ?? "NONE",
-    ]).then(([row, kycStatus]) => ({
-      active: row?.status === "ACTIVE" && !row.deletedAt,
-      roles: row?.roles.map((r) => r.role).sort() ?? [],
-      emailVerified: Boolean(row?.emailVerifiedAt),
-      grants: row?.grants ?? [],
+    const value = Promise.all([this.deps.sql.query<SubjectRow>(subjectStatement(userId)), this.deps.kycStatus.of?.(userId) ?? "NONE"]).then(([[row], kycStatus]) => ({
+      active: row?.active === true,
+      roles: row?.roles.sort() ?? [],
+      emailVerified: row?.emailVerified === true,
+      grants: row?.grants.map((g) => ({ id: g.id, permission: g.permission, expiresAt: g.expiresAtMs === null ? null : new Date(g.expiresAtMs) })) ?? [],
       kycStatus,
     }));
     // A failed load is not remembered: the next decision asks again.

@@ -35,7 +35,7 @@ export interface AuthzApi {
 }
 
 /** Roles, grants, Cedar policies and the decisions made from them; `perm:` requirements. */
-export function authzModule(kernel: Pick<Kernel, "prisma" | "unitOfWork" | "clock" | "logger">, deps: AuthzDeps): Module<AuthzApi> {
+export function authzModule(kernel: Pick<Kernel, "prisma" | "sql" | "unitOfWork" | "clock" | "logger">, deps: AuthzDeps): Module<AuthzApi> {
   const guards = new Map<string, ResourceGuard>();
   const kycStatus: { of: ((userId: string) => Promise<string>) | null } = { of: null };
   const service = new AuthzService({ ...kernel, pubSub: deps.pubSub, guards, kycStatus });

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Config } from "../../config";
 import type { Viewer } from "../../graphql/context";
 import type { Clock } from "../../platform/clock";
-import type { Prisma, Tx } from "../../platform/db/database";
+import { sql, type Prisma, type Tx } from "../../platform/db/database";
+import type { SqlClient } from "../../platform/db/sql";
 import type { Origin, UnitOfWork, WorkScope } from "../../platform/events/unit-of-work";
 import type { Logger } from "../../platform/logging/logger";
 import { BadUserInputError, ForbiddenError, NotFoundError } from "../../shared/errors";
@@ -29,6 +30,8 @@ export interface KycScheduler {
 
 export interface KycServiceDeps {
   prisma: Prisma;
+  /** Prepared statements for the hot read (the KYC status every uncached decision asks for). */
+  sql: SqlClient;
   unitOfWork: UnitOfWork;
   clock: Clock;
   logger: Logger;
@@ -181,11 +184,9 @@ export class KycService {
 
   /** The user's best decided level and status: APPROVED at the highest level, else the latest decision, else NONE. */
   async kycStatusOf(userIds: readonly string[]): Promise<string[]> {
-    const rows = await this.deps.prisma.kycVerification.findMany({
-      where: { userId: { in: [...userIds] }, status: { in: ["APPROVED", "REJECTED"] } },
-      select: { userId: true, level: true, status: true, decidedAt: true },
-      orderBy: { decidedAt: "desc" },
-    });
+    const rows = await this.deps.sql.query<{ userId: string; level: string; status: string }>(sql`
+      SELECT user_id AS "userId", level, status FROM kyc_verifications
+      WHERE user_id = ANY(${[...userIds]}::uuid[]) AND status IN ('APPROVED', 'REJECTED') ORDER BY decided_at DESC`);
     return userIds.map((userId) => {
       const own = rows.filter((r) => r.userId === userId);
       const approved = own.filter((r) => r.status === "APPROVED").sort((a, b) => (a.level === "ENHANCED" ? -1 : b.level === "ENHANCED" ? 1 : 0));

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import QRCode from "qrcode";
 import type { Viewer } from "../../graphql/context";
 import { BCRYPT_MAX_BYTES, type PasswordHasher } from "../../platform/crypto/passwords";
-import type { Tx } from "../../platform/db/database";
+import { sql, type Tx } from "../../platform/db/database";
 import type { Origin, WorkScope } from "../../platform/events/unit-of-work";
 import { BadUserInputError, ForbiddenError, UnauthenticatedError } from "../../shared/errors";
 import type { SingleUseTokens } from "../../shared/single-use-tokens";
@@ -13,7 +13,7 @@ import { totpSecretBinding } from "./mfa.sealed";
 import type { BackupCodes, TotpSetup } from "./mfa.types";
 import { backupCodeHash, looksLikeTotp, newBackupCodes, newBackupSalt, newTotpSecret, normaliseBackupCode, otpauthUri, totpStep } from "./totp";
 
-export type MfaServiceDeps = Pick<Kernel, "prisma" | "unitOfWork" | "rateLimits" | "clock" | "vault"> & {
+export type MfaServiceDeps = Pick<Kernel, "prisma" | "sql" | "unitOfWork" | "rateLimits" | "clock" | "vault"> & {
   hasher: PasswordHasher;
   sessions: Pick<SessionsApi, "start" | "stepUp">;
   challenges: SingleUseTokens<"mfa-challenge">;
@@ -72,8 +72,9 @@ export class MfaService {
     name: "mfa",
     check: async (user, proof, origin, device) => {
       if (proof.amr.includes("otp")) return null;
-      const totp = await this.deps.prisma.mfaTotp.findUnique({ where: { userId: user.id }, select: { enabledAt: true } });
-      if (!totp?.enabledAt) return null;
+      // Every password login asks: a prepared statement.
+      const [totp] = await this.deps.sql.query<{ enabled: boolean }>(sql`SELECT enabled_at IS NOT NULL AS enabled FROM mfa_totp WHERE user_id = ${user.id}::uuid`);
+      if (!totp?.enabled) return null;
       const context: ChallengeContext = {
         amr: proof.amr,
         device,

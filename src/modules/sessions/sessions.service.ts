@@ -8,7 +8,7 @@ import type { Origin, WorkEffects } from "../../platform/events/unit-of-work";
 import type { AccessTokens } from "../../platform/jwt/access-tokens";
 import type { Kernel } from "../module";
 import { InputCheck } from "../../shared/input-check";
-import { emailKey } from "../../shared/email";
+import { emailKeyOf } from "../../shared/email";
 import { USER_ROW_COLUMNS, privateUser, type User, type UserRow } from "../users";
 import type { SessionRevocations } from "./revocations";
 import { sessionsLimits } from "./sessions.limits";
@@ -108,8 +108,12 @@ export class SessionsService {
     await this.limits.loginAddress.consume(this.deps, { ip: origin });
     // The account's limits are counted under its id, an unknown address under the database's
     // spelling of it (what citext compares), so every spelling of one address shares them; the
-    // spelling is asked for either way, so both cases do the same work.
-    const [user, key] = await Promise.all([this.deps.prisma.user.findUnique({ where: { email } }), emailKey(this.deps.prisma, email)]);
+    // spelling is read with the account, in one statement, so both cases do the same work.
+    const [{ emailKey: key, ...found }] = (await this.deps.sql.query<{ emailKey: string } & Partial<LoginSubject>>(sql`
+      SELECT ${emailKeyOf(email)} AS "emailKey", u.* FROM (VALUES (1)) one LEFT JOIN LATERAL (
+        SELECT ${USER_ROW_COLUMNS}, password_hash AS "passwordHash", deleted_at AS "deletedAt", sessions_ended_at AS "sessionsEndedAt"
+        FROM users WHERE email = ${email}::citext) u ON true`)) as [{ emailKey: string } & Partial<LoginSubject>];
+    const user = found.id ? (found as LoginSubject) : null;
     const account = user ? `user:${user.id}` : `email:${key}`;
     await this.limits.login.consume(this.deps, { account, ip: origin });
     // Failures per account from every address: a soft lock that ends with its window, so an

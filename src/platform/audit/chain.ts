@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { BackgroundLoop } from "../background-loop";
-import type { Prisma } from "../db/database";
+import { sql, type Prisma } from "../db/database";
 import type { Origin, UnitOfWork } from "../events/unit-of-work";
 import type { Logger } from "../logging/logger";
 
@@ -111,36 +111,48 @@ export class AuditChainer extends BackgroundLoop {
     if (failures === 1 || failures % 50 === 0) this.logger.error({ err: { message: (error as Error).message } }, "audit chainer failed; retrying");
   }
 
-  /** Chains one batch of unchained records; returns how many it chained. */
+  /**
+   * Chains one batch of unchained records; returns how many it chained. On a pooled pg transaction
+   * (`runSql`): a batch is five statements, and a busy service chains one every poll.
+   */
   async chainOnce(): Promise<number> {
-    const { chained, latest } = await this.unitOfWork.run(CHAINER, async ({ tx, publish }) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`;
-      const head = await tx.auditChainLink.findFirst({ orderBy: { seq: "desc" } });
+    const { chained, latest } = await this.unitOfWork.runSql(CHAINER, async ({ query, publish }) => {
+      // The lock first, in a statement of its own: the head is read in a snapshot taken after it.
+      await query(sql`SELECT pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
+      const [head] = await query<{ seq: string; hash: string }>(sql`SELECT c.seq::text AS seq, c.hash FROM audit_chain c ORDER BY c.seq DESC LIMIT 1`);
       // Records at or below audit_chain_floor() are out of reach (the database refuses new ones).
-      const records = await tx.$queryRaw<AuditRecord[]>`
+      const rows = await query<Omit<AuditRecord, "id"> & { id: string }>(sql`
         WITH floor AS (SELECT audit_chain_floor() AS id)
-        SELECT e.id, e.occurred_at AS "occurredAt", e.actor_type AS "actorType", e.actor_id AS "actorId", e.action,
+        SELECT e.id::text AS id, e.occurred_at AS "occurredAt", e.actor_type AS "actorType", e.actor_id AS "actorId", e.action,
                e.subject_type AS "subjectType", e.subject_id AS "subjectId", e.outcome, e.ip_address AS "ipAddress",
                e.user_agent AS "userAgent", e.request_id AS "requestId", e.metadata
         FROM audit_events e, floor
         WHERE e.id > floor.id AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = e.id AND c.audit_id > floor.id)
-        ORDER BY e.id LIMIT ${this.options.batchSize}`;
-      if (records.length === 0) return { chained: 0 };
-      let seq = head?.seq ?? 0n;
+        ORDER BY e.id LIMIT ${this.options.batchSize}`);
+      if (rows.length === 0) return { chained: 0 };
+      let seq = BigInt(head?.seq ?? 0);
       let prevHash = head?.hash ?? GENESIS_HASH;
-      const links = records.map((record) => {
+      const links = rows.map((row) => {
         seq += 1n;
-        const hash = linkHash(prevHash, record);
-        const link = { seq, auditId: record.id, prevHash, hash };
+        const hash = linkHash(prevHash, { ...row, id: BigInt(row.id) });
+        const link = { seq, auditId: row.id, prevHash, hash };
         prevHash = hash;
         return link;
       });
-      await tx.auditChainLink.createMany({ data: links });
+      await query(sql`
+        INSERT INTO audit_chain (seq, audit_id, prev_hash, hash)
+        SELECT seq, audit_id, prev_hash, hash FROM jsonb_to_recordset(${JSON.stringify(links.map((l) => ({ seq: l.seq.toString(), audit_id: l.auditId, prev_hash: l.prevHash, hash: l.hash })))}::jsonb)
+          AS l(seq bigint, audit_id bigint, prev_hash text, hash text)`);
       const every = BigInt(this.options.checkpointEvery);
       const checkpoints = links.filter((link) => link.seq % every === 0n).map(({ seq, hash }) => ({ seq, hash, keyId: this.signer.keyId, signature: this.signer.sign(seq, hash) }));
-      if (checkpoints.length > 0) await tx.auditCheckpoint.createMany({ data: checkpoints });
+      if (checkpoints.length > 0) {
+        await query(sql`
+          INSERT INTO audit_checkpoints (seq, hash, key_id, signature)
+          SELECT seq, hash, key_id, signature FROM jsonb_to_recordset(${JSON.stringify(checkpoints.map((c) => ({ seq: c.seq.toString(), hash: c.hash, key_id: c.keyId, signature: c.signature })))}::jsonb)
+            AS c(seq bigint, hash text, key_id text, signature text)`);
+      }
       for (const c of checkpoints) publish("audit.checkpoint", CHAIN_AGGREGATE, { seq: Number(c.seq), hash: c.hash, keyId: c.keyId, signature: c.signature });
-      return { chained: records.length, latest: checkpoints.at(-1) };
+      return { chained: rows.length, latest: checkpoints.at(-1) };
     });
     if (latest) this.logger.info({ checkpoint: { seq: latest.seq.toString(), hash: latest.hash, keyId: latest.keyId }, published: `${latest.seq}:${latest.hash}` }, "audit checkpoint signed");
     return chained;
