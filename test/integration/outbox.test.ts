@@ -150,6 +150,52 @@ describe("two relays at once", () => {
   }, 60_000);
 });
 
+describe("waking the relay", () => {
+  // A minute between polls: only a wake delivers within the test.
+  const SLOW_POLL = { OUTBOX_POLL_INTERVAL_MS: "60000" };
+  const delivered = async (queues: QueueReader, id: string) => (await queues.jobs("user-events")).some((job) => job.id === id);
+
+  it("a commit is delivered on its NOTIFY by one claim: no second, empty round after it", async () => {
+    const prefix = `test-${uniqueSuffix()}`;
+    const t = await startTestApp({ ...SLOW_POLL, QUEUE_PREFIX: prefix });
+    const queues = new QueueReader(prefix);
+    try {
+      let claims = 0;
+      t.app.platform.database.sql.onQuery((text) => void (text.includes("FOR UPDATE SKIP LOCKED") && (claims += 1)));
+      const commitAndDeliver = async () => {
+        const before = claims;
+        const id = await register(t);
+        await waitUntil("the event on user-events", () => delivered(queues, id));
+        // A second wake of the same commit would run its round within milliseconds of the first.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return claims - before;
+      };
+      // The lanes' first rounds at the start are behind this one.
+      await commitAndDeliver();
+      for (let i = 0; i < 3; i += 1) expect(await commitAndDeliver()).toBe(1);
+    } finally {
+      await queues.close();
+      await t.stop();
+    }
+  });
+
+  it("once the LISTEN connection is lost, the instance's own commits wake it", async () => {
+    const prefix = `test-${uniqueSuffix()}`;
+    const t = await startTestApp({ ...SLOW_POLL, QUEUE_PREFIX: prefix });
+    const queues = new QueueReader(prefix);
+    try {
+      await t.app.platform.database.prisma.$queryRaw`
+        SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "identity_outbox"'`;
+      await waitUntil("the lost connection to be logged", async () => t.logs().some((line) => String(line.msg).startsWith("outbox LISTEN connection lost")));
+      const id = await register(t);
+      await waitUntil("the event on user-events", () => delivered(queues, id));
+    } finally {
+      await queues.close();
+      await t.stop();
+    }
+  });
+});
+
 describe("a relay's lanes", () => {
   it("keep each aggregate's order and deliver each event once across two relays of four lanes, batches of five, however long each delivery takes", async () => {
     const t = await startTestApp({ OUTBOX_RELAY: "false" });
@@ -322,7 +368,8 @@ describe("the process killed with SIGKILL mid-burst", () => {
     const t = await startTestApp({ ...env, ...FAST });
     const queues = new QueueReader(prefix);
     try {
-      await waitUntil("the outbox to drain", async () => (await pending(t)) === 0, 30_000);
+      // The chain caught up first: its checkpoint events (on user-events too) are in the outbox by then.
+      await waitUntil("the chain to catch up and the outbox to drain", async () => (await t.app.platform.events.chainer.chainOnce()) === 0 && (await pending(t)) === 0, 30_000);
       const jobIds = (await queues.jobs("user-events")).map((j) => j.id);
       const outboxIds = (await t.app.platform.database.prisma.outboxEvent.findMany({ where: { destination: "user-events" }, select: { id: true } })).map((r) => r.id);
       expect(new Set(jobIds).size).toBe(jobIds.length);

@@ -36,7 +36,12 @@ export function createEvents(options: { config: Config; prisma: Prisma; sql: Sql
     logger,
     metrics,
   );
-  const unitOfWork = new UnitOfWork(prisma, sql, handlers, clock, () => relay.wake());
+  let listener: pg.Client | null = null;
+  // A commit wakes the relay in-process only while no LISTEN connection hears its NOTIFY: waking on
+  // both had every commit followed by a second, empty round (three round trips).
+  const unitOfWork = new UnitOfWork(prisma, sql, handlers, clock, () => {
+    if (!listener) relay.wake();
+  });
   const signer = new CheckpointSigner(config.AUDIT_SIGNING_KEY);
   const chainer = new AuditChainer(unitOfWork, signer, { batchSize: 500, checkpointEvery: config.AUDIT_CHECKPOINT_EVERY, intervalMs: config.OUTBOX_POLL_INTERVAL_MS }, logger);
   metrics.observeOutbox(async () => {
@@ -50,7 +55,6 @@ export function createEvents(options: { config: Config; prisma: Prisma; sql: Sql
     return { pending: row?.pending ?? 0, parked: row?.parked ?? 0, blocked: row?.blocked ?? 0, oldestPendingSeconds: row?.oldest ?? 0 };
   });
 
-  let listener: pg.Client | null = null;
   return {
     unitOfWork,
     handlers,
@@ -64,13 +68,16 @@ export function createEvents(options: { config: Config; prisma: Prisma; sql: Sql
       // LISTEN for commits of other instances (each unit of work NOTIFYs `identity_outbox`). Polling
       // covers a lost connection; this only makes delivery prompt.
       if (config.mode === "service") {
-        listener = await listen(config.DATABASE_URL as string, "identity_outbox", () => relay.wake(), (error) =>
-          logger.warn({ err: { message: error.message } }, "outbox LISTEN connection lost; relying on polling"),
-        );
+        listener = await listen(config.DATABASE_URL as string, "identity_outbox", () => relay.wake(), (error) => {
+          logger.warn({ err: { message: error.message } }, "outbox LISTEN connection lost; relying on polling and this instance's commits");
+          listener = null;
+        });
       }
     },
     async stop() {
-      await listener?.end().catch(() => undefined);
+      const listening = listener;
+      listener = null;
+      await listening?.end().catch(() => undefined);
       await relay.stop();
       await chainer.stop();
       await transport.close();

@@ -94,6 +94,7 @@ const RECORD = (outcomes: readonly Outcome[]) => sql`
 class Lane extends BackgroundLoop {
   constructor(
     intervalMs: number,
+    private readonly batchSize: number,
     private readonly round: () => Promise<number>,
     private readonly failed: (error: unknown, failures: number) => void,
   ) {
@@ -102,6 +103,15 @@ class Lane extends BackgroundLoop {
 
   protected step(): Promise<number> {
     return this.round();
+  }
+
+  /**
+   * Again at once only after a full batch: a partial one took every row claimable when it looked,
+   * and a commit since has woken the lane (NOTIFY), so looking again at once would find nothing:
+   * an empty claim (three round trips) after every commit.
+   */
+  protected override moreWaiting(found: number): boolean {
+    return found >= this.batchSize;
   }
 
   protected onError(error: unknown, failures: number): void {
@@ -136,7 +146,7 @@ export class OutboxRelay {
   ) {
     this.lanes = Array.from(
       { length: options.concurrency },
-      (_, i) => new Lane(i === 0 ? options.pollIntervalMs : Math.max(options.pollIntervalMs, LANE_POLL_MS), () => this.round(i), (error, failures) => this.failed(error, failures)),
+      (_, i) => new Lane(i === 0 ? options.pollIntervalMs : Math.max(options.pollIntervalMs, LANE_POLL_MS), options.batchSize, () => this.round(i), (error, failures) => this.failed(error, failures)),
     );
   }
 
