@@ -38,6 +38,29 @@ describe("Redis PubSub", () => {
   });
 });
 
+describe("the Redis rate-limit store's script", () => {
+  it("is called by its SHA and sent again when Redis has lost it (SCRIPT FLUSH, as after a restart): counting goes on", async () => {
+    const redis = connect();
+    const store = new RedisRateLimitStore(redis, `test:${uniqueSuffix()}:`);
+    const sent: string[] = [];
+    const monitor = await connect().monitor();
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args[2] === "1" && String(args[3]).endsWith(":k")) sent.push(String(args[0]).toLowerCase());
+    });
+    try {
+      expect((await store.hit("k", 60_000)).count).toBe(1);
+      await redis.script("FLUSH");
+      expect((await store.hit("k", 60_000)).count).toBe(2);
+      expect((await store.hit("k", 60_000)).count).toBe(3);
+      await waitUntil("the monitor to see every call", async () => sent.filter((c) => c === "evalsha").length >= 3);
+      // First call (maybe loading it), the one after the flush (NOSCRIPT, then EVAL), then by SHA alone.
+      expect(sent.slice(-2)).toEqual(["eval", "evalsha"]);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+});
+
 describe.each([
   ["memory", () => new MemoryRateLimitStore()],
   ["redis", () => new RedisRateLimitStore(connect(), `test:${uniqueSuffix()}:`)],

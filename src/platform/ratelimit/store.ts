@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { RateLimitedError } from "../../shared/errors";
 import type { Redis } from "ioredis";
 
@@ -123,14 +124,26 @@ if count == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 local ttl = redis.call('PTTL', KEYS[1])
 return {count, ttl}`;
 
+const HIT_SHA = createHash("sha1").update(HIT_SCRIPT).digest("hex");
+
 export class RedisRateLimitStore implements RateLimitStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {}
 
+  /**
+   * The script by its SHA (every request hits at least one limit: no script text sent, none hashed
+   * by Redis); sent whole only when Redis has not seen it yet (NOSCRIPT: after a restart, a failover
+   * or SCRIPT FLUSH), which also loads it for the next calls.
+   */
   async hit(key: string, windowMs: number, cost = 1): Promise<Hit> {
-    const [count, ttl] = (await this.redis.eval(HIT_SCRIPT, 1, this.prefix + key, cost, windowMs)) as [number, number];
+    const args = [1, this.prefix + key, cost, windowMs] as const;
+    const reply = await this.redis.evalsha(HIT_SHA, ...args).catch((error: Error) => {
+      if (!error.message.startsWith("NOSCRIPT")) throw error;
+      return this.redis.eval(HIT_SCRIPT, ...args);
+    });
+    const [count, ttl] = reply as [number, number];
     return { count, resetInMs: ttl < 0 ? windowMs : ttl };
   }
 
