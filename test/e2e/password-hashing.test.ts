@@ -8,11 +8,13 @@ import { startTestApp, type TestApp } from "../support/app";
 import { graphql, metricValue } from "../support/graphql";
 import { waitUntil } from "../support/wait";
 
-// One hashing thread with room for one waiting operation, and a cost at which a comparison takes a
-// good fraction of a second: a second login waits, a third finds the queue full.
+// One hashing thread with room for one waiting operation, and a cost at which a comparison takes
+// more than a second: a second login waits, a third finds the queue full. (At cost 13, on a loaded
+// machine, a second login could reach the queue so late that the first one's comparison ended
+// before the test's abort arrived, and the "abandoned" login ran.)
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ BCRYPT_COST: "13", BCRYPT_THREADS: "1", BCRYPT_QUEUE_PER_THREAD: "1", TRUSTED_PROXIES: "127.0.0.1" });
+  t = await startTestApp({ BCRYPT_COST: "14", BCRYPT_THREADS: "1", BCRYPT_QUEUE_PER_THREAD: "1", TRUSTED_PROXIES: "127.0.0.1" });
 });
 afterAll(() => t.stop());
 
