@@ -1,7 +1,10 @@
 /**
- * Runs `step` until stopped: again at once while it finds work (see `moreWaiting`), otherwise after `intervalMs` or as
- * soon as `wake()` is called. A failing step is reported and retried with a growing delay (at most
- * `intervalMs`). The outbox relay and the audit chainer are such loops.
+ * Runs `step` until stopped: again at once after a round that found a full batch (`batchSize`),
+ * otherwise after `intervalMs` or as soon as `wake()` is called. A partial batch means the work has
+ * caught up: what comes later wakes the loop (a commit, a NOTIFY) or waits for the next round, and
+ * looking again at once would find next to nothing at the cost of a whole round. A failing step is
+ * reported and retried with a growing delay (at most `intervalMs`). The outbox relay's lanes and
+ * the audit chainer are such loops.
  */
 export abstract class BackgroundLoop {
   private running = false;
@@ -9,17 +12,16 @@ export abstract class BackgroundLoop {
   private wakeUp: (() => void) | null = null;
   private loop: Promise<void> | null = null;
 
-  constructor(private readonly intervalMs: number) {}
+  /** `batchSize`: the most a round takes; a loop without batches (the default) never repeats at once. */
+  constructor(
+    private readonly intervalMs: number,
+    private readonly batchSize = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** One round of work; resolves with how much it found (0: nothing to do, sleep). */
   protected abstract step(): Promise<number>;
 
   protected abstract onError(error: unknown, consecutiveFailures: number): void;
-
-  /** Whether a round that found `found` items should be followed at once by another (default: it found any). */
-  protected moreWaiting(found: number): boolean {
-    return found > 0;
-  }
 
   start(): void {
     if (this.running) return;
@@ -51,7 +53,7 @@ export abstract class BackgroundLoop {
         this.onError(error, failures);
       }
       // A stop that came while the step ran found no sleep to cut short: it must not wait out a whole interval.
-      if (!this.running || (failures === 0 && this.moreWaiting(found))) continue;
+      if (!this.running || (failures === 0 && found >= this.batchSize)) continue;
       await this.sleep(failures > 0 ? Math.min(this.intervalMs, 50 * 2 ** Math.min(failures, 6)) : this.intervalMs);
     }
   }

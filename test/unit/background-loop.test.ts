@@ -7,8 +7,9 @@ class GatedLoop extends BackgroundLoop {
   private entered: (() => void) | null = null;
   readonly errors: unknown[] = [];
 
+  /** Batches of `found`: every round finds a full one, or (0) nothing. */
   constructor(private readonly found: number) {
-    super(3_600_000);
+    super(3_600_000, Math.max(found, 1));
   }
 
   /** Resolves when the next round has begun. */

@@ -83,6 +83,9 @@ export type SessionsServiceDeps = Pick<Kernel, "prisma" | "sql" | "unitOfWork" |
   claims: ClaimsSource;
 };
 
+/** Login's lookup: the address as limits count it, and the account's columns (all null when there is none). */
+type LoginLookup = { emailKey: string } & Partial<LoginSubject>;
+
 /** Login, token refresh with rotation and reuse detection, logout, the caller's own account. */
 export class SessionsService {
   private readonly limits = sessionsLimits(this.settings);
@@ -109,10 +112,10 @@ export class SessionsService {
     // The account's limits are counted under its id, an unknown address under the database's
     // spelling of it (what citext compares), so every spelling of one address shares them; the
     // spelling is read with the account, in one statement, so both cases do the same work.
-    const [{ emailKey: key, ...found }] = (await this.deps.sql.query<{ emailKey: string } & Partial<LoginSubject>>(sql`
+    const [{ emailKey: key, ...found }] = (await this.deps.sql.query<LoginLookup>(sql`
       SELECT ${emailKeyOf(email)} AS "emailKey", u.* FROM (VALUES (1)) one LEFT JOIN LATERAL (
         SELECT ${USER_ROW_COLUMNS}, password_hash AS "passwordHash", deleted_at AS "deletedAt", sessions_ended_at AS "sessionsEndedAt"
-        FROM users WHERE email = ${email}::citext) u ON true`)) as [{ emailKey: string } & Partial<LoginSubject>];
+        FROM users WHERE email = ${email}::citext) u ON true`)) as [LoginLookup];
     const user = found.id ? (found as LoginSubject) : null;
     const account = user ? `user:${user.id}` : `email:${key}`;
     await this.limits.login.consume(this.deps, { account, ip: origin });

@@ -91,20 +91,11 @@ export class AuditChainer extends BackgroundLoop {
     private readonly options: { batchSize: number; checkpointEvery: number; intervalMs: number },
     private readonly logger: Logger,
   ) {
-    super(options.intervalMs);
+    super(options.intervalMs, options.batchSize);
   }
 
   protected step(): Promise<number> {
     return this.chainOnce();
-  }
-
-  /**
-   * Again at once only after a full batch: a partial one means the chain has caught up, and
-   * chaining what trickles in one round later costs a fraction of chaining it a few rows at a time
-   * (a round's transaction and statements cost more than its hashing).
-   */
-  protected override moreWaiting(found: number): boolean {
-    return found >= this.options.batchSize;
   }
 
   protected onError(error: unknown, failures: number): void {

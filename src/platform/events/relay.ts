@@ -94,24 +94,15 @@ const RECORD = (outcomes: readonly Outcome[]) => sql`
 class Lane extends BackgroundLoop {
   constructor(
     intervalMs: number,
-    private readonly batchSize: number,
+    batchSize: number,
     private readonly round: () => Promise<number>,
     private readonly failed: (error: unknown, failures: number) => void,
   ) {
-    super(intervalMs);
+    super(intervalMs, batchSize);
   }
 
   protected step(): Promise<number> {
     return this.round();
-  }
-
-  /**
-   * Again at once only after a full batch: a partial one took every row claimable when it looked,
-   * and a commit since has woken the lane (NOTIFY), so looking again at once would find nothing:
-   * an empty claim (three round trips) after every commit.
-   */
-  protected override moreWaiting(found: number): boolean {
-    return found >= this.batchSize;
   }
 
   protected onError(error: unknown, failures: number): void {
