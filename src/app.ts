@@ -7,8 +7,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import type { Redis } from "ioredis";
 import { loadConfig, type Config } from "./config";
 import { bearerAuthenticator, type Bearer } from "./graphql/auth";
-import type { CallerInfo, Context } from "./graphql/context";
-import { RequestLoaders } from "./graphql/loaders";
+import { RequestContext, type CallerInfo, type Context } from "./graphql/context";
 import { accountsModule } from "./modules/accounts";
 import { adminModule } from "./modules/admin";
 import { singleUseFields } from "./modules/declarations";
@@ -44,7 +43,6 @@ import { createKeyVault } from "./platform/crypto/create-vault";
 import { PasswordHasher } from "./platform/crypto/passwords";
 import { openDatabase, type Database } from "./platform/db/database";
 import type { Logger } from "./platform/logging/logger";
-import { currentRequestId, requestIdFrom } from "./platform/logging/request-context";
 import { Metrics } from "./platform/metrics/metrics";
 import { createMemoryPubSub, createRedisPubSub, pubSubPrefix, type PubSub } from "./platform/pubsub/pubsub";
 import { FallbackRateLimitStore, MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from "./platform/ratelimit/store";
@@ -266,15 +264,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     hideSuggestions: config.production,
   });
   const formatError = createFormatError({ exposeDetails: !config.production && config.NODE_ENV === "development", hideSuggestions: config.production });
-  const createContext = (requestId: string, bearer: Bearer | null, caller: CallerInfo, signal?: AbortSignal): Context => ({
-    requestId,
-    logger,
-    viewer: bearer?.viewer ?? null,
-    client: bearer?.client ?? null,
-    origin: { actor: bearer?.viewer ? { type: "user", id: bearer.viewer.userId } : bearer?.client ? { type: "service", id: bearer.client.clientId } : { type: "anonymous", id: null }, ...caller, requestId },
-    signal,
-    loaders: new RequestLoaders(),
-  });
+  const createContext = (requestId: string, bearer: Bearer | null, caller: CallerInfo, abandonment?: () => AbortSignal): Context => new RequestContext(logger, requestId, bearer, caller, abandonment);
 
   const httpServer = createServer();
   httpServer.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
@@ -355,9 +345,9 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
             tooLarge: `The document is larger than MAX_DOCUMENT_SIZE_MB (${config.MAX_DOCUMENT_SIZE_MB} MB)`,
           },
         }),
-        async context(req, res) {
+        async context(req, res, requestId) {
           try {
-            return createContext(currentRequestId() ?? requestIdFrom(undefined), await authenticator.authenticate(req.headers.authorization), callerInfo(req, callerOptions), abandonedSignal(res));
+            return createContext(requestId, await authenticator.authenticate(req.headers.authorization), callerInfo(req, callerOptions), () => abandonedSignal(res));
           } catch (error) {
             if (error instanceof AppError) throw toGraphQLError(error, 401);
             throw error;

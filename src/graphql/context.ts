@@ -1,6 +1,6 @@
 import type { Origin } from "../platform/events/unit-of-work";
 import type { Logger } from "../platform/logging/logger";
-import type { RequestLoaders } from "./loaders";
+import { RequestLoaders } from "./loaders";
 
 /** Who is calling, once authenticated. */
 export interface Viewer {
@@ -41,4 +41,39 @@ export interface CallerInfo {
   ipAddress: string | null;
   userAgent: string | null;
   country: string | null;
+}
+
+/**
+ * A request's context. What most requests never use is made on first use: the logger naming the
+ * request (most requests log nothing) and the abandonment signal (login alone listens). A class, so
+ * that Apollo's copy of the context (its own properties, onto the same prototype) keeps the getters.
+ */
+export class RequestContext implements Context {
+  readonly viewer: Viewer | null;
+  readonly client: ClientCaller | null;
+  readonly origin: Origin;
+  readonly loaders = new RequestLoaders();
+  private scopedLogger: Logger | undefined = undefined;
+  private abandoned: AbortSignal | undefined = undefined;
+
+  constructor(
+    private readonly serviceLogger: Logger,
+    readonly requestId: string,
+    bearer: { viewer: Viewer | null; client: ClientCaller | null } | null,
+    caller: CallerInfo,
+    private readonly abandonment?: () => AbortSignal,
+  ) {
+    this.viewer = bearer?.viewer ?? null;
+    this.client = bearer?.client ?? null;
+    const actor: Origin["actor"] = this.viewer ? { type: "user", id: this.viewer.userId } : this.client ? { type: "service", id: this.client.clientId } : { type: "anonymous", id: null };
+    this.origin = { actor, ...caller, requestId };
+  }
+
+  get logger(): Logger {
+    return (this.scopedLogger ??= this.serviceLogger.child({ requestId: this.requestId }));
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.abandonment ? (this.abandoned ??= this.abandonment()) : undefined;
+  }
 }

@@ -1,6 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
-import { currentRequestId } from "../platform/logging/request-context";
 import { AppError } from "../shared/errors";
 
 /** Converts an AppError to the GraphQLError callers see, outside resolvers (e.g. context creation). */
@@ -24,14 +23,15 @@ export interface FormatErrorOptions {
  * their code and extensions; Apollo's own request errors (parse, validation, bad variables) pass
  * through, a bad variable without its value (it may be a password); anything else becomes
  * INTERNAL_SERVER_ERROR without details (outside development). It is logged by the error-logging
- * plugin, which sees the original error.
+ * plugin, which sees the original error. The transport adds the request id (`withRequestId`).
  */
 export function createFormatError(options: FormatErrorOptions) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const shown = toCallerError(formatted, error, options);
-    const requestId = currentRequestId();
-    return requestId === undefined ? shown : { ...shown, extensions: { ...shown.extensions, requestId } };
-  };
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => toCallerError(formatted, error, options);
+}
+
+/** Every error a caller sees names its request (the id on the request's log lines), on both transports. */
+export function withRequestId(errors: readonly GraphQLFormattedError[], requestId: string): GraphQLFormattedError[] {
+  return errors.map((error) => ({ ...error, extensions: { ...error.extensions, requestId } }));
 }
 
 function toCallerError(formatted: GraphQLFormattedError, error: unknown, options: FormatErrorOptions): GraphQLFormattedError {

@@ -1,15 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { Server as HttpServer, IncomingMessage } from "node:http";
-import { GraphQLError, execute, getOperationAST, subscribe, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
-import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer } from "graphql-ws";
+import { GraphQLError, getOperationAST, type ExecutionArgs, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL, makeServer, type SubscribePayload } from "graphql-ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import { callerInfo, type CallerOptions } from "../http/client-ip";
 import type { Logger } from "../platform/logging/logger";
-import { runInRequestScope } from "../platform/logging/request-context";
 import type { Authenticator, Bearer } from "./auth";
 import type { CallerInfo, Context } from "./context";
 import { AppError } from "../shared/errors";
-import { isUnexpected } from "./errors";
+import { isUnexpected, withRequestId } from "./errors";
 import type { OperationGuard } from "./validation";
 
 export interface SubscriptionServerOptions {
@@ -119,12 +118,17 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
     remove(byUser, state.bearer?.viewer?.userId, state.socket);
   };
 
-  const format = (errors: readonly unknown[]): GraphQLFormattedError[] =>
-    errors.map((error) => {
-      if (isUnexpected(error)) logger.error({ err: error }, "unexpected error");
-      const formatted = typeof (error as { toJSON?: unknown }).toJSON === "function" ? (error as { toJSON(): GraphQLFormattedError }).toJSON() : { message: String(error) };
-      return options.formatError(formatted, error);
-    });
+  const format = (errors: readonly unknown[], requestId: string): GraphQLFormattedError[] =>
+    withRequestId(
+      errors.map((error) => {
+        if (isUnexpected(error)) logger.error({ err: error, requestId }, "unexpected error");
+        const formatted = typeof (error as { toJSON?: unknown }).toJSON === "function" ? (error as { toJSON(): GraphQLFormattedError }).toJSON() : { message: String(error) };
+        return options.formatError(formatted, error);
+      }),
+      requestId,
+    );
+  /** The request id of each operation, by its subscribe message's payload (the object its error hook gets too). */
+  const requestIds = new WeakMap<object, string>();
 
   /** The caller of the next operation: the token must still verify and its session be open (its client enabled). */
   const reauthenticate = async (state: SocketState): Promise<Bearer | null> => {
@@ -136,6 +140,36 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       state.socket.close(CloseCode.Forbidden, "Forbidden");
       throw error;
     }
+  };
+
+  /** An operation's arguments, or why it is refused: its caller authenticated again, its document parsed and validated. */
+  const prepare = async (state: SocketState, payload: SubscribePayload, requestId: string): Promise<ExecutionArgs | GraphQLError[]> => {
+    let bearer: Bearer | null;
+    try {
+      bearer = await reauthenticate(state);
+    } catch (error) {
+      return [new GraphQLError((error as Error).message, { extensions: { code: "UNAUTHENTICATED" } })];
+    }
+    let document: DocumentNode;
+    try {
+      document = options.guard.parse(payload.query);
+    } catch (error) {
+      if (error instanceof GraphQLError) return [withCode(error, "GRAPHQL_PARSE_FAILED")];
+      throw error;
+    }
+    const invalid = options.guard.validate(options.schema, document);
+    if (invalid.length > 0) return invalid.map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED"));
+    const operation = getOperationAST(document, payload.operationName)?.operation;
+    if (operation && !options.schema.getRootType(operation)) {
+      return [new GraphQLError(`This schema has no ${operation} operations`, { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })];
+    }
+    return {
+      schema: options.schema,
+      document,
+      operationName: payload.operationName,
+      variableValues: payload.variables,
+      contextValue: options.createContext(requestId, bearer, callerInfo(state.request, options.callerOptions)),
+    };
   };
 
   const server = makeServer<Record<string, unknown> | undefined, SocketState>({
@@ -157,50 +191,22 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       return true;
     },
     async onSubscribe(ctx, id, payload) {
+      const requestId = randomUUID();
+      requestIds.set(payload, requestId);
       const { running } = ctx.extra;
       if (running.size >= options.maxOperationsPerSocket) {
         ctx.extra.socket.close(POLICY_VIOLATION, "Too many operations on this socket");
         return [new GraphQLError("Too many operations on this socket", { extensions: { code: "RATE_LIMITED" } })];
       }
       running.add(id);
-      const requestId = randomUUID();
-      const prepared = await runInRequestScope({ requestId }, async () => {
-        let bearer: Bearer | null;
-        try {
-          bearer = await reauthenticate(ctx.extra);
-        } catch (error) {
-          return [new GraphQLError((error as Error).message, { extensions: { code: "UNAUTHENTICATED" } })];
-        }
-        let document: DocumentNode;
-        try {
-          document = options.guard.parse(payload.query);
-        } catch (error) {
-          if (error instanceof GraphQLError) return [withCode(error, "GRAPHQL_PARSE_FAILED")];
-          throw error;
-        }
-        const invalid = options.guard.validate(options.schema, document);
-        if (invalid.length > 0) return invalid.map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED"));
-        const operation = getOperationAST(document, payload.operationName)?.operation;
-        if (operation && !options.schema.getRootType(operation)) {
-          return [new GraphQLError(`This schema has no ${operation} operations`, { extensions: { code: "GRAPHQL_VALIDATION_FAILED" } })];
-        }
-        return {
-          schema: options.schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: options.createContext(requestId, bearer, callerInfo(ctx.extra.request, options.callerOptions)),
-        };
-      });
+      const prepared = await prepare(ctx.extra, payload, requestId);
       // An operation refused before it ran is over; one that runs ends in onComplete.
       if (Array.isArray(prepared)) running.delete(id);
       return prepared;
     },
     onComplete: (ctx, id) => void ctx.extra.running.delete(id),
-    execute: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => execute(args)),
-    subscribe: (args) => runInRequestScope({ requestId: (args.contextValue as Context).requestId }, () => subscribe(args)),
-    onError: (_ctx, _id, _payload, errors) => format(errors),
-    onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors) } : undefined),
+    onError: (_ctx, _id, payload, errors) => format(errors, requestIds.get(payload) ?? randomUUID()),
+    onNext: (_ctx, _id, _payload, args, result) => (result.errors ? { ...result, errors: format(result.errors, (args.contextValue as Context).requestId) } : undefined),
   });
 
   const keepAliveMs = options.keepAliveMs ?? 12_000;

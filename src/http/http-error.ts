@@ -1,9 +1,8 @@
 import type { ServerResponse } from "node:http";
-import { currentRequestId } from "../platform/logging/request-context";
 
 /** The body of an error answered outside GraphQL execution, in GraphQL's error shape. */
-export function httpError(code: string, message: string) {
-  return { errors: [{ message, extensions: { code, requestId: currentRequestId() } }] };
+export function httpError(code: string, message: string, requestId: string) {
+  return { errors: [{ message, extensions: { code, requestId } }] };
 }
 
 /** Answers `body` as JSON (beside the headers already set, such as the request id). */

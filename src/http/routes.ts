@@ -20,13 +20,13 @@ export class RouteTable {
    * Serves the request when a module routes it (true), leaving any failure to `fail`; false when none does.
    * HEAD is answered by the GET route, as node:http drops the body itself.
    */
-  serve(request: IncomingMessage, response: ServerResponse, fail: (error: unknown) => void): boolean {
+  serve(request: IncomingMessage, response: ServerResponse, requestId: string, fail: (error: unknown) => void): boolean {
     const path = (request.url ?? "/").split("?")[0];
     const method = request.method === "HEAD" ? "GET" : request.method;
     const found = this.routes.get(`${method} ${path}`);
     if (!found) return false;
     Promise.resolve()
-      .then(() => found.route.handle(request, response))
+      .then(() => found.route.handle(request, response, requestId))
       .catch(fail);
     return true;
   }

@@ -52,7 +52,8 @@ export interface Route {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
   /** An exact path (no parameters, no query): `/.well-known/jwks.json`, `/webhooks/sumsub`. */
   readonly path: string;
-  handle(request: IncomingMessage, response: ServerResponse): void | Promise<void>;
+  /** `requestId`: the request's id (its log line's, its error bodies'), for the lines the route logs. */
+  handle(request: IncomingMessage, response: ServerResponse, requestId: string): void | Promise<void>;
 }
 
 /**

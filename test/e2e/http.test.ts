@@ -147,6 +147,21 @@ describe("errors", () => {
     expect(res.errors?.[0]?.extensions?.requestId).toBe("req-abc.123");
   });
 
+  it("names the request on errors refused before execution too, each error beside its own extensions", async () => {
+    const refusals = [
+      await graphql(t.baseUrl, `{ user(id: "${ids[0]}") { id } }`, undefined, { authorization: "Bearer forged", "x-request-id": "r-token" }),
+      await graphql(t.baseUrl, `{ user(id: "${ids[0]}") { id nope nope2 } }`, undefined, { "x-request-id": "r-invalid" }),
+      await graphql(t.baseUrl, `{ user(id: `, undefined, { "x-request-id": "r-syntax" }),
+    ];
+    expect(refusals.map((res) => [res.status, res.errors?.map((e) => [e.extensions?.code, e.extensions?.requestId])])).toEqual([
+      [401, [["UNAUTHENTICATED", "r-token"]]],
+      [400, [["GRAPHQL_VALIDATION_FAILED", "r-invalid"], ["GRAPHQL_VALIDATION_FAILED", "r-invalid"]]],
+      [400, [["GRAPHQL_PARSE_FAILED", "r-syntax"]]],
+    ]);
+    const answered = await graphql(t.baseUrl, `{ user(id: "${ids[0]}") { id } }`, undefined, { "x-request-id": "r-ok" });
+    expect([answered.errors, answered.data]).toEqual([undefined, { user: { id: ids[0] } }]);
+  });
+
   it("replaces an unusable x-request-id with a generated one", async () => {
     const res = await graphql(t.baseUrl, `{ user(id: "nope") { id } }`, undefined, { "x-request-id": "bad id\twith spaces" });
     expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);

@@ -68,6 +68,11 @@ it("formats execution errors as over HTTP", async () => {
   const c = client();
   const result = await run(c, `{ user(id: "nope") { id } }`);
   expect(result.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", fields: [{ field: "id", message: "must be a UUID" }] });
+  // Each operation is a request with an id of its own, refused before it ran or not.
+  const refused = await run(c, `{ nope }`);
+  const id = /^[0-9a-f-]{36}$/;
+  expect([result.errors?.[0]?.extensions?.requestId, refused.errors?.[0]?.extensions?.requestId]).toEqual([expect.stringMatching(id), expect.stringMatching(id)]);
+  expect(refused.errors?.[0]?.extensions?.requestId).not.toBe(result.errors?.[0]?.extensions?.requestId);
   await c.dispose();
 });
 

@@ -1,7 +1,6 @@
 import { GraphQLError } from "graphql";
-import { createFormatError, isUnexpected } from "../../src/graphql/errors";
+import { createFormatError, isUnexpected, withRequestId } from "../../src/graphql/errors";
 import { BadUserInputError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError } from "../../src/shared/errors";
-import { runInRequestScope } from "../../src/platform/logging/request-context";
 
 const production = createFormatError({ exposeDetails: false, hideSuggestions: true });
 /** What Apollo hands formatError for an error thrown in a resolver. */
@@ -55,8 +54,8 @@ describe("formatError", () => {
     expect(shown).toMatchObject({ message: 'Variable "$input" got invalid value at "input.password"; String cannot represent a non string value', extensions: { fields: [{ field: "input.password" }] } });
   });
 
-  it("adds the request id of the request being served", () => {
-    const formatted = runInRequestScope({ requestId: "r-1" }, () => production(...fromResolver(new ForbiddenError())));
-    expect(formatted.extensions).toEqual({ code: "FORBIDDEN", requestId: "r-1" });
+  it("puts the request id beside each error's own extensions", () => {
+    const formatted = [production(...fromResolver(new ForbiddenError())), { message: "no extensions" }];
+    expect(withRequestId(formatted, "r-1").map((e) => e.extensions)).toEqual([{ code: "FORBIDDEN", requestId: "r-1" }, { requestId: "r-1" }]);
   });
 });

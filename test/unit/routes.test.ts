@@ -24,7 +24,7 @@ describe("serving over node:http", () => {
       { name: "users" },
     ]);
     server = createServer((request, response) => {
-      const served = table.serve(request, response, (error) => {
+      const served = table.serve(request, response, "req-1", (error: unknown) => {
         failures.push(error);
         response.writeHead(500).end();
       });

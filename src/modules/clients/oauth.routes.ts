@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { callerInfo } from "../../http/client-ip";
 import { readBody } from "../../http/read-body";
 import type { Origin } from "../../platform/events/unit-of-work";
-import { currentRequestId } from "../../platform/logging/request-context";
 import type { LimitDeps } from "../../platform/ratelimit/limits";
 import { RateLimitedError } from "../../shared/errors";
 import type { Kernel, Route } from "../module";
@@ -98,8 +97,8 @@ export function oauthRoutes(service: ClientsService, kernel: Pick<Kernel, "confi
   const endpoint = (path: string, limit: (typeof clientsLimits)[keyof typeof clientsLimits], answer: (form: Map<string, string>, client: AuthenticatedClient, origin: Origin) => Promise<object>): Route => ({
     method: "POST",
     path,
-    handle: async (request, response) => {
-      const origin: Origin = { actor: { type: "anonymous", id: null }, ...callerInfo(request, callerOptions), requestId: currentRequestId() ?? null };
+    handle: async (request, response, requestId) => {
+      const origin: Origin = { actor: { type: "anonymous", id: null }, ...callerInfo(request, callerOptions), requestId };
       try {
         await limit.consume(limitDeps, { ip: origin });
         const form = await readForm(request);

@@ -131,7 +131,7 @@ export class KycService {
         scope.audit({ action: "kyc.document_upload", subjectType: "verification", subjectId: locked.id, metadata: { documentId: id, type: input.type, mime, sizeBytes: content.length } });
       });
     } catch (error) {
-      await this.deps.documents.remove(viewer.userId, id).catch((removal: unknown) => this.deps.logger.warn({ err: removal, documentId: id }, "could not remove the bytes of a document that was not recorded"));
+      await this.deps.documents.remove(viewer.userId, id).catch((removal: unknown) => this.deps.logger.warn({ err: removal, documentId: id, requestId: origin.requestId }, "could not remove the bytes of a document that was not recorded"));
       throw error;
     }
     return { id, type: input.type, status: "UPLOADED", contentType: mime, createdAt: this.deps.clock.now() };

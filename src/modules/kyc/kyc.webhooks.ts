@@ -49,7 +49,7 @@ export function webhookRoutes(providers: readonly KycProvider[], deps: WebhookDe
       {
         method: "POST" as const,
         path,
-        handle: async (request, response) => {
+        handle: async (request, response, requestId) => {
           const body = await readBody(request, WEBHOOK_LIMIT_BYTES);
           if (!body) return answer(response.setHeader("connection", "close"), 413, { error: `a webhook body is at most ${WEBHOOK_LIMIT_BYTES} bytes` });
           let notice: WebhookNotice | null;
@@ -57,7 +57,7 @@ export function webhookRoutes(providers: readonly KycProvider[], deps: WebhookDe
             notice = provider.parseWebhook(body, request.headers, deps.clock.now().getTime());
           } catch (error) {
             if (!(error instanceof WebhookSignatureError) && !(error instanceof SyntaxError)) throw error;
-            deps.logger.warn({ provider: provider.name, reason: error.message }, "KYC webhook refused");
+            deps.logger.warn({ provider: provider.name, reason: error.message, requestId }, "KYC webhook refused");
             return answer(response, error instanceof WebhookSignatureError ? 401 : 400, { error: error instanceof WebhookSignatureError ? "the signature does not match" : "the body is not what this provider sends" });
           }
           if (!notice) return answer(response, 200, { received: true, ignored: true });
@@ -71,7 +71,7 @@ export function webhookRoutes(providers: readonly KycProvider[], deps: WebhookDe
             if (!delivery.processedAt) await deps.jobs.enqueue(WEBHOOK_JOB, { provider: provider.name, deliveryId: notice.deliveryId }, { jobId: jobIdOf(provider.name, notice.deliveryId) });
             answer(response, 200, { received: true, duplicate: Boolean(delivery.processedAt) });
           } catch (error) {
-            deps.logger.error({ err: error, provider: provider.name }, "KYC webhook could not be recorded; the provider will deliver it again");
+            deps.logger.error({ err: error, provider: provider.name, requestId }, "KYC webhook could not be recorded; the provider will deliver it again");
             answer(response, 503, { error: "try again later" });
           }
         },

@@ -1,5 +1,4 @@
 import pino, { type Logger } from "pino";
-import { currentRequestId } from "./request-context";
 
 export type { Logger };
 
@@ -46,11 +45,6 @@ export function createLogger(options: { level: string; destination?: pino.Destin
       redact: { paths: REDACTED_PATHS, censor: "[REDACTED]" },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      // The request id of the request being served, on every line logged while serving it.
-      mixin: () => {
-        const requestId = currentRequestId();
-        return requestId === undefined ? {} : { requestId };
-      },
     },
     options.destination,
   );
