@@ -16,7 +16,7 @@ import { hashToken, newOpaqueToken } from "../../src/platform/crypto/tokens";
 import { createLogger } from "../../src/platform/logging/logger";
 import { dropDatabase } from "../support/db";
 import { REDIS_URL, freshDatabaseUrl, uniqueSuffix } from "../support/env";
-import { load } from "./load";
+import { load, type LoadResult } from "./load";
 
 const PASSWORD = "Correct-Horse-42!";
 const CONCURRENCY = 8;
@@ -113,6 +113,10 @@ async function startAuthBaseline(pool: pg.Pool, publicKey: Awaited<ReturnType<ty
   };
 }
 
+/** This process's CPU per request under each load (app and baseline both run here); the ratio is baseline/app, read like the req/s ratio. */
+const cpuRow = (what: string, app: LoadResult, base: LoadResult): string =>
+  `| ${what} | ${app.cpuUsPerRequest.toFixed(0)} µs | ${base.cpuUsPerRequest.toFixed(0)} µs | ${(base.cpuUsPerRequest / app.cpuUsPerRequest).toFixed(2)}x |`;
+
 export async function benchAuth(): Promise<void> {
   const databaseUrl = freshDatabaseUrl("benchauth");
   const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: databaseUrl, REDIS_URL, LOG_LEVEL: "error", TRUSTED_PROXIES: "127.0.0.1", REFRESH_RATE_LIMIT: "100000" });
@@ -176,6 +180,7 @@ export async function benchAuth(): Promise<void> {
     const appRotations = await rotations(url, appChains);
     const baseRotations = await rotations(baseline.url, baseChains);
     rows.push(`| refresh rotation (${CONCURRENCY} sessions at once) | ${appRotations.rps.toFixed(0)} rotations/s, p99 ${appRotations.p99} ms | node:http + pg + jose ${baseRotations.rps.toFixed(0)}/s, p99 ${baseRotations.p99} ms | ${(appRotations.rps / baseRotations.rps).toFixed(2)}x |`);
+    rows.push(cpuRow("… CPU a rotation", appRotations, baseRotations));
 
     // 3. Authenticated `me` against bare node:http + jose + pg.
     const fresh = (await login()).data?.login;
@@ -185,6 +190,7 @@ export async function benchAuth(): Promise<void> {
     const appMe = await meLoad(url);
     const baseMe = await meLoad(baseline.url);
     rows.push(`| authenticated me | ${appMe.rps.toFixed(0)} req/s, p99 ${appMe.p99} ms | node:http + jose + pg ${baseMe.rps.toFixed(0)} req/s, p99 ${baseMe.p99} ms | ${(appMe.rps / baseMe.rps).toFixed(2)}x |`);
+    rows.push(cpuRow("… CPU a request", appMe, baseMe));
   } finally {
     await baseline?.close();
     await pool.end();

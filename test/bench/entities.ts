@@ -1,7 +1,7 @@
 // Federation entity resolution against a baseline measured in the same run (part of npm run bench).
 // Starts the real app (service mode, fresh database, 1,000 users) and a bare node:http + pg server
 // running the same SQL, loads both with autocannon in turn (BENCH_ROUNDS rounds, default 3) and prints
-// the medians of req/s, p50/p99 and of the rounds' ratios.
+// the medians of req/s, p50/p99, CPU a request and of the rounds' ratios.
 import { randomInt, randomUUID } from "node:crypto";
 import { load, type LoadResult } from "./load";
 import { createApp } from "../../src/app";
@@ -51,7 +51,12 @@ async function check(url: string, scenario: Scenario): Promise<void> {
 const median = (values: number[]): number => percentile([...values].sort((x, y) => x - y), 50);
 
 /** Each figure's median over the rounds. */
-const medianOf = (results: LoadResult[]): Pick<LoadResult, "rps" | "p50" | "p99"> => ({ rps: median(results.map((r) => r.rps)), p50: median(results.map((r) => r.p50)), p99: median(results.map((r) => r.p99)) });
+const medianOf = (results: LoadResult[]): Pick<LoadResult, "rps" | "p50" | "p99" | "cpuUsPerRequest"> => ({
+  rps: median(results.map((r) => r.rps)),
+  p50: median(results.map((r) => r.p50)),
+  p99: median(results.map((r) => r.p99)),
+  cpuUsPerRequest: median(results.map((r) => r.cpuUsPerRequest)),
+});
 
 /** Loads from a child process (see load.ts), so the load generator never shares the server's event loop. */
 function loadScenario(url: string, scenario: Scenario, seconds: number): Promise<LoadResult> {
@@ -84,15 +89,17 @@ export async function benchEntities(): Promise<void> {
       const a = medianOf(rounds.map(([app]) => app));
       const b = medianOf(rounds.map(([, base]) => base));
       const ratio = median(rounds.map(([app, base]) => app.rps / base.rps));
-      rows.push(`| ${scenario.name} | ${a.rps.toFixed(0)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${ratio.toFixed(2)}x |`);
+      const cpuRatio = median(rounds.map(([app, base]) => base.cpuUsPerRequest / app.cpuUsPerRequest));
+      rows.push(`| ${scenario.name} | ${a.rps.toFixed(0)} | ${a.p50} | ${a.p99} | ${b.rps.toFixed(0)} | ${b.p50} | ${b.p99} | ${ratio.toFixed(2)}x | ${a.cpuUsPerRequest.toFixed(0)} / ${b.cpuUsPerRequest.toFixed(0)} µs | ${cpuRatio.toFixed(2)}x |`);
       process.stdout.write(`${rows[rows.length - 1]}\n`);
     }
     process.stdout.write(
       [
         "",
         `Node ${process.version}, ${CONNECTIONS} connections; app and baseline in turn, ${ROUNDS} rounds of ${DURATION_S} s each after 1 s warm-up: medians of the rounds' figures, and the median of the rounds' ratios; app and baseline in the same process, same database; autocannon in a child process.`,
-        "| scenario | app req/s | app p50 ms | app p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | app/baseline |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "CPU a request: this process's CPU per request while the app (or the baseline) was loaded; its ratio is baseline/app, read like the req/s ratio (how much of the baseline's throughput the app's own cost allows), and moves less with the machine's neighbours.",
+        "| scenario | app req/s | app p50 ms | app p99 ms | baseline req/s | baseline p50 ms | baseline p99 ms | app/baseline | CPU a request, app / baseline | CPU ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ...rows,
         "",
       ].join("\n"),

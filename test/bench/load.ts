@@ -25,9 +25,18 @@ export interface LoadResult {
   /** Requests completed. */
   requests: number;
   failures: number;
+  /**
+   * This process's CPU (user + system, µs) per completed request while the load ran: the cost of a
+   * request to a server running in this process. Steadier than req/s on a shared machine, where
+   * neighbours take cores away from both sides of a ratio unevenly.
+   */
+  cpuUsPerRequest: number;
 }
 
-async function run(spec: LoadSpec): Promise<LoadResult> {
+/** What the child sends: that the load starts now, then its figures. */
+type ChildMessage = { started: true } | Omit<LoadResult, "cpuUsPerRequest">;
+
+async function run(spec: LoadSpec): Promise<Omit<LoadResult, "cpuUsPerRequest">> {
   const idle = [...(spec.refreshChains ?? [])];
   let failures = 0;
   const requests = spec.refreshChains
@@ -42,6 +51,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
         },
       ]
     : undefined;
+  process.send?.({ started: true } satisfies ChildMessage);
   const result = await autocannon({
     url: spec.url,
     method: "POST",
@@ -58,9 +68,12 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
 export function load(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, [], { execArgv: ["-r", "@swc-node/register"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
-    child.once("message", (result: LoadResult) => {
-      if (result.failures > 0) reject(new Error(`${result.failures} requests failed at ${spec.url}`));
-      else resolve(result);
+    let cpu = process.cpuUsage();
+    child.on("message", (message: ChildMessage) => {
+      if ("started" in message) return void (cpu = process.cpuUsage());
+      const used = process.cpuUsage(cpu);
+      if (message.failures > 0) reject(new Error(`${message.failures} requests failed at ${spec.url}`));
+      else resolve({ ...message, cpuUsPerRequest: (used.user + used.system) / Math.max(1, message.requests) });
     });
     child.once("error", reject);
     child.once("exit", (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
