@@ -127,8 +127,9 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       }),
       requestId,
     );
-  /** The request id of each operation, by its subscribe message's payload (the object its error hook gets too). */
+  /** The request id of each operation, by its subscribe message's payload (the object its result and error hooks get too). */
   const requestIds = new WeakMap<object, string>();
+  const requestIdOf = (payload: object): string => requestIds.get(payload) ?? randomUUID();
 
   /** The caller of the next operation: the token must still verify and its session be open (its client enabled). */
   const reauthenticate = async (state: SocketState): Promise<Bearer | null> => {
@@ -205,8 +206,8 @@ export function createSubscriptionServer(options: SubscriptionServerOptions): Su
       return prepared;
     },
     onComplete: (ctx, id) => void ctx.extra.running.delete(id),
-    onError: (_ctx, _id, payload, errors) => format(errors, requestIds.get(payload) ?? randomUUID()),
-    onNext: (_ctx, _id, _payload, args, result) => (result.errors ? { ...result, errors: format(result.errors, (args.contextValue as Context).requestId) } : undefined),
+    onError: (_ctx, _id, payload, errors) => format(errors, requestIdOf(payload)),
+    onNext: (_ctx, _id, payload, _args, result) => (result.errors ? { ...result, errors: format(result.errors, requestIdOf(payload)) } : undefined),
   });
 
   const keepAliveMs = options.keepAliveMs ?? 12_000;
