@@ -144,7 +144,7 @@ export const platformConfig = {
     (env) => (isProduction(env) ? [] : SANDBOX_ORIGINS),
   ),
   OUTBOX_BATCH_SIZE: int("Outbox messages the relay claims per round trip", 100, 1, 1000),
-  OUTBOX_RELAY_CONCURRENCY: int("Batches the relay has in flight at once, each in its own transaction (one claims while another is in Redis)", 2, 1, 8),
+  OUTBOX_RELAY_CONCURRENCY: int("Batches the relay has in flight at once, each in its own transaction (one claims while another is in Redis)", 4, 1, 8),
   OUTBOX_POLL_INTERVAL_MS: int("Relay polling interval (it is also woken by NOTIFY after each commit)", 1000, 10, 60_000),
   OUTBOX_MAX_ATTEMPTS: int("Delivery attempts of a message before it is parked (dead letter)", 8, 1, 100),
   OUTBOX_BACKOFF_MS: int("First retry delay of a failed message; doubles per attempt, at most 5 minutes", 1000, 1, 300_000),
