@@ -27,6 +27,7 @@ import { AppError } from "./shared/errors";
 import { observabilityPlugin, subscriptionsOverWebSocketOnly } from "./graphql/plugins";
 import { buildFederatedSchema, printSchemaFiles } from "./graphql/schema";
 import { createOperationGuard } from "./graphql/validation";
+import { ValidatedReads } from "./graphql/validated-reads";
 import { createSubscriptionServer } from "./graphql/ws";
 import { abandonedSignal } from "./http/abandoned";
 import { callerInfo } from "./http/client-ip";
@@ -291,6 +292,8 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const stopClosingEndedSessions = revocations.onEnded((sessionIds) => subscriptions.endSessions(sessionIds));
   for (const name of await contractOperationNames()) metrics.operationLabel(name);
 
+  // What the router and every signed-in page ask most: the user's entity, the viewer and a profile.
+  const reads = new ValidatedReads({ schema, metrics, rootFields: ["_entities", "me", "user"] });
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.GRAPHQL_INTROSPECTION,
@@ -311,6 +314,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       ApolloServerPluginCacheControlDisabled(),
       observabilityPlugin(metrics),
       subscriptionsOverWebSocketOnly,
+      reads.plugin,
     ],
   });
   await apollo.start();
@@ -333,6 +337,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       routes,
       graphql: {
         apollo,
+        reads,
         gate: routerOnly,
         allowedOrigins: config.CORS_ORIGINS,
         readBody: graphqlBody({
@@ -370,6 +375,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     },
     async stop() {
       shuttingDown = true;
+      reads.close();
       await stopClosingEndedSessions();
       await apollo.stop();
       if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));

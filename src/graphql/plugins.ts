@@ -20,15 +20,19 @@ export function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<Contex
           }
         },
         async willSendResponse({ response, operation, operationName, errors }) {
-          const type = operation?.operation ?? "unknown";
-          const label = metrics.operationLabel(operation?.name?.value ?? operationName);
           const failed = (errors?.length ?? 0) > 0 || (response.body.kind === "single" && (response.body.singleResult.errors?.length ?? 0) > 0);
-          metrics.graphqlOperations.inc({ operation: label, type, outcome: failed ? "error" : "success" });
-          metrics.graphqlDuration.observe({ operation: label, type }, Number(process.hrtime.bigint() - started) / 1e9);
+          recordOperation(metrics, { name: operation?.name?.value ?? operationName, type: operation?.operation ?? "unknown", failed, started });
         },
       };
     },
   };
+}
+
+/** One operation answered: its count by outcome and its duration since `started` (process.hrtime.bigint()). */
+export function recordOperation(metrics: Metrics, { name, type, failed, started }: { name: string | null | undefined; type: string; failed: boolean; started: bigint }): void {
+  const label = metrics.operationLabel(name);
+  metrics.graphqlOperations.inc({ operation: label, type, outcome: failed ? "error" : "success" });
+  metrics.graphqlDuration.observe({ operation: label, type }, Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 /**

@@ -28,6 +28,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rememberedReads = new Counter({
+    name: "graphql_remembered_reads_total",
+    help: "Queries answered without Apollo's request pipeline, remembered once Apollo had validated them",
+    registers: [this.registry],
+  });
+
   readonly dbQueries = new Counter({
     name: "db_queries_total",
     help: "SQL queries sent by the Prisma client",
