@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { CompactEncrypt, SignJWT, generateKeyPair, type CryptoKey } from "jose";
+import { CompactEncrypt, SignJWT, generateKeyPair, jwtVerify, type CryptoKey } from "jose";
 import { AccessTokens, ClientTokens, InvalidTokenError, isClientToken } from "../../src/platform/jwt/access-tokens";
 import type { KeyStore } from "../../src/platform/jwt/keys";
 
@@ -90,6 +90,19 @@ describe("access token verification", () => {
     await expect(tokens.verify(await sign({ claims: { client_id: "svc_1" } }))).rejects.toBeInstanceOf(InvalidTokenError);
     await expect(clientTokens.verify(await sign({ claims: { sub: "svc_1", client_id: "svc_1", scope: "authz:check" } }))).rejects.toBeInstanceOf(InvalidTokenError);
     await expect(clientTokens.verify(await sign({ claims: { sub: "svc_2", client_id: "svc_1", scope: "authz:check", sid: undefined } }))).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+
+  it("issues with each configured algorithm (ES256, RS256, EdDSA) a compact JWS that jose verifies with the public key, and no other key", async () => {
+    for (const alg of ["ES256", "RS256", "EdDSA"] as const) {
+      const { privateKey, publicKey } = await generateKeyPair(alg);
+      const other = await generateKeyPair(alg);
+      const keys = { signingKey: () => ({ kid: "k9", alg, key: privateKey }) } as unknown as KeyStore;
+      const token = await new AccessTokens(keys, { issuer: ISSUER, audience: AUDIENCE, ttlSeconds: 900 }, { now: () => start }).issue({ userId: "u1", sessionId: "s1", roles: ["USER"], amr: ["pwd"], authTime: t });
+      const { payload, protectedHeader } = await jwtVerify(token, publicKey, { issuer: ISSUER, audience: AUDIENCE, typ: "at+jwt", currentDate: start });
+      expect([alg, protectedHeader]).toEqual([alg, { alg, kid: "k9", typ: "at+jwt" }]);
+      expect(payload).toEqual({ sid: "s1", roles: ["USER"], amr: ["pwd"], auth_time: t, sub: "u1", iss: ISSUER, aud: AUDIENCE, iat: t, exp: t + 900, jti: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      await expect(jwtVerify(token, other.publicKey)).rejects.toThrow(/signature verification failed/);
+    }
   });
 
   it("SECURITY 15: refuses a JWE (an encrypted token is never accepted as a bearer)", async () => {

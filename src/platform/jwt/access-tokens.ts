@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { SignJWT, decodeJwt, errors, jwtVerify, type JWTPayload } from "jose";
+import { decodeJwt, errors, jwtVerify, type JWTPayload } from "jose";
 import type { Clock } from "../clock";
+import { signCompact } from "./jws";
 import type { KeyStore } from "./keys";
 
 export const ACCESS_TOKEN_TYPE = "at+jwt";
@@ -72,18 +73,11 @@ abstract class SignedTokens<C> {
   /** The kind's claims of a verified payload; InvalidTokenError when they are missing or of the other kind. */
   protected abstract claimsOf(payload: JWTPayload): C;
 
-  protected sign(subject: string, claims: JWTPayload): Promise<string> {
+  protected async sign(subject: string, claims: JWTPayload): Promise<string> {
     const { kid, alg, key } = this.keys.signingKey();
     const now = Math.floor(this.clock.now().getTime() / 1000);
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
-      .setSubject(subject)
-      .setIssuer(this.options.issuer)
-      .setAudience(this.options.audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + this.options.ttlSeconds)
-      .setJti(randomUUID())
-      .sign(key);
+    const { issuer: iss, audience: aud, ttlSeconds } = this.options;
+    return signCompact({ alg, kid, typ: ACCESS_TOKEN_TYPE }, { ...claims, sub: subject, iss, aud, iat: now, exp: now + ttlSeconds, jti: randomUUID() }, key);
   }
 
   /**
