@@ -27,7 +27,7 @@ import { AppError } from "./shared/errors";
 import { observabilityPlugin, subscriptionsOverWebSocketOnly } from "./graphql/plugins";
 import { buildFederatedSchema, printSchemaFiles } from "./graphql/schema";
 import { createOperationGuard } from "./graphql/validation";
-import { ValidatedReads } from "./graphql/validated-reads";
+import { RememberedOperations } from "./graphql/remembered-operations";
 import { createSubscriptionServer } from "./graphql/ws";
 import { abandonedSignal } from "./http/abandoned";
 import { callerInfo } from "./http/client-ip";
@@ -292,8 +292,8 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
   const stopClosingEndedSessions = revocations.onEnded((sessionIds) => subscriptions.endSessions(sessionIds));
   for (const name of await contractOperationNames()) metrics.operationLabel(name);
 
-  // What the router and every signed-in page ask most: the user's entity, the viewer and a profile.
-  const reads = new ValidatedReads({ schema, metrics, rootFields: ["_entities", "me", "user"] });
+  // What is asked most: the router's user entities, the viewer and a profile, every client's refresh.
+  const remembered = new RememberedOperations({ schema, metrics, formatError, rootFields: ["_entities", "me", "user", "refreshTokens"] });
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: config.GRAPHQL_INTROSPECTION,
@@ -314,7 +314,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       ApolloServerPluginCacheControlDisabled(),
       observabilityPlugin(metrics),
       subscriptionsOverWebSocketOnly,
-      reads.plugin,
+      remembered.plugin,
     ],
   });
   await apollo.start();
@@ -337,7 +337,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
       routes,
       graphql: {
         apollo,
-        reads,
+        remembered,
         gate: routerOnly,
         allowedOrigins: config.CORS_ORIGINS,
         readBody: graphqlBody({
@@ -375,7 +375,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, p
     },
     async stop() {
       shuttingDown = true;
-      reads.close();
+      remembered.close();
       await stopClosingEndedSessions();
       await apollo.stop();
       if (metricsServer?.listening) await new Promise((resolve) => metricsServer.close(resolve));

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { GraphQLError } from "graphql";
+import type { Logger } from "../platform/logging/logger";
 import type { Metrics } from "../platform/metrics/metrics";
 import type { Context } from "./context";
 import { isUnexpected } from "./errors";
@@ -15,9 +16,7 @@ export function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<Contex
       const started = process.hrtime.bigint();
       return {
         async didEncounterErrors({ errors, contextValue }) {
-          for (const error of errors) {
-            if (isUnexpected(error)) contextValue.logger.error({ err: unwrapResolverError(error), path: error.path }, "unexpected error");
-          }
+          logUnexpectedErrors(errors, contextValue.logger);
         },
         async willSendResponse({ response, operation, operationName, errors }) {
           const failed = (errors?.length ?? 0) > 0 || (response.body.kind === "single" && (response.body.singleResult.errors?.length ?? 0) > 0);
@@ -26,6 +25,13 @@ export function observabilityPlugin(metrics: Metrics): ApolloServerPlugin<Contex
       };
     },
   };
+}
+
+/** Logs each error that hides an unexpected failure, with its stack (its caller sees INTERNAL_SERVER_ERROR). */
+export function logUnexpectedErrors(errors: readonly GraphQLError[], logger: Logger): void {
+  for (const error of errors) {
+    if (isUnexpected(error)) logger.error({ err: unwrapResolverError(error), path: error.path }, "unexpected error");
+  }
 }
 
 /** One operation answered: its count by outcome and its duration since `started` (process.hrtime.bigint()). */

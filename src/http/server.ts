@@ -3,7 +3,7 @@ import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from "@apollo/
 import type { GraphQLFormattedError } from "graphql";
 import type { Context } from "../graphql/context";
 import { withRequestId } from "../graphql/errors";
-import type { ValidatedReads } from "../graphql/validated-reads";
+import type { RememberedOperations } from "../graphql/remembered-operations";
 import type { Logger } from "../platform/logging/logger";
 import { requestIdFrom } from "../platform/logging/request-context";
 import { answerCors } from "./cors";
@@ -19,8 +19,8 @@ export interface GraphqlEndpoint {
   gate: RouterGate;
   allowedOrigins: readonly string[];
   readBody: GraphqlBodyReader;
-  /** The router's hot reads, answered without Apollo's pipeline once Apollo has validated them. */
-  reads: ValidatedReads;
+  /** The hottest operations, answered without Apollo's pipeline once Apollo has validated them. */
+  remembered: RememberedOperations;
   /** Made once Apollo has checked the request (CSRF), when it executes an operation. */
   context(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<Context>;
 }
@@ -62,15 +62,17 @@ export function httpHandler({ logger, routes, graphql }: HttpParts): RequestList
   };
 }
 
-function graphqlHandler({ apollo, gate, allowedOrigins, readBody, reads, context }: GraphqlEndpoint) {
+function graphqlHandler({ apollo, gate, allowedOrigins, readBody, remembered, context }: GraphqlEndpoint) {
   return async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
     if (!gate.admits(req)) return sendJson(res, 401, httpError("UNAUTHENTICATED", "This subgraph answers the router only", requestId));
     if (answerCors(req, res, allowedOrigins)) return;
     const body = await readBody(req, res);
-    const read = await reads.answer(req.method, req.headers, body, () => context(req, res, requestId));
-    if (read) {
-      res.setHeader("content-type", read.contentType);
-      return void res.end(read.body);
+    const answer = await remembered.answer(req.method, req.headers, body, () => context(req, res, requestId));
+    if (answer) {
+      for (const [name, value] of answer.headers) res.setHeader(name, value);
+      res.setHeader("content-type", answer.contentType);
+      res.statusCode = answer.status;
+      return void res.end(naming(answer.body, requestId));
     }
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);

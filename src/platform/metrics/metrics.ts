@@ -28,9 +28,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly rememberedReads = new Counter({
-    name: "graphql_remembered_reads_total",
-    help: "Queries answered without Apollo's request pipeline, remembered once Apollo had validated them",
+  readonly rememberedOperations = new Counter({
+    name: "graphql_remembered_operations_total",
+    help: "Operations answered without Apollo's request pipeline, remembered once Apollo had validated them",
     registers: [this.registry],
   });
 

@@ -1,13 +1,13 @@
-// The router's hot reads answered without Apollo's pipeline once Apollo has validated them
-// (src/graphql/validated-reads.ts): the same answer either way, and everything else left to Apollo.
+// The hottest operations answered without Apollo's pipeline once Apollo has validated them
+// (src/graphql/remembered-operations.ts): the same answer either way, and everything else left to Apollo.
 import { randomUUID } from "node:crypto";
 import { print } from "graphql";
-import { LogoutDocument, MeDocument, MyPreferencesDocument, UserEntitiesDocument } from "../support/generated/operations";
+import { LogoutDocument, MeDocument, MyPreferencesDocument, RefreshTokensDocument, UserEntitiesDocument } from "../support/generated/operations";
 import { bearer, useApp } from "../support/harness";
 import { graphql, metricValue } from "../support/graphql";
 
 const h = useApp();
-const REMEMBERED = "graphql_remembered_reads_total";
+const REMEMBERED = "graphql_remembered_operations_total";
 
 interface Answer {
   status: number;
@@ -39,7 +39,7 @@ async function users(n: number): Promise<string[]> {
   return ids;
 }
 
-describe("a query Apollo has validated, asked again", () => {
+describe("an operation Apollo has validated, asked again", () => {
   it("_entities, user(id) and me: answered the second time without Apollo, with the first answer's status, content type and body", async () => {
     const ids = await users(3);
     const signedIn = await h.signedIn();
@@ -81,18 +81,31 @@ describe("a query Apollo has validated, asked again", () => {
     const refused = await twice(body, { accept: "text/plain" });
     expect([refused.first.status, refused.second, refused.remembered]).toEqual([406, refused.first, 0]);
   });
+
+  it("errors raised while executing: formatted as Apollo formats them, the request id on each", async () => {
+    const query = `query Broken${randomUUID().replaceAll("-", "")}($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }`;
+    const { first, second, remembered } = await twice({ query, variables: { r: [{ __typename: "Nobody", id: randomUUID() }] } });
+    expect(JSON.parse(first.body)).toMatchObject({ errors: [{ path: ["_entities"], extensions: { requestId: "reads-test" } }] });
+    expect([second, remembered]).toEqual([first, 1]);
+  });
+
+  it("refreshTokens: a rotation answered without Apollo hands out a token that rotates again; a bad token is refused as Apollo refuses it", async () => {
+    const signedIn = await h.signedIn();
+    const query = `${print(RefreshTokensDocument)} # ${randomUUID()}`;
+    const rotate = async (refreshToken: string) => JSON.parse((await post({ query, variables: { refreshToken } })).body) as { data?: { refreshTokens?: { refreshToken: string; session: { id: string } } } };
+    const before = await metricValue(h.t.baseUrl, REMEMBERED);
+    const first = await rotate(signedIn.refreshToken);
+    const second = await rotate(first.data?.refreshTokens?.refreshToken ?? "");
+    const third = await rotate(second.data?.refreshTokens?.refreshToken ?? "");
+    expect([first, second, third].map((r) => r.data?.refreshTokens?.session.id)).toEqual([signedIn.session.id, signedIn.session.id, signedIn.session.id]);
+    expect((await metricValue(h.t.baseUrl, REMEMBERED)) - before).toBe(2);
+    const refused = await twice({ query: `${print(RefreshTokensDocument)} # ${randomUUID()}`, variables: { refreshToken: "not-a-refresh-token" } });
+    expect(JSON.parse(refused.first.body)).toMatchObject({ errors: [{ extensions: { code: "UNAUTHENTICATED", requestId: "reads-test" } }], data: null });
+    expect([refused.second, refused.remembered]).toEqual([refused.first, 1]);
+  });
 });
 
 describe("left to Apollo", () => {
-  it("an answer with errors: asked again of Apollo, which formats its errors as the first time", async () => {
-    const query = `query Broken${randomUUID().replaceAll("-", "")}($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }`;
-    const [id] = await users(1);
-    await post({ query, variables: { r: [{ __typename: "User", id }] } }); // remembered
-    const { first, second, remembered } = await twice({ query, variables: { r: [{ __typename: "Nobody", id }] } });
-    expect(first.body).toMatch(/"errors":/);
-    expect([second, remembered]).toEqual([first, 0]);
-  });
-
   it("an ended session's token: refused on the next request, as Apollo refuses it", async () => {
     const signedIn = await h.signedIn();
     const query = `${print(MeDocument)} # ${randomUUID()}`;
@@ -104,13 +117,13 @@ describe("left to Apollo", () => {
     expect([after.second, after.remembered]).toEqual([after.first, 0]);
   });
 
-  it("mutations, other root fields, a wrong operationName, extensions, variables that are no object, and a request for a federated trace", async () => {
+  it("other mutations, other root fields, a wrong operationName, extensions, variables that are no object, and a request for a federated trace", async () => {
     const [id] = await users(1);
     const signedIn = await h.signedIn();
     const read = { query: `query Read${randomUUID().replaceAll("-", "")}($id: ID!) { user(id: $id) { id } }`, variables: { id } };
     await post(read);
     const cases: [string, unknown, Record<string, string>][] = [
-      ["a mutation", { query: `mutation { logout } # ${randomUUID()}` }, {}],
+      ["a mutation not listed", { query: `mutation { logout } # ${randomUUID()}` }, {}],
       ["another root field", { query: `${print(MyPreferencesDocument)} # ${randomUUID()}` }, signedIn.headers],
       ["a read beside another root field", { query: `query($id: ID!) { user(id: $id) { id } myPreferences { locale } } # ${randomUUID()}`, variables: { id } }, signedIn.headers],
       ["a wrong operationName", { ...read, operationName: "Other" }, {}],
