@@ -1,5 +1,13 @@
 import { createHash } from "node:crypto";
-import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import { createRequire } from "node:module";
+import type * as Cedar from "@cedar-policy/cedar-wasm/nodejs";
+
+let loaded: typeof Cedar | undefined;
+/**
+ * Cedar's WebAssembly, loaded on first use (about 15 MB of RSS): a deployment without policies, and
+ * a request no policy covers, never need it.
+ */
+const cedar = (): typeof Cedar => (loaded ??= createRequire(__filename)("@cedar-policy/cedar-wasm/nodejs") as typeof Cedar);
 
 /** A stored policy, as the decision engine needs it. */
 export interface StoredPolicy {
@@ -30,7 +38,7 @@ const str = (required = true) => ({ type: "String", required });
 const long = (required = true) => ({ type: "Long", required });
 
 /** The attributes a condition may use (the contract's list), plus `ref` ("type:id") that resource patterns match. */
-function schemaFor(resourceAttributes: Record<string, unknown>, inputAttributes: Record<string, unknown>): cedar.Schema {
+function schemaFor(resourceAttributes: Record<string, unknown>, inputAttributes: Record<string, unknown>): Cedar.Schema {
   return {
     "": {
       entityTypes: {
@@ -56,7 +64,7 @@ function schemaFor(resourceAttributes: Record<string, unknown>, inputAttributes:
         },
       },
     },
-  } as unknown as cedar.Schema;
+  } as unknown as Cedar.Schema;
 }
 
 type Est = unknown;
@@ -173,15 +181,15 @@ const messages = (errors: { message: string }[]) => errors.map((e) => e.message)
 export function validatePolicy(policy: StoredPolicy): void {
   // The condition alone first, as the whole body of one `when`: it must be one balanced expression,
   // so that it cannot close the clause it is put in and widen the policy's scope.
-  const alone = policy.condition ? cedar.policyToJson(`permit (principal, action, resource) when { ${policy.condition} };`) : null;
+  const alone = policy.condition ? cedar().policyToJson(`permit (principal, action, resource) when { ${policy.condition} };`) : null;
   if (alone?.type === "failure") throw new PolicyConditionError(messages(alone.errors));
   const clauses = alone ? ((alone.json as { conditions?: { kind: string; body: Est }[] }).conditions ?? []) : [];
   if (alone && (clauses.length !== 1 || clauses[0]?.kind !== "when")) throw new PolicyConditionError("must be one expression (the body of a single when clause)");
   const text = policyText(policy);
-  const parsed = cedar.policyToJson(text);
+  const parsed = cedar().policyToJson(text);
   if (parsed.type === "failure") throw new PolicyConditionError(messages(parsed.errors));
   const attributes = freeFormAttributes(clauses[0]?.body);
-  const answer = cedar.validate({ schema: schemaFor(attributes.resource, attributes.context), policies: { staticPolicies: text } });
+  const answer = cedar().validate({ schema: schemaFor(attributes.resource, attributes.context), policies: { staticPolicies: text } });
   if (answer.type === "failure") throw new PolicyConditionError(messages(answer.errors));
   if (answer.validationErrors.length > 0) throw new PolicyConditionError(messages(answer.validationErrors.map((e) => e.error)));
 }
@@ -207,7 +215,7 @@ export class CedarPolicySet {
     this.scopes = policies.map(scopeTest);
     this.denies = new Set(policies.filter((p) => p.effect === "DENY").map((p) => p.id));
     if (policies.length === 0) return;
-    const parsed = cedar.preparsePolicySet(this.setId, { staticPolicies: Object.fromEntries(policies.map((p) => [p.id, policyText(p)])) });
+    const parsed = cedar().preparsePolicySet(this.setId, { staticPolicies: Object.fromEntries(policies.map((p) => [p.id, policyText(p)])) });
     if (parsed.type === "failure") throw new Error(`the stored policies do not parse: ${messages(parsed.errors)}`);
   }
 
@@ -231,15 +239,15 @@ export class CedarPolicySet {
     const { principal, resource, context } = request;
     const principalAttrs = { id: principal.id, kind: principal.kind, roles: [...principal.roles], emailVerified: principal.emailVerified, kycStatus: principal.kycStatus, ...(principal.mfaAge === undefined ? {} : { mfaAge: principal.mfaAge }) };
     const resourceAttrs = { type: resource.type, ref, attributes: resource.attributes, ...(resource.id === undefined ? {} : { id: resource.id }), ...(resource.ownerId === undefined ? {} : { ownerId: resource.ownerId }) };
-    const answer = cedar.statefulIsAuthorized({
+    const answer = cedar().statefulIsAuthorized({
       principal: { type: "Principal", id: principal.id },
       action: { type: "Action", id: "check" },
       resource: { type: "Resource", id: ref },
-      context: { permission: request.permission, time: context.time, input: context.input, ...(context.ip ? { ip: context.ip } : {}), ...(context.country ? { country: context.country } : {}) } as cedar.Context,
+      context: { permission: request.permission, time: context.time, input: context.input, ...(context.ip ? { ip: context.ip } : {}), ...(context.country ? { country: context.country } : {}) } as Cedar.Context,
       preparsedPolicySetId: this.setId,
       entities: [
-        { uid: { type: "Principal", id: principal.id }, attrs: principalAttrs as Record<string, cedar.CedarValueJson>, parents: [] },
-        { uid: { type: "Resource", id: ref }, attrs: resourceAttrs as Record<string, cedar.CedarValueJson>, parents: [] },
+        { uid: { type: "Principal", id: principal.id }, attrs: principalAttrs as Record<string, Cedar.CedarValueJson>, parents: [] },
+        { uid: { type: "Resource", id: ref }, attrs: resourceAttrs as Record<string, Cedar.CedarValueJson>, parents: [] },
       ],
     });
     if (answer.type === "failure") throw new Error(`policy evaluation failed: ${messages(answer.errors)}`);
