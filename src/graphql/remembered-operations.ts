@@ -57,7 +57,9 @@ const isRecord = (value: unknown): value is Record<string, unknown> => typeof va
  * taken for the status and headers, then `formatError`), errors first.
  *
  * This is Apollo as the app configures it: cache-control hints off (their header), no usage
- * reporting (a subgraph's is the router's), no stack traces in answers.
+ * reporting (a subgraph's is the router's), no stack traces in answers. An Apollo plugin added
+ * later with per-request work (a hook past `didResolveOperation`) does not run for a remembered
+ * operation: do its work here too, or leave the operations it concerns out of `rootFields`.
  *
  * Left to Apollo: other operations and methods, `extensions` (persisted queries), an
  * `operationName` that is not the document's, `variables` that are not an object, an Accept header
