@@ -40,6 +40,8 @@ const SINGLE_RESULT_TYPES = ["application/json; charset=utf-8", "application/gra
 /** The header with which the router asks for a federated trace (Apollo's inline-trace plugin answers it). */
 const TRACE_HEADER = "apollo-federation-include-trace";
 const MAX_ACCEPT_HEADERS = 64;
+/** A successful answer's headers beyond the content type: none (shared, never written to). */
+const NO_HEADERS: ReadonlyMap<string, string> = new Map();
 const INTERNAL_ERROR: GraphQLFormattedError = { message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } };
 
 /** Apollo's test of a body's `variables` (`isStringRecord`). */
@@ -122,7 +124,7 @@ export class RememberedOperations {
     if (errors?.some((error) => error.path === undefined)) return undefined;
     recordOperation(this.options.metrics, { name: operation.name, type: operation.type, failed: errors !== undefined, started });
     this.options.metrics.rememberedOperations.inc();
-    if (!errors) return { status: 200, headers: new Map(), contentType, body: `${JSON.stringify({ data })}\n` };
+    if (!errors) return { status: 200, headers: NO_HEADERS, contentType, body: `${JSON.stringify({ data })}\n` };
     logUnexpectedErrors(errors, contextValue.logger);
     const { formatted, status, headers: fromErrors } = this.formatErrors(errors);
     return { status, headers: fromErrors, contentType, body: `${JSON.stringify({ errors: formatted, data })}\n` };
